@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs';
+import { SslError } from './errors';
+import { registerWasmTrainingKernels } from './wasm-kernels';
+
+/** Backends @ssl can run on, fastest first. */
+export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+export interface BackendInfo {
+  /** The active tfjs backend. */
+  name: BackendName;
+  /** Why it was chosen: forced by option/env, or the first that initialised. */
+  reason: string;
+  /** Backends that failed to initialise before it, with their errors. */
+  skipped: Array<{ name: BackendName; error: string }>;
+}
+
+let current: BackendInfo | undefined;
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+async function tryBackend(name: BackendName): Promise<void> {
+  if (name === 'tensorflow') {
+    if (!isNode) throw new Error('tfjs-node runs in Node.js only');
+    // Optional peer dependency: present → native speed; absent → fall through.
+    const { createRequire } = await import('node:module');
+    createRequire(import.meta.url)('@tensorflow/tfjs-node');
+  }
+  if (name === 'wasm') {
+    await import('@tensorflow/tfjs-backend-wasm');
+    registerWasmTrainingKernels();
+  }
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new Error(`tf.setBackend('${name}') returned false`);
+  await tf.ready();
+}
+
+/**
+ * Picks and initialises the TensorFlow.js backend: `tensorflow` (tfjs-node, when installed)
+ * → `wasm` → `cpu`. `SSL_BACKEND` or the `backend` option forces one. Idempotent: later calls
+ * return the first choice unless a different backend is forced.
+ *
+ * @example
+ * const { name } = await initBackend();          // e.g. 'wasm'
+ * await initBackend({ backend: 'cpu' });         // force the pure-JS backend
+ */
+export async function initBackend(options: { backend?: string; log?: (line: string) => void } = {}): Promise<BackendInfo> {
+  const forced = options.backend ?? (isNode ? process.env.SSL_BACKEND : undefined) ?? undefined;
+  if (forced !== undefined && forced !== '' && !(BACKENDS as readonly string[]).includes(forced)) {
+    throw new SslError(`Unsupported backend "${forced}". Must be one of [${BACKENDS.join(', ')}]. Set --backend or SSL_BACKEND to one of them, or leave it unset to auto-select.`);
+  }
+  if (current && (!forced || forced === current.name)) return current;
+  const order: BackendName[] = forced ? [forced as BackendName] : [...BACKENDS];
+  const skipped: BackendInfo['skipped'] = [];
+  for (const name of order) {
+    try {
+      await tryBackend(name);
+      current = { name, reason: forced ? 'forced' : skipped.length ? `fallback after ${skipped.map((s) => s.name).join(', ')}` : 'fastest available', skipped };
+      options.log?.(`backend: ${name} (${current.reason})`);
+      return current;
+    } catch (e) {
+      skipped.push({ name, error: e instanceof Error ? e.message.split('\n')[0]! : String(e) });
+    }
+  }
+  const why = skipped.map((s) => `${s.name}: ${s.error}`).join('; ');
+  throw new SslError(`No TensorFlow.js backend could start (${why}). ${forced ? `Unset SSL_BACKEND/--backend or pick another of [${BACKENDS.join(', ')}].` : 'Reinstall @tensorflow/tfjs and @tensorflow/tfjs-backend-wasm.'}`);
+}
+
+/** The backend chosen by {@link initBackend}, if any. */
+export function currentBackend(): BackendInfo | undefined {
+  return current;
+}

@@ -1,0 +1,40 @@
+import type { Rng } from './rng';
+
+/** The kinds of raw data a pretext task consumes. */
+export type Modality = 'image' | 'sequence' | 'text' | 'graph' | 'multiview';
+
+/** The method families of the catalogue. */
+export type Family = 'context' | 'temporal' | 'contrastive';
+
+/**
+ * A batch of images as plain arrays, NHWC, values in [0, 1].
+ * Pretext tasks build their inputs from it (rotations, crops, patches...) before any tensor exists.
+ */
+export interface ImageBatch {
+  readonly modality: 'image';
+  /** `n * height * width * channels` floats, NHWC order. */
+  readonly images: Float32Array;
+  readonly n: number;
+  readonly height: number;
+  readonly width: number;
+  readonly channels: number;
+  /** Class labels when the source has them (never used by pretext losses). */
+  readonly labels?: Int32Array;
+  /** The dataset indices the batch was drawn from. */
+  readonly indices: Int32Array;
+}
+
+/** Raw batches by modality; other families add their own batch types here. */
+export interface BatchByModality {
+  image: ImageBatch;
+}
+
+/**
+ * Anything the trainer can draw batches from: a fixed-size indexable collection.
+ * `batch` must be a pure function of `indices` (randomness, if any, comes from `rng`).
+ */
+export interface DataSource<B = ImageBatch> {
+  readonly modality: Modality;
+  readonly size: number;
+  batch(indices: Int32Array, rng: Rng): B;
+}

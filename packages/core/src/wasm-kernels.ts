@@ -1,0 +1,95 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Training kernels the tfjs wasm backend lacks, composed from kernels it has (XNNPACK-backed
+ * convolution, transpose, slice, matmul). Registered once, on first use of the wasm backend.
+ */
+type KernelInputs = Record<string, tf.TensorInfo>;
+type Backend = { disposeData(dataId: object): void };
+
+function call(name: string, backend: Backend, inputs: KernelInputs, attrs: Record<string, unknown> = {}): tf.TensorInfo {
+  const k = tf.getKernel(name, 'wasm');
+  if (!k) throw new Error(`wasm kernel ${name} is missing; cannot compose training kernels.`);
+  return k.kernelFunc({ inputs, backend: backend as never, attrs: attrs as never }) as tf.TensorInfo;
+}
+
+/**
+ * dW[kh,kw,ci,co] = Σ_{b,y,x} X[b, y·s+kh, x·s+kw, ci] · dY[b,y,x,co].
+ * Treat input channels as the batch and the batch as channels: a convolution of Xᵀ
+ * ([ci,H,W,B]) with dYᵀ ([oh,ow,B,co]) dilated by the forward stride gives [ci,kh,kw,co].
+ */
+const conv2DBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const { strides, pad, dimRoundingMode, filterShape, dataFormat } = attrs as unknown as {
+    strides: [number, number] | number;
+    pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    filterShape: [number, number, number, number];
+    dataFormat?: string;
+  };
+  if (dataFormat && dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropFilter on wasm supports NHWC only, got ${dataFormat}.`);
+  const b = backend as unknown as Backend;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
+  const { top, bottom, left, right } = info.padInfo;
+  const xt = call('Transpose', b, { x }, { perm: [3, 1, 2, 0] });
+  const dyt = call('Transpose', b, { x: dy }, { perm: [1, 2, 0, 3] });
+  const conv = call('Conv2D', b, { x: xt, filter: dyt }, {
+    strides: [1, 1],
+    pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
+    dilations: [info.strideHeight, info.strideWidth],
+    dataFormat: 'NHWC',
+  });
+  b.disposeData(xt.dataId);
+  b.disposeData(dyt.dataId);
+  let cropped = conv;
+  if (conv.shape[1] !== filterShape[0] || conv.shape[2] !== filterShape[1]) {
+    cropped = call('Slice', b, { x: conv }, { begin: [0, 0, 0, 0], size: [conv.shape[0], filterShape[0], filterShape[1], conv.shape[3]] });
+    b.disposeData(conv.dataId);
+  }
+  const out = call('Transpose', b, { x: cropped }, { perm: [1, 2, 0, 3] });
+  b.disposeData(cropped.dataId);
+  return out;
+};
+
+/**
+ * out[s] = Σ_{i: ids[i]=s} data[i]: a one-hot matrix of the segment ids times the data.
+ * Needed by the gradient of gather (embeddings).
+ */
+const unsortedSegmentSum: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+  const { numSegments } = attrs as unknown as { numSegments: number };
+  const b = backend as unknown as Backend;
+  const n = x.shape[0]!;
+  const rest = x.shape.slice(1);
+  const inner = rest.reduce((a, v) => a * v, 1);
+  const ids = call('Cast', b, { x: segmentIds }, { dtype: 'int32' });
+  const oneHot = call('OneHot', b, { indices: ids }, { depth: numSegments, onValue: 1, offValue: 0, dtype: 'float32' });
+  const x2 = call('Reshape', b, { x }, { shape: [n, inner] });
+  const prod = call('BatchMatMul', b, { a: oneHot, b: x2 }, { transposeA: true, transposeB: false });
+  const out = call('Reshape', b, { x: prod }, { shape: [numSegments, ...rest] });
+  // Reshape shares (and ref-counts) its input's data, so every intermediate is released once.
+  for (const t of [ids, oneHot, x2, prod]) b.disposeData(t.dataId);
+  return out;
+};
+
+let registered = false;
+
+/** Registers the composed training kernels for the wasm backend (idempotent). */
+export function registerWasmTrainingKernels(): void {
+  if (registered) return;
+  registered = true;
+  const have = new Set(tf.getKernelsForBackend('wasm').map((k) => k.kernelName));
+  if (!have.has('Conv2DBackpropFilter')) {
+    tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter });
+  }
+  if (!have.has('UnsortedSegmentSum')) {
+    tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum });
+  }
+}
