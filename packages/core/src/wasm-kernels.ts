@@ -70,12 +70,15 @@ const unsortedSegmentSum: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const rest = x.shape.slice(1);
   const inner = rest.reduce((a, v) => a * v, 1);
   const ids = call('Cast', b, { x: segmentIds }, { dtype: 'int32' });
-  const oneHot = call('OneHot', b, { indices: ids }, { depth: numSegments, onValue: 1, offValue: 0, dtype: 'float32' });
-  const x2 = call('Reshape', b, { x }, { shape: [n, inner] });
-  const prod = call('BatchMatMul', b, { a: oneHot, b: x2 }, { transposeA: true, transposeB: false });
+  const oneHotInt = call('OneHot', b, { indices: ids }, { depth: numSegments, onValue: 1, offValue: 0, dtype: 'int32' });
+  const oneHot = call('Cast', b, { x: oneHotInt }, { dtype: 'float32' });
+  // The BatchMatMul kernel works on rank-3 operands: [1, n, S]ᵀ · [1, n, inner].
+  const oh3 = call('Reshape', b, { x: oneHot }, { shape: [1, n, numSegments] });
+  const x3 = call('Reshape', b, { x }, { shape: [1, n, inner] });
+  const prod = call('BatchMatMul', b, { a: oh3, b: x3 }, { transposeA: true, transposeB: false });
   const out = call('Reshape', b, { x: prod }, { shape: [numSegments, ...rest] });
   // Reshape shares (and ref-counts) its input's data, so every intermediate is released once.
-  for (const t of [ids, oneHot, x2, prod]) b.disposeData(t.dataId);
+  for (const t of [ids, oneHotInt, oneHot, oh3, x3, prod]) b.disposeData(t.dataId);
   return out;
 };
 

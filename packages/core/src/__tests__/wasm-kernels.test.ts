@@ -1,0 +1,63 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../backend';
+import { Rng } from '../rng';
+
+function randomArray(n: number, seed: number): Float32Array {
+  const r = new Rng(seed);
+  return Float32Array.from({ length: n }, () => r.normal());
+}
+
+async function on<T>(backend: string, f: () => T): Promise<T> {
+  await tf.setBackend(backend);
+  return f();
+}
+
+beforeAll(async () => {
+  await initBackend({ backend: 'wasm' });
+});
+
+describe('wasm training kernels match the cpu backend', () => {
+  const cases: Array<[number, number, 'same' | 'valid', number]> = [
+    [12, 1, 'same', 3],
+    [12, 2, 'same', 3],
+    [7, 2, 'valid', 3],
+    [9, 2, 'same', 5],
+    [6, 1, 'valid', 1],
+  ];
+  it.each(cases)('Conv2DBackpropFilter H=%i stride=%i pad=%s k=%i', async (h, stride, pad, k) => {
+    const x = randomArray(2 * h * h * 3, 1);
+    const w = randomArray(k * k * 3 * 4, 2);
+    const grad = (backend: string) =>
+      on(backend, () =>
+        tf.tidy(() => {
+          const xt = tf.tensor4d(x, [2, h, h, 3]);
+          const y0 = tf.conv2d(xt, tf.tensor4d(w, [k, k, 3, 4]), stride, pad);
+          const dy = tf.tensor(randomArray(y0.size, 3), y0.shape);
+          const g = tf.grad((wt) => tf.conv2d(xt, wt as tf.Tensor4D, stride, pad).mul(dy).sum())(tf.tensor4d(w, [k, k, 3, 4]));
+          return g.dataSync().slice();
+        }),
+      );
+    const cpu = await grad('cpu');
+    const wasm = await grad('wasm');
+    let maxDiff = 0;
+    cpu.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - wasm[i]!))));
+    expect(wasm.length).toBe(cpu.length);
+    expect(maxDiff).toBeLessThan(1e-3);
+  });
+
+  it('UnsortedSegmentSum (gather gradient) matches and does not leak', async () => {
+    const table = randomArray(10 * 4, 4);
+    const ids = [1, 3, 3, 9, 0, 1];
+    const grad = (backend: string) =>
+      on(backend, () =>
+        tf.tidy(() => tf.grad((t) => tf.gather(t, tf.tensor1d(ids, 'int32')).square().sum())(tf.tensor2d(table, [10, 4])).dataSync().slice()),
+      );
+    const cpu = await grad('cpu');
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const wasm = await grad('wasm');
+    expect(tf.memory().numTensors).toBe(before);
+    cpu.forEach((v, i) => expect(Math.abs(v - wasm[i]!)).toBeLessThan(1e-5));
+  });
+});

@@ -1,0 +1,119 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { z } from 'zod';
+import type { Rng } from './rng';
+import type { BatchByModality, Family, Modality } from './types';
+
+/** The raw batch type for a modality (families add theirs to `BatchByModality`). */
+export type RawBatch<M extends Modality> = M extends keyof BatchByModality ? BatchByModality[M] : unknown;
+
+/** Tensors a pretext task builds from a raw batch (inputs, targets, masks...). */
+export type PretextBatch = Record<string, tf.Tensor>;
+
+/** What a task gets when it builds its heads on top of the shared encoder. */
+export interface HeadContext<C> {
+  config: C;
+  /** Size of the encoder's feature vector. */
+  featureDim: number;
+  /** Shape of one raw example, e.g. [28, 28, 1]. */
+  inputShape: number[];
+  /** Seed for the heads' initialisers (derived from the run's seed). */
+  seed: number;
+}
+
+/** What a task gets when it turns a raw batch into model inputs and targets. */
+export interface PrepareContext<C> {
+  config: C;
+  /** The step's own generator: the same step always gets the same stream. */
+  rng: Rng;
+  training: boolean;
+}
+
+/** What a task's loss sees: the shared encoder, its heads, the prepared batch. */
+export interface LossContext<C, H extends Heads = Heads, S = unknown> {
+  config: C;
+  encoder: tf.LayersModel;
+  heads: H;
+  batch: PretextBatch;
+  /** Task-owned state from `createState` (momentum encoder, queue, memory bank...). */
+  state: S;
+  training: boolean;
+  /** Encodes a batch with the shared encoder in the right mode. */
+  encode(x: tf.Tensor): tf.Tensor2D;
+}
+
+/** Named sub-models a task trains beside the encoder (classifier, decoder, projector...). */
+export type Heads = Record<string, tf.LayersModel>;
+
+/** Per-step state owned by a task; its variables are checkpointed with the model. */
+export interface TaskState {
+  /** Tensors to save in checkpoints and restore on resume. */
+  variables(): tf.Variable[];
+  /** Runs after each optimiser step (EMA updates, queue pushes...). */
+  afterStep?(ctx: { encoder: tf.LayersModel; heads: Heads; batch: PretextBatch; step: number }): void;
+  dispose(): void;
+}
+
+/** Trainer settings a task suggests (the paper's, scaled to run in minutes on 2 cores). */
+export interface TrainDefaults {
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  optimizer?: 'adam' | 'sgd';
+  weightDecay?: number;
+  limit?: number;
+}
+
+/**
+ * Everything that defines a pretext task. Build one with {@link definePretextTask}.
+ * `C` is the zod schema of its config; its parsed type flows into every hook.
+ */
+export interface PretextTaskSpec<
+  N extends string = string,
+  C extends z.ZodTypeAny = z.ZodTypeAny,
+  M extends Modality = Modality,
+  H extends Heads = Heads,
+  S = undefined,
+> {
+  /** Unique kebab-case name, e.g. `rotation`. */
+  name: N;
+  family: Family;
+  modality: M;
+  /** Human title, e.g. "Rotation prediction (RotNet)". */
+  title: string;
+  /** Paper reference, e.g. "Gidaris et al., ICLR 2018". */
+  paper: string;
+  /** One paragraph: the pretext task and what it makes the encoder learn. */
+  description: string;
+  /** Zod schema of the task's config; defaults are the paper's. */
+  config: C;
+  /** Trainer defaults for this method (epochs, batch size, learning rate...). */
+  trainDefaults?: TrainDefaults;
+  /** Builds the task's heads. */
+  createHeads(ctx: HeadContext<z.output<C>>): H;
+  /** Optional per-run state (momentum encoders, queues, banks). */
+  createState?(ctx: HeadContext<z.output<C>> & { encoder: tf.LayersModel }): S;
+  /** Turns a raw batch into tensors (the pretext data construction). Runs inside tf.tidy. */
+  prepare(raw: RawBatch<M>, ctx: PrepareContext<z.output<C>>): PretextBatch;
+  /** The pretext loss. Runs inside the trainer's gradient tape. */
+  loss(ctx: LossContext<z.output<C>, H, S>): tf.Scalar;
+  /** Number of training examples one raw example yields (e.g. 4 rotations); for throughput. */
+  examplesPerInput?(config: z.output<C>): number;
+}
+
+/** A pretext task value: its spec, frozen, with a brand so registries can tell it apart. */
+export type PretextTask<
+  N extends string = string,
+  C extends z.ZodTypeAny = z.ZodTypeAny,
+  M extends Modality = Modality,
+  H extends Heads = Heads,
+  S = undefined,
+> = Readonly<PretextTaskSpec<N, C, M, H, S>> & { readonly kind: 'pretext-task' };
+
+/** Any pretext task, whatever its config, heads and state. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyPretextTask = PretextTask<string, z.ZodTypeAny, Modality, any, any>;
+
+/** The parsed config type of a task. */
+export type TaskConfig<T extends AnyPretextTask> = z.output<T['config']>;
+/** What users may pass as a task's config (fields optional where they have defaults). */
+export type TaskConfigInput<T extends AnyPretextTask> = z.input<T['config']>;
