@@ -4,7 +4,7 @@ import type { AnyPretextTask, Heads, PretextTask, PretextTaskSpec } from './task
 import type { Modality } from './types';
 
 const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
-const FAMILIES = ['context', 'temporal', 'contrastive'] as const;
+const FAMILIES = ['context', 'temporal', 'contrastive', 'supervised'] as const;
 const MODALITIES = ['image', 'sequence', 'text', 'graph', 'multiview'] as const;
 
 /**

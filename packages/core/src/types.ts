@@ -3,8 +3,8 @@ import type { Rng } from './rng';
 /** The kinds of raw data a pretext task consumes. */
 export type Modality = 'image' | 'sequence' | 'text' | 'graph' | 'multiview';
 
-/** The method families of the catalogue. */
-export type Family = 'context' | 'temporal' | 'contrastive';
+/** The method families of the catalogue, plus `supervised` for downstream tasks (fine-tuning, auxiliary training). */
+export type Family = 'context' | 'temporal' | 'contrastive' | 'supervised';
 
 /**
  * A batch of images as plain arrays, NHWC, values in [0, 1].

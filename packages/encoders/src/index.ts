@@ -1,1 +1,3 @@
-export {};
+export * from './builders';
+export * from './catalogue';
+export * from './io';

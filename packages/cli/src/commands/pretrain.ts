@@ -1,0 +1,276 @@
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { SslError, initBackend, parseWith, train, trainerConfigSchema, type AnyPretextTask, type Registry } from '@ssl/core';
+import { ENCODERS, saveLayersModel } from '@ssl/encoders';
+import { knnClassify, pca2d, renderReport } from '@ssl/eval';
+import { z } from 'zod';
+import { numberFlag, parseFlags, parseSets } from '../args';
+import { exampleShape, loadSplit, probeAccuracy, probeFeatures, randomInitEncoder } from '../experiment';
+import type { Io } from '../io';
+import { VERSION, probeSchema, readRunConfig, runConfigSchema, type RunConfig } from '../run-config';
+
+export const PRETRAIN_HELP = `Usage: ssl pretrain --method NAME [options]
+
+Pretrains an encoder with a pretext task, then measures a linear probe beside the same
+encoder at random initialisation.
+
+Options:
+  --method NAME        pretext task (see \`ssl list\`); default rotation
+  --dataset D          mnist | fashion-mnist | imagefolder:PATH (default mnist)
+  --data-dir DIR       folder holding the dataset files (fashion-mnist)
+  --encoder NAME       ${Object.keys(ENCODERS).join(' | ')} (default convnet)
+  --epochs N           passes over the data (default: the method's)
+  --batch-size N       images per step (default: the method's)
+  --limit N            training images used (default: the method's)
+  --seed S             seed for everything random (default 0)
+  --out DIR            run directory (default runs/<method>-<dataset>-seed<S>)
+  --backend B          tensorflow | wasm | cpu (default: fastest available)
+  --set key=value      any trainer, method, encoder or probe field (repeatable),
+                       e.g. --set lr=0.001 --set probe.epochs=50
+  --resume             continue the run in --out from its last checkpoint
+  --json               print one JSON object with the results
+`;
+
+const FLAGS = {
+  method: { type: 'string' },
+  dataset: { type: 'string' },
+  'data-dir': { type: 'string' },
+  encoder: { type: 'string' },
+  epochs: { type: 'string' },
+  'batch-size': { type: 'string' },
+  limit: { type: 'string' },
+  seed: { type: 'string' },
+  out: { type: 'string' },
+  backend: { type: 'string' },
+  set: { type: 'string', multiple: true },
+  resume: { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean' },
+} as const;
+
+const cliNumbers = z
+  .object({
+    epochs: z.number().int().min(1).optional(),
+    batchSize: z.number().int().min(2).optional(),
+    limit: z.number().int().min(2).optional(),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  })
+  .strict();
+
+/** Keys `--set` accepts for a task, with where each goes. */
+function settableKeys(task: AnyPretextTask, encoderName: string) {
+  const shapeOf = (s: z.ZodTypeAny): string[] => (s instanceof z.ZodObject ? Object.keys(s.shape) : []);
+  return {
+    trainer: shapeOf(trainerConfigSchema),
+    task: shapeOf(task.config),
+    encoder: shapeOf(ENCODERS[encoderName as keyof typeof ENCODERS]?.config ?? z.object({})),
+    probe: shapeOf(probeSchema).map((k) => `probe.${k}`),
+  };
+}
+
+/** Builds and validates a run config from flags (or reads it back for --resume). */
+export function buildRunConfig(registry: Registry, values: Record<string, unknown>): RunConfig {
+  const sets = parseSets(values.set as string[] | undefined);
+  const method = (values.method as string | undefined) ?? 'rotation';
+  const task = registry.find(method);
+  const encoder = (values.encoder as string | undefined) ?? 'convnet';
+  if (!(encoder in ENCODERS)) throw new SslError(`Unknown encoder "${encoder}". Must be one of [${Object.keys(ENCODERS).join(', ')}].`);
+  const nums = parseWith(
+    cliNumbers,
+    Object.fromEntries(
+      Object.entries({ epochs: values.epochs, batchSize: values['batch-size'], limit: values.limit, seed: values.seed })
+        .map(([k, v]) => [k, numberFlag(k === 'batchSize' ? 'batch-size' : k, v as string | undefined)])
+        .filter(([, v]) => v !== undefined),
+    ),
+    'option',
+  );
+  const keys = settableKeys(task, encoder);
+  const trainer: Record<string, unknown> = { ...(task.trainDefaults ?? {}) };
+  delete trainer.limit;
+  const taskConfig: Record<string, unknown> = {};
+  const encoderConfig: Record<string, unknown> = {};
+  const probe: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(sets)) {
+    if (keys.trainer.includes(k)) trainer[k] = v;
+    else if (keys.task.includes(k)) taskConfig[k] = v;
+    else if (keys.encoder.includes(k)) encoderConfig[k] = v;
+    else if (keys.probe.includes(k)) probe[k.slice('probe.'.length)] = v;
+    else {
+      const all = [...keys.trainer, ...keys.task, ...keys.encoder, ...keys.probe];
+      throw new SslError(`Unknown --set key "${k}" for method "${method}" with encoder "${encoder}". Must be one of [${all.join(', ')}].`);
+    }
+  }
+  if (nums.epochs !== undefined) trainer.epochs = nums.epochs;
+  if (nums.batchSize !== undefined) trainer.batchSize = nums.batchSize;
+  if (nums.seed !== undefined) trainer.seed = nums.seed;
+  const parsedTrainer = parseWith(trainerConfigSchema, trainer, 'trainer settings');
+  const dataset = (values.dataset as string | undefined) ?? 'mnist';
+  return parseWith(
+    runConfigSchema,
+    {
+      version: VERSION,
+      method,
+      dataset,
+      ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
+      limit: nums.limit ?? task.trainDefaults?.limit ?? 10000,
+      encoder,
+      encoderConfig: parseWith(ENCODERS[encoder as keyof typeof ENCODERS].config, encoderConfig, `encoder "${encoder}" config`) as Record<string, unknown>,
+      taskConfig: registry.parseConfigOf(method, taskConfig) as Record<string, unknown>,
+      trainer: parsedTrainer,
+      probe: parseWith(probeSchema, probe, 'probe settings'),
+      seed: parsedTrainer.seed,
+      createdAt: new Date().toISOString(),
+    },
+    'run config',
+  );
+}
+
+/** The results `ssl pretrain --json` prints. */
+export interface PretrainResult {
+  method: string;
+  dataset: string;
+  encoder: string;
+  backend: string;
+  epochs: number;
+  steps: number;
+  trainImages: number;
+  finalLoss: number;
+  probeAccuracy: number;
+  randomInitProbeAccuracy: number;
+  knnAccuracy: number;
+  randomInitKnnAccuracy: number;
+  examplesPerSec: number;
+  seconds: number;
+  runDir: string;
+}
+
+/** `ssl pretrain`: pretrain, export the encoder, probe it beside random init, write the report. */
+export async function pretrainCommand(argv: string[], io: Io, registry: Registry): Promise<number> {
+  const { values } = parseFlags('pretrain', argv, FLAGS);
+  if (values.help) {
+    io.out(PRETRAIN_HELP);
+    return 0;
+  }
+  const start = performance.now();
+  let cfg: RunConfig;
+  let runDir: string;
+  if (values.resume) {
+    if (!values.out) throw new SslError('--resume needs --out DIR: the run directory to continue.');
+    runDir = values.out;
+    cfg = readRunConfig(runDir);
+    if (values.method && values.method !== cfg.method) {
+      throw new SslError(`--method ${values.method} does not match the run in "${runDir}" (method ${cfg.method}). Drop --method, or resume the right run.`);
+    }
+  } else {
+    cfg = buildRunConfig(registry, values);
+    runDir = values.out ?? path.join('runs', `${cfg.method}-${cfg.dataset.replace(/[^a-z0-9]+/gi, '_')}-seed${cfg.seed}`);
+  }
+  const task = registry.find(cfg.method);
+  const backend = await initBackend({ ...(values.backend ? { backend: values.backend } : {}), log: io.err });
+
+  const trainSet = loadSplit(cfg, 'train', cfg.limit);
+  const shape = exampleShape(trainSet);
+  const probeTrain = loadSplit(cfg, 'train', cfg.probe.trainLimit);
+  const probeTest = loadSplit(cfg, 'test', cfg.probe.testLimit);
+  io.err(`method ${cfg.method} · dataset ${cfg.dataset} (${trainSet.size} train images, ${shape.join('×')}) · encoder ${cfg.encoder} · seed ${cfg.seed} · run ${runDir}`);
+
+  await fsp.mkdir(runDir, { recursive: true });
+  if (!values.resume) {
+    await fsp.rm(path.join(runDir, 'checkpoint.ckpt'), { force: true });
+    await fsp.writeFile(path.join(runDir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
+  }
+
+  // The baseline: the very same encoder (name, config, seed) before any training.
+  const encoder = randomInitEncoder(cfg, shape);
+  io.err('probing the random-init encoder...');
+  const randomFeatures = await probeFeatures(encoder, probeTrain, probeTest);
+  const randomInitProbe = await probeAccuracy(randomFeatures, cfg);
+  const randomInitKnn = (await knnClassify(randomFeatures.train, randomFeatures.test, { k: 20 })).accuracy;
+
+  const result = await train({
+    task,
+    taskConfig: cfg.taskConfig,
+    encoder,
+    source: trainSet,
+    config: cfg.trainer,
+    runDir,
+    resume: !!values.resume,
+    progress: !values.json,
+    log: io.err,
+    monitor: async () => {
+      const f = await probeFeatures(encoder, probeTrain.take(Math.min(5000, probeTrain.size)), probeTest.take(Math.min(2000, probeTest.size)));
+      return { knn: (await knnClassify(f.train, f.test, { k: 20 })).accuracy };
+    },
+  });
+  await saveLayersModel(encoder, path.join(runDir, 'encoder'));
+
+  io.err('probing the pretrained encoder...');
+  const features = await probeFeatures(encoder, probeTrain, probeTest);
+  const probe = await probeAccuracy(features, cfg);
+  const knn = (await knnClassify(features.train, features.test, { k: 20 })).accuracy;
+  const seconds = (performance.now() - start) / 1000;
+  const out: PretrainResult = {
+    method: cfg.method,
+    dataset: cfg.dataset,
+    encoder: cfg.encoder,
+    backend: backend.name,
+    epochs: result.epochs,
+    steps: result.steps,
+    trainImages: trainSet.size,
+    finalLoss: result.history.at(-1)?.loss ?? NaN,
+    probeAccuracy: probe,
+    randomInitProbeAccuracy: randomInitProbe,
+    knnAccuracy: knn,
+    randomInitKnnAccuracy: randomInitKnn,
+    examplesPerSec: result.examplesPerSec,
+    seconds,
+    runDir,
+  };
+  await fsp.writeFile(path.join(runDir, 'results.json'), JSON.stringify(out, null, 2) + '\n');
+  await writeReport(runDir, cfg, out, result.history, features, probeTest.classNames);
+  tf.dispose(Object.values(result.heads).flatMap((h) => h.weights.map((w) => w.read())));
+  encoder.dispose();
+
+  if (values.json) io.out(JSON.stringify(out));
+  else {
+    const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
+    io.out(`linear probe (test top-1): pretrained ${pct(probe)}   random init ${pct(randomInitProbe)}   (${probe >= randomInitProbe ? '+' : ''}${(100 * (probe - randomInitProbe)).toFixed(2)} points)`);
+    io.out(`kNN (k=20):                pretrained ${pct(knn)}   random init ${pct(randomInitKnn)}`);
+    io.out(`${result.epochs} epochs, ${result.steps} steps on ${backend.name} in ${seconds.toFixed(0)} s; run saved to ${runDir} (report.html, encoder/model.json)`);
+  }
+  return 0;
+}
+
+async function writeReport(
+  runDir: string,
+  cfg: RunConfig,
+  r: PretrainResult,
+  history: Array<{ step: number; loss: number }>,
+  features: Awaited<ReturnType<typeof probeFeatures>>,
+  classNames: string[] | undefined,
+): Promise<void> {
+  const n = Math.min(2000, features.test.n);
+  const points = pca2d(features.test.features.subarray(0, n * features.test.dim), n, features.test.dim);
+  const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
+  const html = renderReport({
+    title: `${cfg.method} on ${cfg.dataset}`,
+    subtitle: `encoder ${cfg.encoder}, ${r.epochs} epochs, seed ${cfg.seed}, backend ${r.backend}, ${r.seconds.toFixed(0)} s`,
+    config: cfg,
+    lossCurve: history.map((h) => ({ step: h.step, loss: h.loss })),
+    table: [
+      { name: 'Linear probe, pretrained (test top-1)', value: pct(r.probeAccuracy) },
+      { name: 'Linear probe, same encoder at random init', value: pct(r.randomInitProbeAccuracy) },
+      { name: 'kNN k=20, pretrained', value: pct(r.knnAccuracy) },
+      { name: 'kNN k=20, random init', value: pct(r.randomInitKnnAccuracy) },
+      { name: 'Final pretext loss', value: r.finalLoss.toFixed(4) },
+      { name: 'Training throughput (images/s)', value: r.examplesPerSec.toFixed(1) },
+    ],
+    embedding: { points, labels: (features.test.labels ?? new Int32Array(n)).subarray(0, n), ...(classNames ? { classNames } : {}) },
+  });
+  await fsp.writeFile(path.join(runDir, 'report.html'), html);
+}
+
+export function isRunDir(dir: string): boolean {
+  return existsSync(path.join(dir, 'config.json'));
+}
