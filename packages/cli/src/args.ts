@@ -7,7 +7,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
  * Parses a command's flags strictly. Unknown flags and missing values become one-line
  * SslErrors that list the allowed flags. `--epochs -1` is read as a value, not a flag.
  */
-export function parseFlags<O extends Options>(command: string, argv: string[], options: O) {
+export function parseFlags<O extends Options>(command: string, argv: string[], options: O): { values: Record<string, any> } {
   const fixed: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -19,7 +19,7 @@ export function parseFlags<O extends Options>(command: string, argv: string[], o
     } else fixed.push(a);
   }
   try {
-    return parseArgs({ args: fixed, options, strict: true, allowPositionals: false });
+    return parseArgs({ args: fixed, options, strict: true, allowPositionals: false }) as { values: Record<string, any> };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     const allowed = Object.keys(options)

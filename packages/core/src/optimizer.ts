@@ -26,7 +26,8 @@ export class Optimizer {
     const n = settings.kind === 'adam' ? 2 : 1;
     for (const v of vars) {
       const s: tf.Variable[] = [];
-      for (let i = 0; i < n; i++) s.push(tf.variable(tf.zerosLike(v), false));
+      // tf.variable keeps its own reference; tidy frees the zeros it was made from.
+      for (let i = 0; i < n; i++) s.push(tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
       this.slots.push(s);
     }
   }

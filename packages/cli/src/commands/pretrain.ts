@@ -115,7 +115,7 @@ export function buildRunConfig(registry: Registry, values: Record<string, unknow
       ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
       limit: nums.limit ?? task.trainDefaults?.limit ?? 10000,
       encoder,
-      encoderConfig: parseWith(ENCODERS[encoder as keyof typeof ENCODERS].config, encoderConfig, `encoder "${encoder}" config`) as Record<string, unknown>,
+      encoderConfig: parseWith(ENCODERS[encoder as keyof typeof ENCODERS].config as z.ZodTypeAny, encoderConfig, `encoder "${encoder}" config`) as Record<string, unknown>,
       taskConfig: registry.parseConfigOf(method, taskConfig) as Record<string, unknown>,
       trainer: parsedTrainer,
       probe: parseWith(probeSchema, probe, 'probe settings'),
