@@ -49,7 +49,10 @@ export async function initBackend(options: { backend?: string; log?: (line: stri
   if (forced !== undefined && forced !== '' && !(BACKENDS as readonly string[]).includes(forced)) {
     throw new SslError(`Unsupported backend "${forced}". Must be one of [${BACKENDS.join(', ')}]. Set --backend or SSL_BACKEND to one of them, or leave it unset to auto-select.`);
   }
-  if (current && (!forced || forced === current.name)) return current;
+  if (current && (!forced || forced === current.name)) {
+    options.log?.(`backend: ${current.name} (${current.reason})`);
+    return current;
+  }
   const order: BackendName[] = forced ? [forced as BackendName] : [...BACKENDS];
   const skipped: BackendInfo['skipped'] = [];
   for (const name of order) {

@@ -116,7 +116,7 @@ function collectTensors(model: tf.LayerVariable[], opt: Optimizer, state: TaskSt
  */
 export async function train<T extends AnyPretextTask>(options: TrainOptions<T>): Promise<TrainResult> {
   const { task, encoder, source, runDir } = options;
-  const cfg = parseWith(trainerConfigSchema, { ...(task.trainDefaults ?? {}), ...stripLimit(options.config ?? {}) }, 'trainer config');
+  const cfg = parseWith(trainerConfigSchema, stripLimit({ ...(task.trainDefaults ?? {}), ...(options.config ?? {}) }), 'trainer config');
   const taskConfig = parseWith(task.config, options.taskConfig ?? {}, `config for "${task.name}"`);
   const log = options.log ?? (() => {});
   if (source.modality !== task.modality) {
