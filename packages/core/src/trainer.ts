@@ -22,7 +22,7 @@ export const trainerConfigSchema = z
     schedule: z.enum(['cosine', 'constant']).default('cosine').describe('learning-rate schedule after warm-up'),
     warmupEpochs: z.number().min(0).default(0).describe('linear warm-up length in epochs'),
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(0).describe('seed for data order, augmentations and heads'),
-    checkpointEvery: z.number().int().min(0).default(0).describe('steps between checkpoints (0: at each epoch end only)'),
+    checkpointEvery: z.number().int().min(0).default(50).describe('steps between checkpoints besides each epoch end (0: epoch ends only)'),
     monitorEvery: z.number().int().min(0).default(0).describe('epochs between monitor (kNN) runs; 0 disables'),
   })
   .strict();
@@ -70,7 +70,9 @@ export interface TrainResult {
   steps: number;
   epochs: number;
   seconds: number;
-  /** Raw examples per second over the timed steps. */
+  /** Raw inputs (e.g. images) consumed per second. */
+  inputsPerSec: number;
+  /** Training examples per second after the task's expansion (e.g. ×4 rotations). */
   examplesPerSec: number;
   stoppedEarly: boolean;
 }
@@ -181,6 +183,7 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
     await writeCheckpoint(ckptFile, { meta, tensors });
   };
 
+  log(`training ${task.name}: ${cfg.epochs} epochs × ${stepsPerEpoch} steps of ${batchSize} examples (${cfg.optimizer}, lr ${cfg.lr}, seed ${cfg.seed})`);
   const t0 = performance.now();
   let timedExamples = 0;
   let stoppedEarly = false;
@@ -259,7 +262,8 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
 
   function finish(): TrainResult {
     const seconds = (performance.now() - t0) / 1000;
-    return { heads, history, steps: globalStep, epochs: epoch, seconds, examplesPerSec: timedExamples / Math.max(seconds, 1e-9), stoppedEarly };
+    const inputsPerSec = timedExamples / Math.max(seconds, 1e-9);
+    return { heads, history, steps: globalStep, epochs: epoch, seconds, inputsPerSec, examplesPerSec: inputsPerSec * perInput, stoppedEarly };
   }
 }
 

@@ -114,6 +114,14 @@ describe('ssl pretrain and eval end to end (tiny budget, real MNIST)', () => {
     const e = JSON.parse(ev.out) as Record<string, number>;
     expect(e.accuracy).toBeGreaterThan(0.2);
     expect(e).toHaveProperty('randomInitAccuracy');
+
+    const ft = await run('eval', '--run', out, '--protocol', 'finetune', '--labels', '10%', '--json');
+    expect(ft.err).not.toMatch(/^error/m);
+    const f = JSON.parse(ft.out) as Record<string, number>;
+    expect(f.labels).toBeCloseTo(0.1);
+    expect(f.accuracy).toBeGreaterThan(0.1);
+    expectOneLineError(await run('eval', '--run', out, '--protocol', 'svm'), /Unsupported protocol "svm". Must be one of \[linear, knn, finetune\]/);
+    expectOneLineError(await run('eval', '--run', out, '--labels', '0%'), /Invalid label fraction "0%"/);
   });
 });
 

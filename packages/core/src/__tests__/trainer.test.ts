@@ -91,6 +91,15 @@ describe('trainer', () => {
     tf.dispose(Object.values(r.heads).flatMap((h) => h.weights.map((w) => w.read())));
   });
 
+  it('frees everything it allocated: after disposing the heads, the tensor count is back where it started', async () => {
+    const encoder = tinyEncoder(9);
+    const before = tf.memory().numTensors;
+    const r = await train({ task: flipTask, encoder, source: barSource(32), config: { epochs: 2, batchSize: 16, seed: 1, weightDecay: 1e-4 } });
+    const headTensors = Object.values(r.heads).flatMap((h) => h.weights.map((w) => w.read()));
+    expect(tf.memory().numTensors).toBe(before + headTensors.length);
+    tf.dispose(headTensors);
+  });
+
   it('a run stopped mid-epoch and resumed ends exactly like an uninterrupted run', async () => {
     const config = { epochs: 3, batchSize: 16, lr: 5e-3, seed: 11, checkpointEvery: 3 };
     const source = barSource(64); // 4 steps per epoch: stop at step 7 = mid-epoch 2
