@@ -166,7 +166,7 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
     });
     ({ epoch, stepInEpoch, globalStep, history } = ckpt.meta);
     optimizer.t = ckpt.meta.optimizerT;
-    if (metricsFile) await fsp.writeFile(metricsFile, history.map((h) => JSON.stringify(h)).join('\n') + (history.length ? '\n' : ''));
+    if (metricsFile) await fsp.writeFile(metricsFile, metricsLines(history));
     log(`resumed from ${ckptFile} at epoch ${epoch + 1}, step ${globalStep}`);
   } else if (metricsFile) {
     await fsp.mkdir(runDir!, { recursive: true });
@@ -265,6 +265,17 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
     const inputsPerSec = timedExamples / Math.max(seconds, 1e-9);
     return { heads, history, steps: globalStep, epochs: epoch, seconds, inputsPerSec, examplesPerSec: inputsPerSec * perInput, stoppedEarly };
   }
+}
+
+/** metrics.jsonl as the loop appends it: a step line, then a monitor line where one ran. */
+function metricsLines(history: MetricRecord[]): string {
+  return history
+    .map(({ step, epoch, loss, lr, ...extra }) => {
+      const line = JSON.stringify({ step, epoch, loss, lr });
+      return Object.keys(extra).length ? `${line}\n${JSON.stringify({ step, epoch, ...extra })}` : line;
+    })
+    .map((l) => `${l}\n`)
+    .join('');
 }
 
 // `limit` belongs to the data, not the loop; task defaults may carry it.

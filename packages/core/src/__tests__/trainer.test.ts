@@ -101,25 +101,43 @@ describe('trainer', () => {
   });
 
   it('a run stopped mid-epoch and resumed ends exactly like an uninterrupted run', async () => {
-    const config = { epochs: 3, batchSize: 16, lr: 5e-3, seed: 11, checkpointEvery: 3 };
+    const config = { epochs: 3, batchSize: 16, lr: 5e-3, seed: 11, checkpointEvery: 3, monitorEvery: 1 };
+    const monitor = async (epoch: number) => ({ knn: epoch / 8 });
     const source = barSource(64); // 4 steps per epoch: stop at step 7 = mid-epoch 2
 
     const dirA = mkdtempSync(path.join(tmpdir(), 'ssl-run-a-'));
     const encA = tinyEncoder(5);
-    const a = await train({ task: flipTask, encoder: encA, source, config, runDir: dirA });
+    const a = await train({ task: flipTask, encoder: encA, source, config, runDir: dirA, monitor });
 
     const dirB = mkdtempSync(path.join(tmpdir(), 'ssl-run-b-'));
-    const killed = await train({ task: flipTask, encoder: tinyEncoder(5), source, config, runDir: dirB, stopAfterSteps: 7 });
+    const killed = await train({ task: flipTask, encoder: tinyEncoder(5), source, config, runDir: dirB, stopAfterSteps: 7, monitor });
     expect(killed.stoppedEarly).toBe(true);
     // The "killed" process's in-memory weights are gone: resume into a fresh encoder.
     const encB = tinyEncoder(5);
-    const b = await train({ task: flipTask, encoder: encB, source, config, runDir: dirB, resume: true });
+    const b = await train({ task: flipTask, encoder: encB, source, config, runDir: dirB, resume: true, monitor });
 
     expect(b.steps).toBe(a.steps);
     expect(b.history.map((h) => h.loss)).toEqual(a.history.map((h) => h.loss));
     expect(await weightsOf(encB)).toEqual(await weightsOf(encA));
     const lines = (d: string) => readFileSync(path.join(d, 'metrics.jsonl'), 'utf8').trim().split('\n');
     expect(lines(dirB)).toEqual(lines(dirA));
+  });
+
+  it('runs the monitor every K epochs and records its numbers in the metrics', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ssl-run-mon-'));
+    const calls: number[] = [];
+    const r = await train({
+      task: flipTask,
+      encoder: tinyEncoder(4),
+      source: barSource(32),
+      config: { epochs: 4, batchSize: 16, monitorEvery: 2 },
+      runDir: dir,
+      monitor: async (epoch) => (calls.push(epoch), { knn: epoch / 10 }),
+    });
+    expect(calls).toEqual([2, 4]);
+    expect(r.history.filter((h) => 'knn' in h).map((h) => h.knn)).toEqual([0.2, 0.4]);
+    const lines = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.filter((l) => 'knn' in l).map((l) => [l.epoch, l.knn])).toEqual([[1, 0.2], [3, 0.4]]);
   });
 
   it('stops with a clear message when the loss becomes NaN', async () => {
