@@ -3,11 +3,14 @@ import { SslError } from '@ssl/core';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** Parsed flag values: strings, booleans, or lists for repeatable flags. */
+export type FlagValues = Record<string, string | boolean | string[] | undefined> & { [k: string]: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+
 /**
  * Parses a command's flags strictly. Unknown flags and missing values become one-line
  * SslErrors that list the allowed flags. `--epochs -1` is read as a value, not a flag.
  */
-export function parseFlags<O extends Options>(command: string, argv: string[], options: O): { values: Record<string, any> } {
+export function parseFlags<O extends Options>(command: string, argv: string[], options: O): { values: FlagValues } {
   const fixed: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -19,7 +22,7 @@ export function parseFlags<O extends Options>(command: string, argv: string[], o
     } else fixed.push(a);
   }
   try {
-    return parseArgs({ args: fixed, options, strict: true, allowPositionals: false }) as { values: Record<string, any> };
+    return parseArgs({ args: fixed, options, strict: true, allowPositionals: false }) as { values: FlagValues };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     const allowed = Object.keys(options)

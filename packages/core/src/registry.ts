@@ -49,7 +49,6 @@ export function definePretextTask<N extends string, C extends z.ZodTypeAny, M ex
  *   interface TaskRegister { rotation: typeof rotationTask }
  * }
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
 export interface TaskRegister {}
 
 /** Something `.use()` accepts: one task, a list of tasks, or a plugin object. */
