@@ -82,6 +82,72 @@ const unsortedSegmentSum: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return out;
 };
 
+/**
+ * dX of a stride-1 convolution is itself a convolution: dY convolved with the kernel flipped
+ * in space and with its in/out channels swapped, padded by K−1−pad. Routing it through the
+ * XNNPACK convolution replaces the backend's slow direct loop. Strided or dilated cases keep
+ * the native kernel.
+ */
+function makeConv2DBackpropInput(native: tf.KernelFunc): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const { strides, pad, dimRoundingMode, inputShape, dataFormat } = attrs as unknown as {
+      strides: [number, number] | number;
+      pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+      dimRoundingMode?: 'floor' | 'round' | 'ceil';
+      inputShape: [number, number, number, number];
+      dataFormat?: string;
+    };
+    const [sh, sw] = typeof strides === 'number' ? [strides, strides] : strides;
+    if (sh !== 1 || sw !== 1 || (dataFormat && dataFormat !== 'NHWC')) return native({ inputs, backend, attrs });
+    const b = backend as unknown as Backend;
+    const fs = filter.shape as [number, number, number, number];
+    const info = tf.backend_util.computeConv2DInfo(inputShape, fs, strides, 1, pad, dimRoundingMode);
+    const { top, bottom, left, right } = info.padInfo;
+    const flipped = call('Reverse', b, { x: filter }, { dims: [0, 1] });
+    const swapped = call('Transpose', b, { x: flipped }, { perm: [0, 1, 3, 2] });
+    b.disposeData(flipped.dataId);
+    const out = call('Conv2D', b, { x: dy, filter: swapped }, {
+      strides: [1, 1],
+      pad: [[0, 0], [fs[0] - 1 - top, fs[0] - 1 - bottom], [fs[1] - 1 - left, fs[1] - 1 - right], [0, 0]],
+      dilations: [1, 1],
+      dataFormat: 'NHWC',
+    });
+    b.disposeData(swapped.dataId);
+    return out;
+  };
+}
+
+/**
+ * The gradient of FusedBatchNorm as tfjs-core defines it, except that dX broadcasts the
+ * per-channel factor instead of tiling it to the full activation shape first (the wasm Tile
+ * kernel is a slow element loop, and the tiled copy is pure waste). Same math, all backends.
+ */
+const fusedBatchNormGrad: tf.GradConfig = {
+  kernelName: 'FusedBatchNorm',
+  inputsToSave: ['x', 'mean', 'variance', 'scale'],
+  gradFunc: (dy, saved, attrs) => {
+    const g = Array.isArray(dy) ? dy[0]! : dy;
+    const { varianceEpsilon } = attrs as unknown as { varianceEpsilon: number };
+    const [x, mean, variance, scale] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor | undefined];
+    const scaleValue = scale ?? tf.scalar(1);
+    const axes = tf.backend_util.getReductionAxes(mean.shape, x.shape);
+    const perChannel = mean.rank === 1;
+    const reduce = (t: tf.Tensor) => tf.reshape(perChannel ? tf.sum(t, axes) : t, mean.shape);
+    const xMinusMean = tf.sub(x, mean);
+    const dyScaled = tf.mul(g, scaleValue);
+    const rstd = tf.rsqrt(tf.add(variance, tf.scalar(varianceEpsilon)));
+    const minusHalfRCube = tf.mul(tf.mul(tf.mul(rstd, rstd), rstd), tf.scalar(-0.5));
+    return {
+      x: () => tf.reshape(tf.mul(tf.mul(g, rstd), scaleValue), x.shape),
+      mean: () => reduce(tf.mul(tf.mul(rstd, tf.scalar(-1)), dyScaled)),
+      variance: () => reduce(tf.mul(tf.mul(minusHalfRCube, xMinusMean), dyScaled)),
+      scale: () => reduce(tf.mul(g, tf.mul(xMinusMean, rstd))),
+      offset: () => reduce(g),
+    };
+  },
+};
+
 let registered = false;
 
 /** Registers the composed training kernels for the wasm backend (idempotent). */
@@ -91,6 +157,18 @@ export function registerWasmTrainingKernels(): void {
   const have = new Set(tf.getKernelsForBackend('wasm').map((k) => k.kernelName));
   if (!have.has('Conv2DBackpropFilter')) {
     tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter });
+  }
+  tf.registerGradient(fusedBatchNormGrad);
+  const nativeBackpropInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  if (nativeBackpropInput) {
+    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+    // Keep the native setup (it binds the wasm function used for the strided fallback).
+    tf.registerKernel({
+      kernelName: 'Conv2DBackpropInput',
+      backendName: 'wasm',
+      kernelFunc: makeConv2DBackpropInput(nativeBackpropInput.kernelFunc),
+      ...(nativeBackpropInput.setupFunc ? { setupFunc: nativeBackpropInput.setupFunc } : {}),
+    });
   }
   if (!have.has('UnsortedSegmentSum')) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum });

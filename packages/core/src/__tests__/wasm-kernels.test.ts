@@ -46,6 +46,52 @@ describe('wasm training kernels match the cpu backend', () => {
     expect(maxDiff).toBeLessThan(1e-3);
   });
 
+  it.each(cases)('Conv2DBackpropInput H=%i stride=%i pad=%s k=%i', async (h, stride, pad, k) => {
+    const x = randomArray(2 * h * h * 3, 4);
+    const w = randomArray(k * k * 3 * 4, 5);
+    const grad = (backend: string) =>
+      on(backend, () =>
+        tf.tidy(() => {
+          const wt = tf.tensor4d(w, [k, k, 3, 4]);
+          const y0 = tf.conv2d(tf.tensor4d(x, [2, h, h, 3]), wt, stride, pad);
+          const dy = tf.tensor(randomArray(y0.size, 6), y0.shape);
+          const g = tf.grad((xt) => tf.conv2d(xt as tf.Tensor4D, wt, stride, pad).mul(dy).sum())(tf.tensor4d(x, [2, h, h, 3]));
+          return g.dataSync().slice();
+        }),
+      );
+    const cpu = await grad('cpu');
+    const wasm = await grad('wasm');
+    expect(wasm.length).toBe(cpu.length);
+    let maxDiff = 0;
+    cpu.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - wasm[i]!))));
+    expect(maxDiff).toBeLessThan(1e-3);
+  });
+
+  it('batch-norm gradients (broadcast instead of tile) match the same function written with plain ops', async () => {
+    const x = randomArray(4 * 5 * 5 * 3, 7);
+    const dyv = randomArray(4 * 5 * 5 * 3, 8);
+    const grads = (backend: string, fused: boolean) =>
+      on(backend, () =>
+        tf.tidy(() => {
+          const xt = tf.tensor4d(x, [4, 5, 5, 3]);
+          const dy = tf.tensor4d(dyv, [4, 5, 5, 3]);
+          const gamma = tf.tensor1d([1.5, -0.5, 2]);
+          const beta = tf.tensor1d([0.1, 0.2, 0.3]);
+          const f = (a: tf.Tensor, gm: tf.Tensor, bt: tf.Tensor) => {
+            const { mean, variance } = tf.moments(a, [0, 1, 2]);
+            const y = fused ? tf.batchNorm(a, mean, variance, bt, gm, 1e-3) : a.sub(mean).mul(tf.rsqrt(variance.add(1e-3))).mul(gm).add(bt);
+            return y.mul(dy).sum();
+          };
+          return tf.grads(f)([xt, gamma, beta]).flatMap((g) => [...g.dataSync()]);
+        }),
+      );
+    const cpu = await grads('cpu', false);
+    const wasm = await grads('wasm', true);
+    expect(wasm.some((v) => Math.abs(v) > 1e-3)).toBe(true);
+    expect(wasm.length).toBe(cpu.length);
+    cpu.forEach((v, i) => expect(Math.abs(v - wasm[i]!)).toBeLessThan(1e-3));
+  });
+
   it('UnsortedSegmentSum (gather gradient) matches and does not leak', async () => {
     const table = randomArray(10 * 4, 4);
     const ids = [1, 3, 3, 9, 0, 1];
