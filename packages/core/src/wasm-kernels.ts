@@ -72,13 +72,17 @@ const unsortedSegmentSum: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const ids = call('Cast', b, { x: segmentIds }, { dtype: 'int32' });
   const oneHotInt = call('OneHot', b, { indices: ids }, { depth: numSegments, onValue: 1, offValue: 0, dtype: 'int32' });
   const oneHot = call('Cast', b, { x: oneHotInt }, { dtype: 'float32' });
-  // The BatchMatMul kernel works on rank-3 operands: [1, n, S]ᵀ · [1, n, inner].
+  // outᵀ[inner, S] = x[n, inner]ᵀ · oneHot[n, S]. The fresh one-hot is the right operand on
+  // purpose: the wasm matmul caches its right operand by tensor id, and a reshaped view of a
+  // live tensor keeps that id under another shape.
   const oh3 = call('Reshape', b, { x: oneHot }, { shape: [1, n, numSegments] });
   const x3 = call('Reshape', b, { x }, { shape: [1, n, inner] });
-  const prod = call('BatchMatMul', b, { a: oh3, b: x3 }, { transposeA: true, transposeB: false });
-  const out = call('Reshape', b, { x: prod }, { shape: [numSegments, ...rest] });
+  const prod = call('BatchMatMul', b, { a: x3, b: oh3 }, { transposeA: true, transposeB: false });
+  const t2 = call('Reshape', b, { x: prod }, { shape: [inner, numSegments] });
+  const tr = call('Transpose', b, { x: t2 }, { perm: [1, 0] });
+  const out = call('Reshape', b, { x: tr }, { shape: [numSegments, ...rest] });
   // Reshape shares (and ref-counts) its input's data, so every intermediate is released once.
-  for (const t of [ids, oneHotInt, oneHot, oh3, x3, prod]) b.disposeData(t.dataId);
+  for (const t of [ids, oneHotInt, oneHot, oh3, x3, prod, t2, tr]) b.disposeData(t.dataId);
   return out;
 };
 
@@ -148,6 +152,34 @@ const fusedBatchNormGrad: tf.GradConfig = {
   },
 };
 
+/**
+ * Sum or Mean over the leading axes of a float tensor (batch-norm statistics and their
+ * gradients reduce over N, H, W of NHWC) as one matrix product ones[1, M] · X[M, C], instead
+ * of the backend's transpose-then-reduce path. Other reductions keep the native kernel.
+ */
+function makeLeadingReduce(native: tf.KernelFunc, mean: boolean): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x } = inputs as { x: tf.TensorInfo };
+    const { axis, keepDims } = attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    const rank = x.shape.length;
+    const axes = [...new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))].sort((p, q) => p - q);
+    const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+    if (x.dtype !== 'float32' || !leading) return native({ inputs, backend, attrs });
+    const b = backend as unknown as Backend;
+    const m = x.shape.slice(0, axes.length).reduce((p, q) => p * q, 1);
+    const rest = x.shape.slice(axes.length);
+    const c = rest.reduce((p, q) => p * q, 1);
+    // Xᵀ[C, M] · w[M, 1] with the fresh weights on the right: the wasm matmul caches its right
+    // operand by tensor id, so a reshaped view of a live tensor must not go there.
+    const weights = call('Fill', b, {}, { shape: [1, m, 1], value: mean ? 1 / m : 1, dtype: 'float32' });
+    const x3 = call('Reshape', b, { x }, { shape: [1, m, c] });
+    const prod = call('BatchMatMul', b, { a: x3, b: weights }, { transposeA: true, transposeB: false });
+    const out = call('Reshape', b, { x: prod }, { shape: keepDims ? [...axes.map(() => 1), ...rest] : rest });
+    for (const t of [weights, x3, prod]) b.disposeData(t.dataId);
+    return out;
+  };
+}
+
 let registered = false;
 
 /** Registers the composed training kernels for the wasm backend (idempotent). */
@@ -169,6 +201,12 @@ export function registerWasmTrainingKernels(): void {
       kernelFunc: makeConv2DBackpropInput(nativeBackpropInput.kernelFunc),
       ...(nativeBackpropInput.setupFunc ? { setupFunc: nativeBackpropInput.setupFunc } : {}),
     });
+  }
+  for (const [name, mean] of [['Sum', false], ['Mean', true]] as const) {
+    const native = tf.getKernel(name, 'wasm');
+    if (!native) continue;
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: makeLeadingReduce(native.kernelFunc, mean), ...(native.setupFunc ? { setupFunc: native.setupFunc } : {}) });
   }
   if (!have.has('UnsortedSegmentSum')) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum });

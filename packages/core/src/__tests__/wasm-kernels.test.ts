@@ -92,6 +92,21 @@ describe('wasm training kernels match the cpu backend', () => {
     cpu.forEach((v, i) => expect(Math.abs(v - wasm[i]!)).toBeLessThan(1e-3));
   });
 
+  it('Sum and Mean over leading axes (as a matrix product) match the cpu backend', async () => {
+    const x = randomArray(3 * 4 * 5 * 6, 9);
+    const reduce = (backend: string) =>
+      on(backend, () =>
+        tf.tidy(() => {
+          const t = tf.tensor4d(x, [3, 4, 5, 6]);
+          return [t.sum([0, 1, 2]), t.mean([0, 1, 2], true), t.sum(0), t.mean([1, 2]), t.sum([2, 0]), t.sum()].flatMap((r) => [...r.shape, ...r.dataSync()]);
+        }),
+      );
+    const cpu = await reduce('cpu');
+    const wasm = await reduce('wasm');
+    expect(wasm.length).toBe(cpu.length);
+    cpu.forEach((v, i) => expect(Math.abs(v - wasm[i]!)).toBeLessThan(1e-4));
+  });
+
   it('UnsortedSegmentSum (gather gradient) matches and does not leak', async () => {
     const table = randomArray(10 * 4, 4);
     const ids = [1, 3, 3, 9, 0, 1];
