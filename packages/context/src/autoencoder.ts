@@ -50,7 +50,7 @@ export const autoencoderTask = definePretextTask({
     'The encoder compresses each image into its feature vector (the bottleneck) and a decoder reconstructs the pixels; the loss is the pixel L2 (or binary cross-entropy) reconstruction error. The baseline that other pretext tasks are measured against.',
   config: autoencoderConfig,
   // Scaled to run in a few minutes on 2 cores.
-  trainDefaults: { epochs: 1, batchSize: 64, lr: 2e-3, optimizer: 'adam', limit: 10000 },
+  trainDefaults: { epochs: 2, batchSize: 64, lr: 2e-3, optimizer: 'adam', limit: 15000 },
   createHeads: ({ featureDim, inputShape, config, seed }) => ({ decoder: createDecoder(featureDim, inputShape, config.decoderWidth, seed) }),
   prepare: (raw) => ({ x: tf.tensor4d(raw.images, [raw.n, raw.height, raw.width, raw.channels]) }),
   loss: ({ encode, heads, batch, config }) => {

@@ -53,7 +53,7 @@ export const rotationTask = definePretextTask({
     'Each image is rotated by 0°, 90°, 180° and 270° (all four in the same batch, exact index remapping) and the encoder plus a small classifier predicts which rotation was applied (4-way cross-entropy). Telling which way is up requires recognising object shape and orientation.',
   config: rotationConfig,
   // Scaled to run in a few minutes on 2 cores (the paper trains for 100+ epochs on full datasets).
-  trainDefaults: { epochs: 2, batchSize: 64, lr: 2e-3, optimizer: 'adam', weightDecay: 5e-4, limit: 3000 },
+  trainDefaults: { epochs: 2, batchSize: 64, lr: 2e-3, optimizer: 'adam', weightDecay: 5e-4, limit: 6000 },
   examplesPerInput: () => 4,
   createHeads: ({ featureDim, config, seed }) => ({ classifier: classifierHead(featureDim, config.hidden, 4, seed) }),
   prepare: (raw) => {
