@@ -7,7 +7,9 @@ import { classifierHead } from './heads';
 /** Config of rotation prediction; defaults follow Gidaris et al. 2018 (4 rotations, all in one batch). */
 export const rotationConfig = z
   .object({
-    hidden: z.number().int().min(0).max(4096).default(0).describe('hidden units of the rotation classifier (0: linear, as on conv features)'),
+    // RotNet's classifier is several layers deep; one hidden layer keeps the encoder's last block
+    // from specialising to rotation (linear head on MNIST, default budget: probe 93.4 % vs 94.7 %).
+    hidden: z.number().int().min(0).max(4096).default(512).describe('hidden units of the rotation classifier (0: linear)'),
   })
   .strict();
 

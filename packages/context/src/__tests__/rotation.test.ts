@@ -49,7 +49,7 @@ describe('rotation prediction: data construction', () => {
   it('is registered in the context family with the paper defaults', () => {
     const r = createRegistry().use(contextTasks);
     expect(r.get('rotation').family).toBe('context');
-    expect(r.parseConfig('rotation', {})).toEqual({ hidden: 0 });
+    expect(r.parseConfig('rotation', {})).toEqual({ hidden: 512 });
     expect(rotationTask.examplesPerInput?.({ hidden: 0 })).toBe(4);
   });
 });
