@@ -119,13 +119,17 @@ async function benchBackend(name, steps, warmup, leakSteps) {
 
 function torchReference(steps, warmup) {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'torch_step.py');
-  try {
-    execFileSync('python3', ['-c', 'import torch'], { stdio: 'ignore' });
-  } catch {
-    return undefined;
-  }
-  if (!existsSync(script)) return undefined;
-  const json = execFileSync('python3', [script, String(steps), String(warmup)], { encoding: 'utf8' });
+  // Debian's python3-torch lives beside the system Python, which may not be first on PATH.
+  const python = ['python3', '/usr/bin/python3'].find((py) => {
+    try {
+      execFileSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (!python || !existsSync(script)) return undefined;
+  const json = execFileSync(python, [script, String(steps), String(warmup)], { encoding: 'utf8' });
   return JSON.parse(json.trim().split('\n').at(-1));
 }
 

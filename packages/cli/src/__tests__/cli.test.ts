@@ -115,11 +115,17 @@ describe('ssl pretrain and eval end to end (tiny budget, real MNIST)', () => {
     expect(e.accuracy).toBeGreaterThan(0.2);
     expect(e).toHaveProperty('randomInitAccuracy');
 
-    const ft = await run('eval', '--run', out, '--protocol', 'finetune', '--labels', '10%', '--json');
+    const few = await run('eval', '--run', out, '--protocol', 'knn', '--labels', '10%', '--json');
+    const k = JSON.parse(few.out) as Record<string, number>;
+    expect(k.labels).toBeCloseTo(0.1);
+    expect(k.accuracy).toBeGreaterThan(0.2);
+
+    const ft = await run('eval', '--run', out, '--protocol', 'finetune', '--epochs', '8', '--json');
     expect(ft.err).not.toMatch(/^error/m);
     const f = JSON.parse(ft.out) as Record<string, number>;
-    expect(f.labels).toBeCloseTo(0.1);
-    expect(f.accuracy).toBeGreaterThan(0.1);
+    // 300 labelled images, 32 steps of end-to-end training: well above chance (10 % ± 2 % on 200 images).
+    expect(f.accuracy).toBeGreaterThan(0.25);
+    expectOneLineError(await run('eval', '--run', out, '--protocol', 'finetune', '--epochs', '0'), /Invalid --epochs 0/);
     expectOneLineError(await run('eval', '--run', out, '--protocol', 'svm'), /Unsupported protocol "svm". Must be one of \[linear, knn, finetune\]/);
     expectOneLineError(await run('eval', '--run', out, '--labels', '0%'), /Invalid label fraction "0%"/);
   });

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { SslError, initBackend, type Registry } from '@ssl/core';
 import { loadLayersModel } from '@ssl/encoders';
 import { fineTune, labelFractionSplit, parseLabelFraction } from '@ssl/eval';
-import { parseFlags } from '../args';
+import { numberFlag, parseFlags } from '../args';
 import { exampleShape, knnAccuracy, loadSplit, probeAccuracy, probeFeatures, randomInitEncoder } from '../experiment';
 import type { Io } from '../io';
 import { readRunConfig } from '../run-config';
@@ -14,6 +14,7 @@ Evaluates a pretrained encoder (DIR/encoder) beside the same encoder at random i
                knn: cosine kNN, k=20, temperature-weighted votes
                finetune: encoder + linear head trained end to end
   --labels     fraction of labelled training images (class-balanced, seeded); default 100%
+  --epochs N   fine-tuning epochs (default 5)
   --backend B  tensorflow | wasm | cpu
   --json       print one JSON object
 `;
@@ -26,6 +27,7 @@ export async function evalCommand(argv: string[], io: Io, registry: Registry): P
     run: { type: 'string' },
     protocol: { type: 'string' },
     labels: { type: 'string' },
+    epochs: { type: 'string' },
     backend: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean' },
@@ -55,7 +57,9 @@ export async function evalCommand(argv: string[], io: Io, registry: Registry): P
   let accuracy: number;
   let randomInitAccuracy: number;
   if (protocol === 'finetune') {
-    const opts = { epochs: cfg.probe.epochs > 10 ? 5 : cfg.probe.epochs, seed: cfg.seed };
+    const epochs = numberFlag('epochs', values.epochs) ?? 5;
+    if (!Number.isInteger(epochs) || epochs < 1) throw new SslError(`Invalid --epochs ${epochs}: must be a whole number ≥ 1.`);
+    const opts = { epochs, seed: cfg.seed };
     accuracy = (await fineTune(encoder, probeTrain, probeTest, opts)).accuracy;
     randomInitAccuracy = (await fineTune(random, probeTrain, probeTest, opts)).accuracy;
   } else {
