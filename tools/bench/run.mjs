@@ -129,7 +129,12 @@ function torchReference(steps, warmup) {
     }
   });
   if (!python || !existsSync(script)) return undefined;
-  const json = execFileSync(python, [script, String(steps), String(warmup)], { encoding: 'utf8' });
+  // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (set on some machines for old OpenBLAS builds) slow a
+  // current PyTorch several-fold; the reference runs without them, at its best.
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const json = execFileSync(python, [script, String(steps), String(warmup)], { encoding: 'utf8', env });
   return JSON.parse(json.trim().split('\n').at(-1));
 }
 

@@ -1,19 +1,27 @@
 import { SslError, type ImageBatch, type Rng } from '@ssl/core';
 import { blankImage, resizeBilinear, type Image } from './image';
 
-/** A pure, seeded image transform: the same image and generator state give the same output. */
+/**
+ * A pure, seeded image transform: the same image and generator state give the same output,
+ * and the input is never modified.
+ *
+ * @example
+ * const invert: Augmentation = (img) => ({ ...img, data: img.data.map((v) => 1 - v) });
+ */
 export type Augmentation = (img: Image, rng: Rng) => Image;
 
 const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
 const copy = (img: Image): Image => ({ ...img, data: img.data.slice() });
 
 /**
- * Rotates by k·90° counter-clockwise, exactly (index remapping, no interpolation).
+ * Rotates by k·90° counter-clockwise, exactly (index remapping, no interpolation); an h×w
+ * image becomes w×h for odd k. Any integer k works (taken mod 4); the rng is unused.
  *
  * @example
  * const upsideDown = rotate90(2)(img);
  */
 export function rotate90(k: number): (img: Image, rng?: Rng) => Image {
+  if (!Number.isInteger(k)) throw new SslError(`rotate90(k): k ${k} is not allowed; it must be a whole number of quarter turns, one of [0, 1, 2, 3].`);
   const turns = ((k % 4) + 4) % 4;
   return (img) => {
     const { height: h, width: w, channels: c, data } = img;
@@ -31,7 +39,12 @@ export function rotate90(k: number): (img: Image, rng?: Rng) => Image {
   };
 }
 
-/** Rotates by a random multiple of 90°. */
+/**
+ * Rotates by a random multiple of 90° (0, 1, 2 or 3 counter-clockwise quarter turns).
+ *
+ * @example
+ * const view = compose(randomRotate90(), horizontalFlip());
+ */
 export function randomRotate90(): Augmentation {
   return (img, rng) => rotate90(rng.int(4))(img);
 }
@@ -46,7 +59,8 @@ export function randomRotate90(): Augmentation {
 export function randomResizedCrop(options: { scale?: [number, number]; ratio?: [number, number]; size?: [number, number] } = {}): Augmentation {
   const [smin, smax] = options.scale ?? [0.08, 1];
   const [rmin, rmax] = options.ratio ?? [3 / 4, 4 / 3];
-  if (!(smin > 0 && smin <= smax && smax <= 1)) throw new SslError(`randomResizedCrop scale [${smin}, ${smax}] must satisfy 0 < min ≤ max ≤ 1.`);
+  if (!(smin > 0 && smin <= smax && smax <= 1)) throw new SslError(`randomResizedCrop: scale [${smin}, ${smax}] is not allowed; it must satisfy 0 < min ≤ max ≤ 1, e.g. [0.08, 1].`);
+  if (!(rmin > 0 && rmin <= rmax)) throw new SslError(`randomResizedCrop: ratio [${rmin}, ${rmax}] is not allowed; it must satisfy 0 < min ≤ max, e.g. [3/4, 4/3].`);
   return (img, rng) => {
     const [outH, outW] = options.size ?? [img.height, img.width];
     const area = img.height * img.width;
@@ -67,7 +81,12 @@ export function randomResizedCrop(options: { scale?: [number, number]; ratio?: [
   };
 }
 
-/** Mirrors left-right with probability `p`. */
+/**
+ * Mirrors left-right with probability `p` (default 0.5).
+ *
+ * @example
+ * const alwaysFlip = horizontalFlip({ p: 1 });
+ */
 export function horizontalFlip(options: { p?: number } = {}): Augmentation {
   const p = options.p ?? 0.5;
   return (img, rng) => {
@@ -79,7 +98,13 @@ export function horizontalFlip(options: { p?: number } = {}): Augmentation {
   };
 }
 
-/** Adds Gaussian noise of standard deviation `std`, clamped to [0, 1]. */
+/**
+ * Adds independent Gaussian noise of standard deviation `std` (default 0.1) to every value,
+ * clamped to [0, 1], with probability `p` (default 1).
+ *
+ * @example
+ * const noisy = gaussianNoise({ std: 0.05 })(img, rng);
+ */
 export function gaussianNoise(options: { std?: number; p?: number } = {}): Augmentation {
   const std = options.std ?? 0.1;
   const p = options.p ?? 1;
@@ -91,10 +116,17 @@ export function gaussianNoise(options: { std?: number; p?: number } = {}): Augme
   };
 }
 
-/** Gaussian blur with σ drawn from `sigma`, applied with probability `p` (separable kernel). */
+/**
+ * Gaussian blur with σ drawn uniformly from `sigma` (default [0.1, 2]) with probability `p`
+ * (default 0.5); a separable kernel of radius ⌈3σ⌉ with replicated edges.
+ *
+ * @example
+ * const blur = gaussianBlur({ sigma: [0.1, 2], p: 0.5 });
+ */
 export function gaussianBlur(options: { sigma?: [number, number]; p?: number } = {}): Augmentation {
   const [lo, hi] = options.sigma ?? [0.1, 2];
   const p = options.p ?? 0.5;
+  if (!(lo > 0 && lo <= hi)) throw new SslError(`gaussianBlur: sigma [${lo}, ${hi}] is not allowed; it must satisfy 0 < min ≤ max, e.g. [0.1, 2].`);
   return (img, rng) => {
     if (!rng.bernoulli(p)) return copy(img);
     const sigma = rng.uniform(lo, hi);
@@ -127,7 +159,13 @@ function luma(d: Float32Array, i: number): number {
   return 0.299 * d[i]! + 0.587 * d[i + 1]! + 0.114 * d[i + 2]!;
 }
 
-/** Converts colour to grey (all channels equal) with probability `p`; grey images pass through. */
+/**
+ * Converts colour to grey (three equal channels, ITU-R 601 luma) with probability `p`
+ * (default 0.2, as in SimCLR); one-channel images pass through unchanged.
+ *
+ * @example
+ * const grey = grayscale({ p: 1 })(img, rng);
+ */
 export function grayscale(options: { p?: number } = {}): Augmentation {
   const p = options.p ?? 0.2;
   return (img, rng) => {
@@ -142,9 +180,12 @@ export function grayscale(options: { p?: number } = {}): Augmentation {
 }
 
 /**
- * Colour jitter as in SimCLR: brightness, contrast, saturation and hue factors drawn uniformly
- * around 1 (hue: a rotation of the chroma plane), in random order, with probability `p`.
- * Grey images get brightness and contrast only.
+ * Colour jitter as in SimCLR: brightness, contrast and saturation factors drawn from
+ * [1 − s, 1 + s] and a hue shift from [−hue, hue] turns (a rotation of the YIQ chroma plane),
+ * applied in random order with probability `p`. One-channel images get brightness and contrast only.
+ *
+ * @example
+ * const jitter = colorJitter({ brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1, p: 0.8 });
  */
 export function colorJitter(options: { brightness?: number; contrast?: number; saturation?: number; hue?: number; p?: number } = {}): Augmentation {
   const { brightness = 0.4, contrast = 0.4, saturation = 0.4, hue = 0.1, p = 0.8 } = options;
@@ -200,10 +241,17 @@ export function colorJitter(options: { brightness?: number; contrast?: number; s
   };
 }
 
-/** Zeroes a random `size`×`size` square (clipped at the borders) with probability `p`. */
+/**
+ * Zeroes a `size`×`size` square (default 8) centred on a uniformly drawn pixel, with
+ * probability `p` (default 1); as in DeVries & Taylor, the square is clipped at the borders.
+ *
+ * @example
+ * const occluded = cutout({ size: 8 })(img, rng);
+ */
 export function cutout(options: { size?: number; p?: number } = {}): Augmentation {
   const size = options.size ?? 8;
   const p = options.p ?? 1;
+  if (!Number.isInteger(size) || size < 1) throw new SslError(`cutout: size ${size} is not allowed; it must be a whole number of pixels ≥ 1, e.g. 8.`);
   return (img, rng) => {
     const out = copy(img);
     if (!rng.bernoulli(p)) return out;
@@ -229,17 +277,20 @@ export function compose(...augs: Augmentation[]): Augmentation {
 
 /**
  * Applies an augmentation to every image of a batch, each with its own child stream of `rng`,
- * so image i's result does not depend on the others.
+ * so image i's result does not depend on the others. `rng` advances once per call, so two
+ * calls with the same generator give two different views. Labels and indices are kept.
  *
  * @example
  * const view1 = augmentBatch(raw, simclrView, rng.fork('view1'));
  */
 export function augmentBatch(batch: ImageBatch, aug: Augmentation, rng: Rng): ImageBatch {
   const per = batch.height * batch.width * batch.channels;
+  // Without this step fork(i) would not move `rng`, and view 2 would silently equal view 1.
+  const base = rng.fork(rng.seed());
   const outs: Image[] = [];
   for (let i = 0; i < batch.n; i++) {
     const img = { data: batch.images.subarray(i * per, (i + 1) * per), height: batch.height, width: batch.width, channels: batch.channels };
-    outs.push(aug(img, rng.fork(i)));
+    outs.push(aug(img, base.fork(i)));
   }
   const first = outs[0] ?? { height: batch.height, width: batch.width, channels: batch.channels };
   const outPer = first.height * first.width * first.channels;

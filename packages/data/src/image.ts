@@ -1,4 +1,9 @@
-/** One image: float32 HWC pixels in [0, 1]. */
+/**
+ * One image: float32 HWC pixels in [0, 1] (what augmentations take and return).
+ *
+ * @example
+ * const img: Image = { data: new Float32Array(28 * 28), height: 28, width: 28, channels: 1 };
+ */
 export interface Image {
   data: Float32Array;
   height: number;
@@ -6,13 +11,18 @@ export interface Image {
   channels: number;
 }
 
-/** A blank image of a shape. */
+/**
+ * A black (all-zero) image of a shape.
+ *
+ * @example
+ * const canvas = blankImage(64, 64, 1);
+ */
 export function blankImage(height: number, width: number, channels: number): Image {
   return { data: new Float32Array(height * width * channels), height, width, channels };
 }
 
 /**
- * Bilinear resampling of the region [y0, y0+h) × [x0, x0+w) of `img` to `outH` × `outW`.
+ * Bilinear resampling (pixel centres aligned, edges clamped) of the region [y0, y0+h) × [x0, x0+w) of `img` to `outH` × `outW`.
  *
  * @example
  * const small = resizeBilinear(img, 0, 0, img.height, img.width, 16, 16);

@@ -6,11 +6,13 @@ import { SslError } from '@ssl/core';
 import { ImageDataset } from './dataset';
 import { resizeBilinear, type Image } from './image';
 import type { Split } from './mnist';
+import { checkLimit } from './util';
 
 const IMAGE_EXT = /\.(jpe?g|png)$/i;
 
 /**
- * Decodes a JPEG or PNG (pure JavaScript) into float32 HWC in [0, 1], RGB (alpha dropped).
+ * Decodes a JPEG or PNG (pure JavaScript, detected by content) into float32 HWC RGB in [0, 1];
+ * alpha is dropped, grey images come out with three equal channels. `name` is for errors.
  *
  * @example
  * const img = decodeImage(readFileSync('cat.jpg'), 'cat.jpg');
@@ -21,7 +23,7 @@ export function decodeImage(buffer: Uint8Array, name: string): Image {
   let height: number;
   try {
     if (buffer[0] === 0x89 && buffer[1] === 0x50) {
-      const png = PNG.sync.read(Buffer.from(buffer));
+      const png = PNG.sync.read(Buffer.isBuffer(buffer) ? buffer : Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength));
       ({ width, height } = png);
       rgba = png.data;
     } else {
@@ -41,58 +43,77 @@ export function decodeImage(buffer: Uint8Array, name: string): Image {
   return { data, height, width, channels: 3 };
 }
 
-/** Options of {@link loadImageFolder}. */
+/**
+ * Options of {@link loadImageFolder}.
+ *
+ * @example
+ * const opts: ImageFolderOptions = { size: [32, 32], channels: 3, split: 'test', limit: 500 };
+ */
 export interface ImageFolderOptions {
+  /** Keep the first N images of the listing (which interleaves classes, see loadImageFolder). */
   limit?: number;
-  /** Resize every image to [height, width] (bilinear). */
+  /** Resize every image to [height, width] (bilinear); without it all images must match the first. */
   size?: [number, number];
   /** 1 converts to grey (ITU-R 601 luma); 3 keeps RGB (default). */
   channels?: 1 | 3;
-  /** With `root/train` and `root/test`, which one to read. */
+  /** With `root/train` and `root/test`, which one to read (default `train`). */
   split?: Split;
 }
 
+// Hidden entries (.git, .DS_Store, editor folders) are never classes or images.
+const visible = (name: string) => !name.startsWith('.');
+
 function listImages(dir: string): string[] {
   return readdirSync(dir)
-    .filter((f) => IMAGE_EXT.test(f))
+    .filter((f) => visible(f) && IMAGE_EXT.test(f))
     .sort()
     .map((f) => path.join(dir, f));
 }
 
 /**
- * Loads images from a folder: labelled `root/<class>/*.jpg|png` (classes sorted by name), or
- * `root/<split>/<class>/…` when `train/` and `test/` exist, or an unlabelled flat folder.
+ * Loads images from a folder: labelled `root/<class>/*.jpg|jpeg|png` (classes sorted by name,
+ * label = index), `root/<split>/<class>/…` when `train/` and `test/` both exist, or an
+ * unlabelled flat folder of images. Files are listed round-robin over classes (first image of
+ * each class, then the second, …) so that `limit`, which keeps the first N, covers every class
+ * and equals `take(N)` of the full load.
  *
  * @example
- * const ds = loadImageFolder('/data/pets', { size: [32, 32], limit: 1000 });
+ * const ds = loadImageFolder('/data/cifar10-jpeg', { split: 'test', size: [32, 32], limit: 1000 });
  */
 export function loadImageFolder(root: string, options: ImageFolderOptions = {}): ImageDataset {
-  if (!existsSync(root) || !statSync(root).isDirectory()) {
-    throw new SslError(`Image folder "${root}" does not exist. Pass imagefolder:PATH with a folder of class sub-folders (root/<class>/*.jpg|png).`);
+  const limit = checkLimit(options.limit, `Image folder "${root}"`);
+  const channels = options.channels ?? 3;
+  if (channels !== 1 && channels !== 3) throw new SslError(`Image folder "${root}": channels ${String(channels)} is not allowed. Must be one of [1, 3].`);
+  if (options.size && !options.size.every((v) => Number.isInteger(v) && v >= 1)) {
+    throw new SslError(`Image folder "${root}": size [${options.size.join(', ')}] is not allowed; it must be [height, width] with whole numbers ≥ 1, e.g. [32, 32].`);
   }
+  if (!existsSync(root) || !statSync(root).isDirectory()) {
+    throw new SslError(`Image folder "${root}" does not exist. Pass imagefolder:PATH with a folder of class sub-folders (root/<class>/*.jpg|png) or of images.`);
+  }
+  const split = options.split ?? 'train';
   let base = root;
-  if (existsSync(path.join(root, 'train')) && existsSync(path.join(root, 'test'))) base = path.join(root, options.split ?? 'train');
+  if (existsSync(path.join(root, 'train')) && existsSync(path.join(root, 'test'))) base = path.join(root, split);
+  else if (options.split === 'test') {
+    // Reading the training images as a "test" split would silently leak them into evaluation.
+    throw new SslError(`Image folder "${root}" has no train/ and test/ sub-folders, so split "test" does not exist. Lay it out as root/{train,test}/<class>/*.jpg, or load it whole and call .split(fraction, rng).`);
+  }
   const classDirs = readdirSync(base)
-    .filter((d) => statSync(path.join(base, d)).isDirectory())
+    .filter((d) => visible(d) && statSync(path.join(base, d)).isDirectory())
     .sort();
   let files: Array<{ file: string; label: number }>;
   let classNames: string[] | undefined;
   if (classDirs.length > 0) {
     classNames = classDirs;
-    files = classDirs.flatMap((d, label) => listImages(path.join(base, d)).map((file) => ({ file, label })));
+    const byClass = classDirs.map((d) => listImages(path.join(base, d)));
+    files = [];
+    const longest = Math.max(...byClass.map((l) => l.length));
+    for (let i = 0; i < longest; i++) byClass.forEach((list, label) => i < list.length && files.push({ file: list[i]!, label }));
   } else {
     files = listImages(base).map((file) => ({ file, label: -1 }));
   }
-  if (files.length === 0) throw new SslError(`Image folder "${base}" holds no .jpg, .jpeg or .png files. Lay it out as root/<class>/*.jpg.`);
-  // With a limit, take images round-robin across classes so every class is represented.
-  if (options.limit !== undefined && options.limit < files.length && classNames) {
-    const byClass = classNames.map((_, c) => files.filter((f) => f.label === c));
-    const picked: typeof files = [];
-    for (let i = 0; picked.length < options.limit; i++) for (const list of byClass) if (i < list.length && picked.length < options.limit) picked.push(list[i]!);
-    files = picked;
-  } else if (options.limit !== undefined) files = files.slice(0, options.limit);
+  if (files.length === 0) throw new SslError(`Image folder "${base}" holds no .jpg, .jpeg or .png files. Lay it out as root/<class>/*.jpg (or a flat folder of images).`);
+  if (limit !== undefined) files = files.slice(0, limit);
 
-  const channels = options.channels ?? 3;
   let size = options.size;
   let pixels: Uint8Array | undefined;
   const labels = classNames ? new Int32Array(files.length) : undefined;
@@ -100,7 +121,7 @@ export function loadImageFolder(root: string, options: ImageFolderOptions = {}):
     let img = decodeImage(readFileSync(file), file);
     if (!size) size = [img.height, img.width];
     if (img.height !== size[0] || img.width !== size[1]) {
-      if (!options.size) throw new SslError(`Image "${file}" is ${img.height}×${img.width} but the first image is ${size[0]}×${size[1]}. Pass a size to resize them all.`);
+      if (!options.size) throw new SslError(`Image "${file}" is ${img.height}×${img.width} but the first image is ${size[0]}×${size[1]}. Pass a size (e.g. size: [32, 32]) to resize them all.`);
       img = resizeBilinear(img, 0, 0, img.height, img.width, size[0], size[1]);
     }
     const per = size[0] * size[1] * channels;

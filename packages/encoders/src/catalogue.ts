@@ -3,42 +3,106 @@ import { SslError, parseWith } from '@ssl/core';
 import { z } from 'zod';
 import { createConvNet, createMlp, createResNet18Small } from './builders';
 
-const widthList = (d: number[]) => z.array(z.number().int().min(1).max(4096)).min(1).default(d);
+/**
+ * One catalogue entry: a zod config (defaults filled in) and the factory it feeds.
+ *
+ * @example
+ * const spec: EncoderSpec = ENCODERS.mlp;
+ * const enc = spec.create(spec.config.parse({ outputDim: 32 }), [784], 0);
+ */
+export interface EncoderSpec<S extends z.AnyZodObject = z.AnyZodObject> {
+  /** One line for `ssl list` and the docs. */
+  description: string;
+  /** Validates the user's config; its defaults are the documented architecture. */
+  config: S;
+  /**
+   * Builds the encoder from a parsed config; `seed` fixes every initial weight. Method syntax on
+   * purpose: its bivariant parameter lets every entry widen to `EncoderSpec` without a cast.
+   */
+  create(config: z.output<S>, inputShape: number[], seed: number): tf.LayersModel;
+}
+
+// Identity helper: lets TypeScript infer each entry's config type for `create`.
+const defineEncoder = <S extends z.AnyZodObject>(spec: EncoderSpec<S>): EncoderSpec<S> => spec;
+
+const widthList = (d: number[], exactly?: number) => {
+  const list = z.array(z.number().int().min(1).max(4096)).min(1);
+  return (exactly === undefined ? list : list.length(exactly)).default(d);
+};
 
 /**
- * Encoders by name, each with a zod config (defaults filled) and a factory.
- * The CLI's `--encoder` and `--set` use it.
+ * Encoders by name, each with a strict zod config (defaults filled in) and a factory; the
+ * CLI's `--encoder` and `--set encoder.*` read it.
+ *
+ * @example
+ * const cfg = ENCODERS.convnet.config.parse({});              // { widths: [32, 64, 128] }
+ * const enc = ENCODERS.convnet.create(cfg, [28, 28, 1], 0);
  */
 export const ENCODERS = {
-  mlp: {
+  mlp: defineEncoder({
     description: 'Multilayer perceptron on flattened inputs.',
-    config: z.object({ hidden: widthList([512, 256]).describe('hidden layer sizes'), outputDim: z.number().int().min(1).default(128).describe('feature size') }).strict(),
-    create: (c: { hidden: number[]; outputDim: number }, inputShape: number[], seed: number) => createMlp({ inputShape, hidden: c.hidden, outputDim: c.outputDim, seed }),
-  },
-  convnet: {
+    config: z
+      .object({
+        hidden: widthList([512, 256]).describe('hidden layer sizes'),
+        outputDim: z.number().int().min(1).max(65536).default(128).describe('feature size'),
+      })
+      .strict(),
+    create: (c, inputShape, seed) => createMlp({ inputShape, hidden: c.hidden, outputDim: c.outputDim, seed }),
+  }),
+  convnet: defineEncoder({
     description: 'Benchmark ConvNet: 3 conv3×3-BN-ReLU blocks (32, 64, 128) with max-pooling, global average pool.',
     config: z.object({ widths: widthList([32, 64, 128]).describe('channels of the conv blocks') }).strict(),
-    create: (c: { widths: number[] }, inputShape: number[], seed: number) => createConvNet({ inputShape, widths: c.widths, seed }),
-  },
-  resnet18: {
-    description: 'CIFAR-style ResNet-18 (3×3 stem, 4 stages × 2 basic blocks).',
-    config: z.object({ widths: widthList([64, 128, 256, 512]).describe('channels of the four stages') }).strict(),
-    create: (c: { widths: number[] }, inputShape: number[], seed: number) => createResNet18Small({ inputShape, widths: c.widths, seed }),
-  },
-} as const;
+    create: (c, inputShape, seed) => createConvNet({ inputShape, widths: c.widths, seed }),
+  }),
+  resnet18: defineEncoder({
+    description: 'CIFAR-style ResNet-18 (3×3 stem, 4 stages × 2 basic blocks, 1×1 projection shortcuts).',
+    config: z
+      .object({
+        widths: widthList([64, 128, 256, 512], 4).describe('channels of the four stages'),
+        width: z.number().positive().max(16).default(1).describe('multiplier applied to every stage width'),
+      })
+      .strict(),
+    create: (c, inputShape, seed) => createResNet18Small({ inputShape, widths: c.widths, width: c.width, seed }),
+  }),
+} as const satisfies Record<string, EncoderSpec>;
 
-/** A registered encoder name. */
+/**
+ * A name in {@link ENCODERS}.
+ *
+ * @example
+ * const name: EncoderName = 'convnet';
+ */
 export type EncoderName = keyof typeof ENCODERS;
 
 /**
- * Creates an encoder by name with a validated config.
+ * The config one encoder accepts (fields optional; defaults fill the rest).
  *
  * @example
- * const enc = createEncoder('convnet', {}, [28, 28, 1], 0);
+ * const cfg: EncoderConfigInput<'resnet18'> = { width: 0.5 };
  */
+export type EncoderConfigInput<N extends EncoderName> = z.input<(typeof ENCODERS)[N]['config']>;
+
+/**
+ * Names in {@link ENCODERS}, in catalogue order.
+ *
+ * @example
+ * ENCODER_NAMES; // ['mlp', 'convnet', 'resnet18']
+ */
+export const ENCODER_NAMES = Object.keys(ENCODERS) as EncoderName[];
+
+/**
+ * Creates an encoder by name after validating its config; errors name the bad field and value.
+ *
+ * @example
+ * const enc = createEncoder('resnet18', { width: 0.25 }, [32, 32, 3], 0); // [n,32,32,3] → [n,128]
+ */
+export function createEncoder<N extends EncoderName>(name: N, config: EncoderConfigInput<N> | undefined, inputShape: number[], seed: number): tf.LayersModel;
+export function createEncoder(name: string, config: unknown, inputShape: number[], seed: number): tf.LayersModel;
 export function createEncoder(name: string, config: unknown, inputShape: number[], seed: number): tf.LayersModel {
-  const entry = ENCODERS[name as EncoderName];
-  if (!entry) throw new SslError(`Unknown encoder "${name}". Must be one of [${Object.keys(ENCODERS).join(', ')}].`);
-  const parsed = parseWith(entry.config as z.ZodTypeAny, config ?? {}, `encoder "${name}" config`);
-  return (entry.create as (c: unknown, s: number[], seed: number) => tf.LayersModel)(parsed, inputShape, seed);
+  if (!Object.hasOwn(ENCODERS, name)) {
+    throw new SslError(`Unknown encoder "${name}". Must be one of [${ENCODER_NAMES.join(', ')}]. Pick one with --encoder.`);
+  }
+  // Sound despite the widening: each entry's create receives what its own schema outputs.
+  const spec: EncoderSpec = ENCODERS[name as EncoderName];
+  return spec.create(parseWith(spec.config, config ?? {}, `encoder "${name}" config`), inputShape, seed);
 }

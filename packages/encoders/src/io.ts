@@ -3,72 +3,124 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { SslError } from '@ssl/core';
 
-async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await fsp.writeFile(tmp, data);
-  await fsp.rename(tmp, file);
+// The browser loader resolves manifest `paths` relative to model.json, so both live in one folder.
+const MODEL_JSON = 'model.json';
+const WEIGHTS_BIN = 'weights.bin';
+
+/**
+ * A model's topology and weights in memory, exactly as `model.save` hands them to a handler.
+ *
+ * @example
+ * const { modelTopology, weightSpecs, weightData } = await modelToArtifacts(encoder);
+ */
+export async function modelToArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
+  let captured: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      captured = artifacts;
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    }),
+  );
+  if (!captured) throw new SslError(`Saving model "${model.name}" produced no artifacts. Check that it is a built tf.LayersModel.`);
+  return captured;
 }
 
 /**
- * Saves a model in the standard TensorFlow.js layers format: `dir/model.json` and
- * `dir/weights.bin`, which `tf.loadLayersModel('…/model.json')` reads in a browser.
+ * Joins weight data (one buffer or tfjs' list of shards) into the bytes of one weights file.
+ *
+ * @example
+ * const bytes = weightsToBuffer((await modelToArtifacts(encoder)).weightData);
+ */
+export function weightsToBuffer(weightData: tf.io.WeightData | undefined): Uint8Array {
+  return new Uint8Array(tf.io.CompositeArrayBuffer.join(weightData ?? []));
+}
+
+let tmpCounter = 0;
+
+// Temp file + fsync + rename: a crash mid-write never leaves a truncated file under the real name.
+async function writeDurable(file: string, data: string | Uint8Array): Promise<string> {
+  const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
+  const fh = await fsp.open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return tmp;
+}
+
+/**
+ * Saves a model in the standard TensorFlow.js layers format, `dir/model.json` + `dir/weights.bin`,
+ * which `tf.loadLayersModel('…/model.json')` reads in a browser. Files are replaced atomically.
  *
  * @example
  * await saveLayersModel(encoder, 'runs/rotation/encoder');
  */
-export async function saveLayersModel(model: tf.LayersModel, dir: string): Promise<void> {
-  await fsp.mkdir(dir, { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      const weightData = artifacts.weightData;
-      const bytes = weightData instanceof ArrayBuffer ? new Uint8Array(weightData) : new Uint8Array(tf.io.concatenateArrayBuffers(weightData ?? []));
-      // weights first, so a model.json never points at a missing weights file
-      await writeAtomic(path.join(dir, 'weights.bin'), bytes);
-      const modelJson = {
-        format: 'layers-model',
-        generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
-        convertedBy: null,
-        modelTopology: artifacts.modelTopology,
-        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
-      };
-      await writeAtomic(path.join(dir, 'model.json'), JSON.stringify(modelJson));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: bytes.byteLength } };
-    }),
-  );
+export async function saveLayersModel(model: tf.LayersModel, dir: string): Promise<tf.io.SaveResult> {
+  const artifacts = await modelToArtifacts(model);
+  const bytes = weightsToBuffer(artifacts.weightData);
+  const modelJson: tf.io.ModelJSON & { convertedBy: null } = {
+    format: 'layers-model',
+    generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
+    convertedBy: null,
+    modelTopology: artifacts.modelTopology as object,
+    weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs ?? [] }],
+    ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
+    ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
+  };
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+    const weightsTmp = await writeDurable(path.join(dir, WEIGHTS_BIN), bytes);
+    const jsonTmp = await writeDurable(path.join(dir, MODEL_JSON), JSON.stringify(modelJson));
+    // Weights first: model.json is what readers open, so it must never name weights not yet in place.
+    await fsp.rename(weightsTmp, path.join(dir, WEIGHTS_BIN));
+    await fsp.rename(jsonTmp, path.join(dir, MODEL_JSON));
+  } catch (e) {
+    throw new SslError(`Could not save model "${model.name}" to "${dir}": ${e instanceof Error ? e.message : String(e)}. Pick a writable folder (e.g. --out runs/x).`, { cause: e });
+  }
+  return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON({ ...artifacts, weightData: bytes.buffer as ArrayBuffer }) };
 }
 
 /**
- * Loads a model saved by {@link saveLayersModel} (or any tfjs layers-format folder) in Node.
+ * Loads a model saved by {@link saveLayersModel}, or any tfjs layers-format folder, in Node.
+ * `dir` is the folder or its model.json.
  *
  * @example
  * const encoder = await loadLayersModel('runs/rotation/encoder');
  */
 export async function loadLayersModel(dir: string): Promise<tf.LayersModel> {
-  const jsonPath = path.join(dir, 'model.json');
-  let json: { modelTopology: object; weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> };
+  const jsonPath = dir.endsWith('.json') ? dir : path.join(dir, MODEL_JSON);
+  const folder = path.dirname(jsonPath);
+  let text: string;
   try {
-    json = JSON.parse(await fsp.readFile(jsonPath, 'utf8'));
+    text = await fsp.readFile(jsonPath, 'utf8');
   } catch {
-    throw new SslError(`No TensorFlow.js model at "${jsonPath}". Point at a folder holding model.json and its weights (e.g. a run's encoder/ folder).`);
+    throw new SslError(`No TensorFlow.js model at "${jsonPath}". Point at a folder holding model.json and weights.bin (e.g. a run's encoder/ folder).`);
   }
-  const specs: tf.io.WeightsManifestEntry[] = [];
-  const buffers: Uint8Array[] = [];
-  for (const group of json.weightsManifest) {
-    specs.push(...group.weights);
-    for (const p of group.paths) {
-      try {
-        buffers.push(await fsp.readFile(path.join(dir, p)));
-      } catch {
-        throw new SslError(`Weights file "${path.join(dir, p)}" named by ${jsonPath} is missing. Re-export the model.`);
-      }
-    }
+  let json: tf.io.ModelJSON;
+  try {
+    json = JSON.parse(text) as tf.io.ModelJSON;
+  } catch (e) {
+    throw new SslError(`"${jsonPath}" is not valid JSON (${e instanceof Error ? e.message : String(e)}). Re-export the model.`);
   }
-  const total = buffers.reduce((a, b) => a + b.byteLength, 0);
-  const weightData = new Uint8Array(total);
-  let off = 0;
-  for (const b of buffers) {
-    weightData.set(b, off);
-    off += b.byteLength;
+  if (json === null || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
+    throw new SslError(`"${jsonPath}" is not a TensorFlow.js layers model: it needs "modelTopology" and a "weightsManifest" list. Re-export it with saveLayersModel or model.save.`);
   }
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: weightData.buffer }));
+  // tfjs' own JSON → artifacts step; we only supply the bytes the manifest names.
+  const artifacts = await tf.io.getModelArtifactsForJSON(json, async (manifest) => {
+    const specs = manifest.flatMap((group) => group.weights);
+    const buffers = await Promise.all(
+      manifest.flatMap((group) => group.paths).map(async (p) => {
+        const file = path.join(folder, p);
+        try {
+          return await fsp.readFile(file);
+        } catch {
+          throw new SslError(`Weights file "${file}" named by "${jsonPath}" is missing. Copy it next to model.json or re-export the model.`);
+        }
+      }),
+    );
+    return [specs, tf.io.CompositeArrayBuffer.join(buffers.map((b) => new Uint8Array(b).buffer))];
+  });
+  return tf.loadLayersModel(tf.io.fromMemory(artifacts));
 }

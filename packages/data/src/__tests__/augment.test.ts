@@ -1,6 +1,6 @@
 import { Rng } from '@ssl/core';
 import { describe, expect, it } from 'vitest';
-import { augmentBatch, colorJitter, compose, cutout, gaussianBlur, gaussianNoise, grayscale, horizontalFlip, randomResizedCrop, rotate90, type Image } from '../index';
+import { augmentBatch, colorJitter, compose, cutout, gaussianBlur, gaussianNoise, grayscale, horizontalFlip, randomResizedCrop, randomRotate90, rotate90, type Image } from '../index';
 
 function ramp(h: number, w: number, c: number): Image {
   return { data: Float32Array.from({ length: h * w * c }, (_, i) => i / (h * w * c)), height: h, width: w, channels: c };
@@ -37,7 +37,7 @@ describe('augmentations', () => {
     expect([...crop(img, new Rng(6)).data]).not.toEqual([...a.data]);
   });
 
-  it('noise stays in [0,1]; grayscale equalises channels; cutout zeroes a square; blur preserves a constant image', () => {
+  it('noise stays in [0,1]; grayscale equalises channels; blur preserves a constant image; jitter changes colour', () => {
     const img = ramp(8, 8, 3);
     const noisy = gaussianNoise({ std: 2 })(img, new Rng(1));
     expect(Math.min(...noisy.data)).toBeGreaterThanOrEqual(0);
@@ -45,14 +45,48 @@ describe('augmentations', () => {
     const g = grayscale({ p: 1 })(img, new Rng(1));
     for (let i = 0; i < g.data.length; i += 3) expect(g.data[i]).toBe(g.data[i + 2]);
     const ones: Image = { data: new Float32Array(64).fill(1), height: 8, width: 8, channels: 1 };
-    const cut = cutout({ size: 2, p: 1 })(ones, new Rng(3));
-    const zeros = [...cut.data].filter((v) => v === 0).length;
-    expect(zeros).toBeGreaterThanOrEqual(1);
-    expect(zeros).toBeLessThanOrEqual(4);
     const blurred = gaussianBlur({ p: 1 })(ones, new Rng(1));
     blurred.data.forEach((v) => expect(v).toBeCloseTo(1, 5));
     const jit = colorJitter({ p: 1 })(img, new Rng(4));
     expect(jit.data.some((v, i) => Math.abs(v - img.data[i]!) > 1e-3)).toBe(true);
+  });
+
+  it('cutout zeroes exactly one axis-aligned square (clipped at borders), the rest untouched', () => {
+    const ones: Image = { data: new Float32Array(10 * 12 * 2).fill(1), height: 10, width: 12, channels: 2 };
+    let fullSquares = 0;
+    for (let seed = 0; seed < 20; seed++) {
+      const out = cutout({ size: 3 })(ones, new Rng(seed));
+      const zero: Array<[number, number]> = [];
+      for (let y = 0; y < 10; y++) for (let x = 0; x < 12; x++) if (out.data[(y * 12 + x) * 2] === 0) zero.push([y, x]);
+      const ys = zero.map((z) => z[0]);
+      const xs = zero.map((z) => z[1]);
+      const h = Math.max(...ys) - Math.min(...ys) + 1;
+      const w = Math.max(...xs) - Math.min(...xs) + 1;
+      expect(zero.length).toBe(h * w); // a filled rectangle
+      expect(h).toBeLessThanOrEqual(3);
+      expect(w).toBeLessThanOrEqual(3);
+      if (h === 3 && w === 3) fullSquares++;
+      expect([...out.data].filter((v) => v === 0).length).toBe(2 * zero.length); // every channel
+      expect([...out.data].filter((v) => v === 1).length).toBe(240 - 2 * zero.length);
+    }
+    expect(fullSquares).toBeGreaterThan(10);
+    expect(ones.data.every((v) => v === 1)).toBe(true); // input untouched
+  });
+
+  it('grey images get brightness/contrast jitter and stay one-channel; randomRotate90 is seeded', () => {
+    const grey = ramp(4, 6, 1);
+    const j = colorJitter({ p: 1, brightness: 0.5, contrast: 0.5 })(grey, new Rng(2));
+    expect(j.channels).toBe(1);
+    expect(j.data.length).toBe(24);
+    expect(j.data.some((v, i) => Math.abs(v - grey.data[i]!) > 1e-3)).toBe(true);
+    const shapes = new Set<string>();
+    for (let seed = 0; seed < 16; seed++) {
+      const r = randomRotate90()(grey, new Rng(seed));
+      expect([...randomRotate90()(grey, new Rng(seed)).data]).toEqual([...r.data]);
+      shapes.add(`${r.height}x${r.width}`);
+    }
+    expect(shapes).toEqual(new Set(['4x6', '6x4']));
+    expect(() => rotate90(1.5)).toThrow(/k 1.5 is not allowed/);
   });
 
   it('augmentBatch applies a composed pipeline per image, deterministically', () => {
@@ -63,5 +97,11 @@ describe('augmentations', () => {
     expect([...augmentBatch(batch, view, new Rng(9)).images]).toEqual([...a.images]);
     // Identical inputs get different crops: each image has its own stream.
     expect([...a.images.subarray(0, per)]).not.toEqual([...a.images.subarray(per)]);
+    // Two calls on one generator give two different views (the generator advances).
+    const rng = new Rng(9);
+    expect([...augmentBatch(batch, view, rng).images]).not.toEqual([...augmentBatch(batch, view, rng).images]);
+    const small = augmentBatch(batch, randomResizedCrop({ size: [2, 3] }), new Rng(1));
+    expect([small.n, small.height, small.width, small.channels, small.images.length]).toEqual([2, 2, 3, 1, 12]);
+    expect([...small.indices]).toEqual([0, 1]);
   });
 });

