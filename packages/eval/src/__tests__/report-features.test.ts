@@ -66,13 +66,13 @@ describe('pngDataUrl', () => {
 });
 
 describe('extractFeatures', () => {
-  // Image i is a 2×2×1 image filled with i; labels are i % 3.
+  // Image i is a 2×2×1 image filled with i + 1; labels are i % 3.
   const source: DataSource<ImageBatch> = {
     modality: 'image',
     size: 7,
     batch: (idx) => ({
       modality: 'image',
-      images: Float32Array.from({ length: idx.length * 4 }, (_, k) => idx[Math.floor(k / 4)]!),
+      images: Float32Array.from({ length: idx.length * 4 }, (_, k) => idx[Math.floor(k / 4)]! + 1),
       n: idx.length,
       height: 2,
       width: 2,
@@ -81,7 +81,7 @@ describe('extractFeatures', () => {
       indices: idx,
     }),
   };
-  // Features of image i: [sum = 4i, −sum] (flatten → dense with fixed weights).
+  // Features of image i: [sum = 4(i + 1), −sum] (flatten → dense with fixed weights).
   const model = tf.sequential({
     layers: [
       tf.layers.flatten({ inputShape: [2, 2, 1] }),
@@ -94,7 +94,7 @@ describe('extractFeatures', () => {
     const f = await extractFeatures(model, source, { batchSize: 3 });
     expect(f.n).toBe(7);
     expect(f.dim).toBe(2);
-    expect([...f.features]).toEqual([0, 1, 2, 3, 4, 5, 6].flatMap((i) => [4 * i, -4 * i]));
+    expect([...f.features]).toEqual([0, 1, 2, 3, 4, 5, 6].flatMap((i) => [4 * (i + 1), -4 * (i + 1)]));
     expect([...f.labels!]).toEqual([0, 1, 2, 0, 1, 2, 0]);
     expect(tf.memory().numTensors).toBe(before);
     const limited = await extractFeatures(model, source, { limit: 4 });
