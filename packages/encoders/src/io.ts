@@ -44,9 +44,12 @@ async function writeDurable(file: string, data: string | Uint8Array): Promise<st
   try {
     await fh.writeFile(data);
     await fh.sync();
-  } finally {
+  } catch (e) {
     await fh.close();
+    await fsp.rm(tmp, { force: true });
+    throw e;
   }
+  await fh.close();
   return tmp;
 }
 
@@ -69,14 +72,16 @@ export async function saveLayersModel(model: tf.LayersModel, dir: string): Promi
     ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
     ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
   };
+  const tmps: string[] = [];
   try {
     await fsp.mkdir(dir, { recursive: true });
-    const weightsTmp = await writeDurable(path.join(dir, WEIGHTS_BIN), bytes);
-    const jsonTmp = await writeDurable(path.join(dir, MODEL_JSON), JSON.stringify(modelJson));
+    tmps.push(await writeDurable(path.join(dir, WEIGHTS_BIN), bytes));
+    tmps.push(await writeDurable(path.join(dir, MODEL_JSON), JSON.stringify(modelJson)));
     // Weights first: model.json is what readers open, so it must never name weights not yet in place.
-    await fsp.rename(weightsTmp, path.join(dir, WEIGHTS_BIN));
-    await fsp.rename(jsonTmp, path.join(dir, MODEL_JSON));
+    await fsp.rename(tmps[0]!, path.join(dir, WEIGHTS_BIN));
+    await fsp.rename(tmps[1]!, path.join(dir, MODEL_JSON));
   } catch (e) {
+    await Promise.all(tmps.map((t) => fsp.rm(t, { force: true })));
     throw new SslError(`Could not save model "${model.name}" to "${dir}": ${e instanceof Error ? e.message : String(e)}. Pick a writable folder (e.g. --out runs/x).`, { cause: e });
   }
   return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON({ ...artifacts, weightData: bytes.buffer as ArrayBuffer }) };

@@ -102,7 +102,14 @@ export async function linearProbe(train: FeatureSet, test: FeatureSet, options: 
           const g = p[c]!;
           gb[c] = gb[c]! + g;
           const wo = c * D;
-          for (let j = 0; j < D; j++) gW[wo + j] = gW[wo + j]! + g * xTrain[xo + j]!;
+          let j = 0;
+          for (; j + 3 < D; j += 4) {
+            gW[wo + j] = gW[wo + j]! + g * xTrain[xo + j]!;
+            gW[wo + j + 1] = gW[wo + j + 1]! + g * xTrain[xo + j + 1]!;
+            gW[wo + j + 2] = gW[wo + j + 2]! + g * xTrain[xo + j + 2]!;
+            gW[wo + j + 3] = gW[wo + j + 3]! + g * xTrain[xo + j + 3]!;
+          }
+          for (; j < D; j++) gW[wo + j] = gW[wo + j]! + g * xTrain[xo + j]!;
         }
       }
       t += 1;

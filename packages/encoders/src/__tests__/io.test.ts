@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SslError, initBackend } from '@ssl/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createConvNet, createResNet18Small, loadLayersModel, saveLayersModel, weightsToBuffer } from '../index';
@@ -27,7 +26,7 @@ describe('saveLayersModel / loadLayersModel', () => {
     expect(json.weightsManifest).toHaveLength(1);
     expect(json.weightsManifest[0].paths).toEqual(['weights.bin']);
     expect(json.weightsManifest[0].weights).toHaveLength(m.weights.length);
-    const floats = m.weights.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
+    const floats = m.weights.reduce((n, w) => n + w.read().size, 0);
     expect(readFileSync(path.join(dir, 'weights.bin')).byteLength).toBe(floats * 4);
 
     const loaded = await loadLayersModel(dir);
@@ -42,9 +41,8 @@ describe('saveLayersModel / loadLayersModel', () => {
     const m = createConvNet({ widths: [4, 8, 8], seed: 2 });
     await saveLayersModel(m, dir);
     // tf.io.http resolves weightsManifest paths relative to model.json, exactly as in a browser.
-    const fetchFunc = async (url: string) => new Response(readFileSync(fileURLToPath(url)));
-    const url = pathToFileURL(path.join(dir, 'model.json')).href.replace(/^file:/, 'http:');
-    const viaHttp = await tf.loadLayersModel(tf.io.http(url, { fetchFunc: (u: string) => fetchFunc(u.replace(/^http:/, 'file:')) }));
+    const fetchFunc = async (input: RequestInfo | URL) => new Response(readFileSync(decodeURIComponent(new URL(String(input)).pathname)));
+    const viaHttp = await tf.loadLayersModel(tf.io.http(`http://models.test${dir}/model.json`, { fetchFunc }));
     const x = tf.randomUniform([2, 28, 28, 1], 0, 1, 'float32', 4);
     expect(predict(viaHttp, x)).toEqual(predict(m, x));
     x.dispose();
@@ -71,6 +69,13 @@ describe('saveLayersModel / loadLayersModel', () => {
     await expect(loadLayersModel(dir)).rejects.toThrow(/model.json" is not valid JSON/);
     writeFileSync(path.join(dir, 'model.json'), '{"hello":1}');
     await expect(loadLayersModel(dir)).rejects.toThrow(/is not a TensorFlow.js layers model/);
+  });
+
+  it('reports an unwritable target as an SslError naming the folder', async () => {
+    const blocker = path.join(mkdtempSync(path.join(tmpdir(), 'ssl-enc-')), 'a-file');
+    writeFileSync(blocker, 'not a folder');
+    const dir = path.join(blocker, 'encoder');
+    await expect(saveLayersModel(createConvNet({ widths: [2, 2, 2], seed: 0 }), dir)).rejects.toThrow(`Could not save model "convnet" to "${dir}"`);
   });
 
   it('weightsToBuffer joins sharded weight data in order', () => {
