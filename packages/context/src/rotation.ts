@@ -8,7 +8,8 @@ import { classifierHead } from './heads';
 export const rotationConfig = z
   .object({
     // RotNet's classifier is several layers deep; one hidden layer keeps the encoder's last block
-    // from specialising to rotation (linear head on MNIST, default budget: probe 93.4 % vs 94.7 %).
+    // from specialising to rotation (MNIST, default budget: probe +0.9 points over random init with a
+    // linear head, +2.1 with this one).
     hidden: z.number().int().min(0).max(4096).default(512).describe('hidden units of the rotation classifier (0: linear)'),
   })
   .strict();
