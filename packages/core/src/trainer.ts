@@ -173,7 +173,16 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
     await fsp.writeFile(metricsFile, '');
   }
 
+  // Metric lines are buffered and written with each checkpoint (and at the end), so the loop does
+  // no file I/O per step; a resumed run rewrites the file from the checkpoint's history anyway.
+  let pendingMetrics = '';
+  const flushMetrics = async () => {
+    if (metricsFile && pendingMetrics) await fsp.appendFile(metricsFile, pendingMetrics);
+    pendingMetrics = '';
+  };
+
   const saveCheckpoint = async () => {
+    await flushMetrics();
     if (!ckptFile) return;
     const tensors: StoredTensor[] = [];
     for (const t of collectTensors(variablesOf(encoder, heads), optimizer, state)) {
@@ -197,6 +206,7 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
       for (; stepInEpoch < stepsPerEpoch; ) {
         if (options.stopAfterSteps !== undefined && globalStep >= options.stopAfterSteps) {
           stoppedEarly = true;
+          await flushMetrics();
           return finish();
         }
         const idx = order.subarray(stepInEpoch * batchSize, (stepInEpoch + 1) * batchSize);
@@ -214,6 +224,7 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
         });
         const loss = (await value.data())[0]!;
         if (!Number.isFinite(loss)) {
+          await flushMetrics();
           tf.dispose([value, ...grads.filter((g): g is tf.Tensor => !!g), ...Object.values(batch)]);
           throw new SslError(
             `Loss became ${loss} at epoch ${epoch + 1}, step ${globalStep} (lr ${lr.toExponential(2)}). Training stopped${ckptFile ? `; the last good checkpoint is kept in ${ckptFile}` : ''}. Lower the learning rate (--set lr=...) or check the data for NaN/Inf.`,
@@ -226,7 +237,7 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
 
         const rec: MetricRecord = { step: globalStep, epoch, loss, lr };
         history.push(rec);
-        if (metricsFile) await fsp.appendFile(metricsFile, JSON.stringify(rec) + '\n');
+        pendingMetrics += JSON.stringify(rec) + '\n';
         stepInEpoch++;
         globalStep++;
         lastLoss = loss;
@@ -244,7 +255,7 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
       if (options.monitor && cfg.monitorEvery > 0 && epoch % cfg.monitorEvery === 0) Object.assign(extra, await options.monitor(epoch));
       if (Object.keys(extra).length && history.length) {
         Object.assign(history[history.length - 1]!, extra);
-        if (metricsFile) await fsp.appendFile(metricsFile, JSON.stringify({ step: globalStep - 1, epoch: epoch - 1, ...extra }) + '\n');
+        pendingMetrics += JSON.stringify({ step: globalStep - 1, epoch: epoch - 1, ...extra }) + '\n';
       }
       log(
         `epoch ${epoch}/${cfg.epochs}  loss ${lastLoss.toFixed(4)}  ${((epochExamples * perInput) / secs).toFixed(0)} ex/s  ${secs.toFixed(1)}s` +
@@ -254,6 +265,7 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
       );
       await saveCheckpoint();
     }
+    await flushMetrics();
     return finish();
   } finally {
     optimizer.dispose();

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { SslError, initBackend, parseWith, train, trainerConfigSchema, type AnyPretextTask, type Registry } from '@ssl/core';
 import { ENCODERS, saveLayersModel } from '@ssl/encoders';
@@ -274,8 +274,4 @@ async function writeReport(
     embedding: { points, labels: (features.test.labels ?? new Int32Array(n)).subarray(0, n), ...(classNames ? { classNames } : {}) },
   });
   await fsp.writeFile(path.join(runDir, 'report.html'), html);
-}
-
-export function isRunDir(dir: string): boolean {
-  return existsSync(path.join(dir, 'config.json'));
 }
