@@ -1,0 +1,77 @@
+import * as tf from '@tensorflow/tfjs';
+import { definePretextTask, type ImageBatch, type Rng } from '@ssl/core';
+import { augmentBatch, colorJitter, compose, gaussianBlur, grayscale, horizontalFlip, randomResizedCrop, type Augmentation } from '@ssl/data';
+import { z } from 'zod';
+import { ntXentLoss } from './losses';
+
+/** Config of SimCLR; defaults follow Chen et al. 2020 (τ = 0.5, 2-layer projection head). */
+export const simclrConfig = z
+  .object({
+    temperature: z.number().positive().max(10).default(0.5).describe('NT-Xent temperature τ'),
+    projectionHidden: z.number().int().min(1).max(8192).default(128).describe('hidden units of the projection head'),
+    projectionDim: z.number().int().min(1).max(8192).default(64).describe('output size of the projection head'),
+    cropScale: z.tuple([z.number().gt(0).max(1), z.number().gt(0).max(1)]).default([0.2, 1]).describe('area range of the random resized crop'),
+    jitter: z.number().min(0).max(1).default(0.4).describe('colour-jitter strength (brightness/contrast; saturation and hue on colour images)'),
+    blurProbability: z.number().min(0).max(1).default(0.5).describe('probability of a Gaussian blur'),
+  })
+  .strict();
+
+/** The SimCLR view pipeline for a config: crop+resize, flip, colour jitter, greyscale, blur. */
+export function simclrAugmentation(config: z.output<typeof simclrConfig>): Augmentation {
+  return compose(
+    randomResizedCrop({ scale: config.cropScale }),
+    horizontalFlip({ p: 0.5 }),
+    colorJitter({ brightness: config.jitter, contrast: config.jitter, saturation: config.jitter, hue: config.jitter / 4, p: 0.8 }),
+    grayscale({ p: 0.2 }),
+    gaussianBlur({ sigma: [0.1, 2], p: config.blurProbability }),
+  );
+}
+
+/**
+ * Two independently augmented views of every image of a batch (SimCLR's data construction).
+ *
+ * @example
+ * const [v1, v2] = simclrViews(raw, simclrAugmentation(config), rng);
+ */
+export function simclrViews(raw: ImageBatch, aug: Augmentation, rng: Rng): [ImageBatch, ImageBatch] {
+  return [augmentBatch(raw, aug, rng.fork('view-1')), augmentBatch(raw, aug, rng.fork('view-2'))];
+}
+
+/**
+ * SimCLR (Chen et al., ICML 2020): two random augmentations of each image, encoder → MLP
+ * projection head → NT-Xent over the 2N views. The probe uses the encoder's (pre-head) features.
+ *
+ * @example
+ * await train({ task: simclrTask, encoder, source, config: { epochs: 2 } });
+ */
+export const simclrTask = definePretextTask({
+  name: 'simclr',
+  family: 'contrastive',
+  modality: 'image',
+  title: 'SimCLR',
+  paper: 'Chen, Kornblith, Norouzi, Hinton. A Simple Framework for Contrastive Learning of Visual Representations. ICML 2020',
+  description:
+    'Each image is augmented twice (random resized crop, flip, colour jitter, greyscale, blur); the encoder and an MLP projection head map both views to vectors, and NT-Xent pulls the two views of an image together against the other 2N−2 views in the batch.',
+  config: simclrConfig,
+  // Scaled to run in minutes on 2 cores (the paper: batch 4096, hundreds of epochs).
+  trainDefaults: { epochs: 2, batchSize: 128, lr: 2e-3, optimizer: 'adam', weightDecay: 1e-4, limit: 6000 },
+  examplesPerInput: () => 2,
+  createHeads: ({ featureDim, config, seed }) => ({
+    projector: tf.sequential({
+      layers: [
+        tf.layers.dense({ inputShape: [featureDim], units: config.projectionHidden, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed }) }),
+        tf.layers.dense({ units: config.projectionDim, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }),
+      ],
+    }),
+  }),
+  prepare: (raw, { config, rng }) => {
+    const [v1, v2] = simclrViews(raw, simclrAugmentation(config), rng);
+    // Both views go through the encoder as one batch, so batch-norm sees all 2N views.
+    return { x: tf.tensor4d(new Float32Array([...v1.images, ...v2.images]), [2 * raw.n, v1.height, v1.width, v1.channels]) };
+  },
+  loss: ({ encode, heads, batch, config }) => {
+    const z = heads.projector.apply(encode(batch.x!)) as tf.Tensor2D;
+    const [z1, z2] = tf.split(z, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
+    return ntXentLoss(z1, z2, config.temperature);
+  },
+});
