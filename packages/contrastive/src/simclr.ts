@@ -67,7 +67,10 @@ export const simclrTask = definePretextTask({
   prepare: (raw, { config, rng }) => {
     const [v1, v2] = simclrViews(raw, simclrAugmentation(config), rng);
     // Both views go through the encoder as one batch, so batch-norm sees all 2N views.
-    return { x: tf.tensor4d(new Float32Array([...v1.images, ...v2.images]), [2 * raw.n, v1.height, v1.width, v1.channels]) };
+    const both = new Float32Array(v1.images.length * 2);
+    both.set(v1.images);
+    both.set(v2.images, v1.images.length);
+    return { x: tf.tensor4d(both, [2 * raw.n, v1.height, v1.width, v1.channels]) };
   },
   loss: ({ encode, heads, batch, config }) => {
     const z = heads.projector.apply(encode(batch.x!)) as tf.Tensor2D;

@@ -13,6 +13,14 @@ function call(name: string, backend: Backend, inputs: KernelInputs, attrs: Recor
   return k.kernelFunc({ inputs, backend: backend as never, attrs: attrs as never }) as tf.TensorInfo;
 }
 
+/** Attributes shared by the two convolution-gradient kernels. */
+interface ConvGradAttrs {
+  strides: [number, number] | number;
+  pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  dataFormat?: string;
+}
+
 /**
  * dW[kh,kw,ci,co] = Σ_{b,y,x} X[b, y·s+kh, x·s+kw, ci] · dY[b,y,x,co].
  * Treat input channels as the batch and the batch as channels: a convolution of Xᵀ
@@ -20,12 +28,8 @@ function call(name: string, backend: Backend, inputs: KernelInputs, attrs: Recor
  */
 const conv2DBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const { strides, pad, dimRoundingMode, filterShape, dataFormat } = attrs as unknown as {
-    strides: [number, number] | number;
-    pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  const { strides, pad, dimRoundingMode, filterShape, dataFormat } = attrs as unknown as ConvGradAttrs & {
     filterShape: [number, number, number, number];
-    dataFormat?: string;
   };
   if (dataFormat && dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropFilter on wasm supports NHWC only, got ${dataFormat}.`);
   const b = backend as unknown as Backend;
@@ -95,12 +99,8 @@ const unsortedSegmentSum: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 function makeConv2DBackpropInput(native: tf.KernelFunc): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-    const { strides, pad, dimRoundingMode, inputShape, dataFormat } = attrs as unknown as {
-      strides: [number, number] | number;
-      pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
-      dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    const { strides, pad, dimRoundingMode, inputShape, dataFormat } = attrs as unknown as ConvGradAttrs & {
       inputShape: [number, number, number, number];
-      dataFormat?: string;
     };
     const [sh, sw] = typeof strides === 'number' ? [strides, strides] : strides;
     if (sh !== 1 || sw !== 1 || (dataFormat && dataFormat !== 'NHWC')) return native({ inputs, backend, attrs });
@@ -180,6 +180,17 @@ function makeLeadingReduce(native: tf.KernelFunc, mean: boolean): tf.KernelFunc 
   };
 }
 
+/**
+ * Replaces a native wasm kernel with `make(native)`, which may fall back to it. The native
+ * setup is kept: it binds the wasm function the fallback calls.
+ */
+function wrapNative(name: string, make: (native: tf.KernelFunc) => tf.KernelFunc): void {
+  const native = tf.getKernel(name, 'wasm');
+  if (!native) return;
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: make(native.kernelFunc), ...(native.setupFunc ? { setupFunc: native.setupFunc } : {}) });
+}
+
 let registered = false;
 
 /** Registers the composed training kernels for the wasm backend (idempotent). */
@@ -191,23 +202,9 @@ export function registerWasmTrainingKernels(): void {
     tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter });
   }
   tf.registerGradient(fusedBatchNormGrad);
-  const nativeBackpropInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
-  if (nativeBackpropInput) {
-    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
-    // Keep the native setup (it binds the wasm function used for the strided fallback).
-    tf.registerKernel({
-      kernelName: 'Conv2DBackpropInput',
-      backendName: 'wasm',
-      kernelFunc: makeConv2DBackpropInput(nativeBackpropInput.kernelFunc),
-      ...(nativeBackpropInput.setupFunc ? { setupFunc: nativeBackpropInput.setupFunc } : {}),
-    });
-  }
-  for (const [name, mean] of [['Sum', false], ['Mean', true]] as const) {
-    const native = tf.getKernel(name, 'wasm');
-    if (!native) continue;
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: makeLeadingReduce(native.kernelFunc, mean), ...(native.setupFunc ? { setupFunc: native.setupFunc } : {}) });
-  }
+  wrapNative('Conv2DBackpropInput', makeConv2DBackpropInput);
+  wrapNative('Sum', (native) => makeLeadingReduce(native, false));
+  wrapNative('Mean', (native) => makeLeadingReduce(native, true));
   if (!have.has('UnsortedSegmentSum')) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum });
   }
