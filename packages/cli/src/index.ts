@@ -4,11 +4,13 @@ import { listCommand } from './commands/list';
 import { pretrainCommand } from './commands/pretrain';
 import { processIo, type Io } from './io';
 import { builtinRegistry } from './registry';
+import './data';
 
 export { builtinRegistry } from './registry';
 export { buildRunConfig, pretrainCommand, type PretrainResult } from './commands/pretrain';
 export { describeFields, listCommand, type FieldInfo } from './commands/list';
 export { evalCommand } from './commands/eval';
+export { registerDataset, resolveDataset, datasetNames, type CliDataset, type ProbeFeatures, type ProbeScore } from './datasets';
 export { readRunConfig, runConfigSchema, type RunConfig } from './run-config';
 export type { Io } from './io';
 

@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { SslError, initBackend, type Registry } from '@ssl/core';
 import { loadLayersModel } from '@ssl/encoders';
-import { fineTune, labelFractionSplit, parseLabelFraction } from '@ssl/eval';
+import { fineTune, labelFractionSplit, parseLabelFraction, type FeatureSet } from '@ssl/eval';
+import { loadDataset } from '@ssl/data';
 import { numberFlag, parseFlags } from '../args';
-import { exampleShape, knnAccuracy, loadSplit, probeAccuracy, probeFeatures, randomInitEncoder } from '../experiment';
+import { buildEncoder, knnScore, probeScore, resolveDataset, type ProbeFeatures } from '../datasets';
 import type { Io } from '../io';
 import { readRunConfig } from '../run-config';
 
@@ -47,26 +48,33 @@ export async function evalCommand(argv: string[], io: Io, registry: Registry): P
   const backend = await initBackend({ ...(values.backend ? { backend: values.backend } : {}), log: io.err });
   const start = performance.now();
   const encoder = await loadLayersModel(path.join(values.run, 'encoder'));
-  let probeTrain = loadSplit(cfg, 'train', cfg.probe.trainLimit);
-  const probeTest = loadSplit(cfg, 'test', cfg.probe.testLimit);
-  if (fraction < 1) {
-    if (!probeTrain.labels) throw new SslError(`Dataset "${cfg.dataset}" has no labels; --labels needs a labelled dataset.`);
-    probeTrain = probeTrain.subset(labelFractionSplit(probeTrain.labels, fraction, cfg.seed));
-  }
-  const random = randomInitEncoder(cfg, exampleShape(probeTrain));
+  const { dataset, arg } = resolveDataset(cfg.dataset);
+  const ctx = { seed: cfg.seed, ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}) };
+  const random = buildEncoder(dataset, cfg.encoder, cfg.encoderConfig, dataset.trainSource(arg, { ...ctx, limit: Math.min(cfg.limit, 64) }), cfg.seed);
   let accuracy: number;
   let randomInitAccuracy: number;
   if (protocol === 'finetune') {
+    if (dataset.modality !== 'image') throw new SslError(`--protocol finetune supports image datasets; "${cfg.dataset}" is ${dataset.modality} data. Use --protocol linear or knn.`);
+    const load = (split: 'train' | 'test', limit: number) => loadDataset(arg, { split, limit, ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}) });
+    let probeTrain = load('train', cfg.probe.trainLimit);
+    const probeTest = load('test', cfg.probe.testLimit);
+    if (fraction < 1) {
+      if (!probeTrain.labels) throw new SslError(`Dataset "${cfg.dataset}" has no labels; --labels needs a labelled dataset.`);
+      probeTrain = probeTrain.subset(labelFractionSplit(probeTrain.labels, fraction, cfg.seed));
+    }
     const epochs = numberFlag('epochs', values.epochs) ?? 5;
     if (!Number.isInteger(epochs) || epochs < 1) throw new SslError(`Invalid --epochs ${epochs}: must be a whole number ≥ 1.`);
     const opts = { epochs, seed: cfg.seed };
     accuracy = (await fineTune(encoder, probeTrain, probeTest, opts)).accuracy;
     randomInitAccuracy = (await fineTune(random, probeTrain, probeTest, opts)).accuracy;
   } else {
-    const f = await probeFeatures(encoder, probeTrain, probeTest);
-    const fr = await probeFeatures(random, probeTrain, probeTest);
-    accuracy = protocol === 'knn' ? await knnAccuracy(f) : await probeAccuracy(f, cfg);
-    randomInitAccuracy = protocol === 'knn' ? await knnAccuracy(fr) : await probeAccuracy(fr, cfg);
+    const probeCtx = { ...ctx, trainLimit: cfg.probe.trainLimit, testLimit: cfg.probe.testLimit };
+    const measure = async (enc: typeof encoder) => {
+      const f = withLabelFraction(await dataset.probeFeatures(enc, arg, probeCtx), fraction, cfg.seed, cfg.dataset);
+      return protocol === 'knn' ? knnScore(dataset, f) : (await probeScore(dataset, f, { epochs: cfg.probe.epochs, seed: cfg.seed })).value;
+    };
+    accuracy = await measure(encoder);
+    randomInitAccuracy = await measure(random);
   }
   encoder.dispose();
   random.dispose();
@@ -78,4 +86,19 @@ export async function evalCommand(argv: string[], io: Io, registry: Registry): P
     io.out(`${protocol} (${Math.round(fraction * 100)}% labels, test top-1): pretrained ${pct(accuracy)}   random init ${pct(randomInitAccuracy)}   (${seconds.toFixed(0)} s on ${backend.name})`);
   }
   return 0;
+}
+
+/** Keeps a class-balanced, seeded fraction of the labelled training rows. */
+function withLabelFraction(f: ProbeFeatures, fraction: number, seed: number, name: string): ProbeFeatures {
+  if (fraction >= 1) return f;
+  const labels = f.train.labels;
+  if (!labels) throw new SslError(`Dataset "${name}" has no labels; --labels needs a labelled dataset.`);
+  const keep = labelFractionSplit(labels, fraction, seed);
+  const { dim } = f.train;
+  const train: FeatureSet = { features: new Float32Array(keep.length * dim), n: keep.length, dim, labels: new Int32Array(keep.length) };
+  keep.forEach((row, i) => {
+    train.features.set(f.train.features.subarray(row * dim, (row + 1) * dim), i * dim);
+    train.labels![i] = labels[row]!;
+  });
+  return { train, test: f.test };
 }

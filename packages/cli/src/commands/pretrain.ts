@@ -3,10 +3,10 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { SslError, initBackend, parseWith, train, trainerConfigSchema, type AnyPretextTask, type Registry } from '@ssl/core';
 import { ENCODERS, saveLayersModel } from '@ssl/encoders';
-import { knnClassify, pca2d, renderReport } from '@ssl/eval';
+import { pca2d, renderReport } from '@ssl/eval';
 import { z } from 'zod';
 import { numberFlag, parseFlags, parseSets } from '../args';
-import { exampleShape, loadSplit, probeAccuracy, probeFeatures, randomInitEncoder } from '../experiment';
+import { buildEncoder, datasetNames, knnScore, probeScore, resolveDataset, type ProbeFeatures } from '../datasets';
 import type { Io } from '../io';
 import { VERSION, probeSchema, readRunConfig, runConfigSchema, type RunConfig } from '../run-config';
 
@@ -17,9 +17,9 @@ encoder at random initialisation.
 
 Options:
   --method NAME        pretext task (see \`ssl list\`); default rotation
-  --dataset D          mnist | fashion-mnist | imagefolder:PATH (default mnist)
+  --dataset D          see \`ssl list\` (default mnist)
   --data-dir DIR       folder holding the dataset files (fashion-mnist)
-  --encoder NAME       ${Object.keys(ENCODERS).join(' | ')} (default convnet)
+  --encoder NAME       ${Object.keys(ENCODERS).join(' | ')} (default: the dataset's)
   --epochs N           passes over the data (default: the method's)
   --batch-size N       images per step (default: the method's)
   --limit N            training images used (default: the method's)
@@ -74,7 +74,8 @@ export function buildRunConfig(registry: Registry, values: Record<string, unknow
   const sets = parseSets(values.set as string[] | undefined);
   const method = (values.method as string | undefined) ?? 'rotation';
   const task = registry.find(method);
-  const encoder = (values.encoder as string | undefined) ?? 'convnet';
+  const dataset = (values.dataset as string | undefined) ?? 'mnist';
+  const encoder = (values.encoder as string | undefined) ?? resolveDataset(dataset).dataset.defaultEncoder;
   if (!(encoder in ENCODERS)) throw new SslError(`Unknown encoder "${encoder}". Must be one of [${Object.keys(ENCODERS).join(', ')}].`);
   const nums = parseWith(
     cliNumbers,
@@ -105,7 +106,6 @@ export function buildRunConfig(registry: Registry, values: Record<string, unknow
   if (nums.batchSize !== undefined) trainer.batchSize = nums.batchSize;
   if (nums.seed !== undefined) trainer.seed = nums.seed;
   const parsedTrainer = parseWith(trainerConfigSchema, trainer, 'trainer settings');
-  const dataset = (values.dataset as string | undefined) ?? 'mnist';
   return parseWith(
     runConfigSchema,
     {
@@ -136,6 +136,9 @@ export interface PretrainResult {
   steps: number;
   trainImages: number;
   finalLoss: number;
+  /** What the probe measures, e.g. "linear probe top-1". */
+  probeMetric: string;
+  /** The probe's score for the pretrained encoder (for the default probe: test top-1 accuracy). */
   probeAccuracy: number;
   randomInitProbeAccuracy: number;
   knnAccuracy: number;
@@ -172,11 +175,15 @@ export async function pretrainCommand(argv: string[], io: Io, registry: Registry
   const task = registry.find(cfg.method);
   const backend = await initBackend({ ...(values.backend ? { backend: values.backend } : {}), log: io.err });
 
-  const trainSet = loadSplit(cfg, 'train', cfg.limit);
-  const shape = exampleShape(trainSet);
-  const probeTrain = loadSplit(cfg, 'train', cfg.probe.trainLimit);
-  const probeTest = loadSplit(cfg, 'test', cfg.probe.testLimit);
-  io.err(`method ${cfg.method} · dataset ${cfg.dataset} (${trainSet.size} train images, ${shape.join('×')}) · encoder ${cfg.encoder} · seed ${cfg.seed} · run ${runDir}`);
+  const { dataset, arg } = resolveDataset(cfg.dataset);
+  if (task.modality !== dataset.modality) {
+    throw new SslError(`Method "${cfg.method}" trains on ${task.modality} data but dataset "${cfg.dataset}" is ${dataset.modality} data. Pick a ${task.modality} dataset (one of [${datasetNames().join(', ')}]).`);
+  }
+  const ctx = { seed: cfg.seed, ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}) };
+  const trainSet = dataset.trainSource(arg, { ...ctx, limit: cfg.limit });
+  const probeCtx = { ...ctx, trainLimit: cfg.probe.trainLimit, testLimit: cfg.probe.testLimit };
+  const probeOpts = { epochs: cfg.probe.epochs, seed: cfg.seed };
+  io.err(`method ${cfg.method} · dataset ${cfg.dataset} (${trainSet.size} train examples, input ${dataset.inputShape(trainSet).join('×')}) · encoder ${cfg.encoder} · seed ${cfg.seed} · run ${runDir}`);
 
   await fsp.mkdir(runDir, { recursive: true });
   if (!values.resume) {
@@ -185,11 +192,11 @@ export async function pretrainCommand(argv: string[], io: Io, registry: Registry
   }
 
   // The baseline: the very same encoder (name, config, seed) before any training.
-  const encoder = randomInitEncoder(cfg, shape);
+  const encoder = buildEncoder(dataset, cfg.encoder, cfg.encoderConfig, trainSet, cfg.seed);
   io.err('probing the random-init encoder...');
-  const randomFeatures = await probeFeatures(encoder, probeTrain, probeTest);
-  const randomInitProbe = await probeAccuracy(randomFeatures, cfg);
-  const randomInitKnn = (await knnClassify(randomFeatures.train, randomFeatures.test, { k: 20 })).accuracy;
+  const randomFeatures = await dataset.probeFeatures(encoder, arg, probeCtx);
+  const randomInit = await probeScore(dataset, randomFeatures, probeOpts);
+  const randomInitKnn = await knnScore(dataset, randomFeatures);
 
   const result = await train({
     task,
@@ -202,16 +209,18 @@ export async function pretrainCommand(argv: string[], io: Io, registry: Registry
     progress: !values.json,
     log: io.err,
     monitor: async () => {
-      const f = await probeFeatures(encoder, probeTrain.take(Math.min(5000, probeTrain.size)), probeTest.take(Math.min(2000, probeTest.size)));
-      return { knn: (await knnClassify(f.train, f.test, { k: 20 })).accuracy };
+      const f = await dataset.probeFeatures(encoder, arg, { ...ctx, trainLimit: Math.min(5000, cfg.probe.trainLimit), testLimit: Math.min(2000, cfg.probe.testLimit) });
+      return { knn: await knnScore(dataset, f) };
     },
   });
   await saveLayersModel(encoder, path.join(runDir, 'encoder'));
 
   io.err('probing the pretrained encoder...');
-  const features = await probeFeatures(encoder, probeTrain, probeTest);
-  const probe = await probeAccuracy(features, cfg);
-  const knn = (await knnClassify(features.train, features.test, { k: 20 })).accuracy;
+  const features = await dataset.probeFeatures(encoder, arg, probeCtx);
+  const probed = await probeScore(dataset, features, probeOpts);
+  const probe = probed.value;
+  const randomInitProbe = randomInit.value;
+  const knn = await knnScore(dataset, features);
   const seconds = (performance.now() - start) / 1000;
   const out: PretrainResult = {
     method: cfg.method,
@@ -221,6 +230,7 @@ export async function pretrainCommand(argv: string[], io: Io, registry: Registry
     epochs: result.epochs,
     steps: result.steps,
     trainImages: trainSet.size,
+    probeMetric: probed.metric,
     finalLoss: result.history.at(-1)?.loss ?? NaN,
     probeAccuracy: probe,
     randomInitProbeAccuracy: randomInitProbe,
@@ -232,15 +242,15 @@ export async function pretrainCommand(argv: string[], io: Io, registry: Registry
     runDir,
   };
   await fsp.writeFile(path.join(runDir, 'results.json'), JSON.stringify(out, null, 2) + '\n');
-  await writeReport(runDir, cfg, out, result.history, features, probeTest.classNames);
+  await writeReport(runDir, cfg, out, result.history, features, (trainSet as { classNames?: string[] }).classNames);
   tf.dispose(Object.values(result.heads).flatMap((h) => h.weights.map((w) => w.read())));
   encoder.dispose();
 
   if (values.json) io.out(JSON.stringify(out));
   else {
     const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
-    io.out(`linear probe (test top-1): pretrained ${pct(probe)}   random init ${pct(randomInitProbe)}   (${probe >= randomInitProbe ? '+' : ''}${(100 * (probe - randomInitProbe)).toFixed(2)} points)`);
-    io.out(`kNN (k=20):                pretrained ${pct(knn)}   random init ${pct(randomInitKnn)}`);
+    io.out(`${probed.metric}: pretrained ${pct(probe)}   random init ${pct(randomInitProbe)}   (${probe >= randomInitProbe ? '+' : ''}${(100 * (probe - randomInitProbe)).toFixed(2)} points)`);
+    if (!Number.isNaN(knn)) io.out(`kNN (k=20): pretrained ${pct(knn)}   random init ${pct(randomInitKnn)}`);
     io.out(`${result.epochs} epochs, ${result.steps} steps on ${backend.name} in ${seconds.toFixed(0)} s; run saved to ${runDir} (report.html, encoder/model.json)`);
   }
   return 0;
@@ -251,7 +261,7 @@ async function writeReport(
   cfg: RunConfig,
   r: PretrainResult,
   history: Array<{ step: number; loss: number }>,
-  features: Awaited<ReturnType<typeof probeFeatures>>,
+  features: ProbeFeatures,
   classNames: string[] | undefined,
 ): Promise<void> {
   const n = Math.min(2000, features.test.n);
@@ -263,8 +273,8 @@ async function writeReport(
     config: cfg,
     lossCurve: history.map((h) => ({ step: h.step, loss: h.loss })),
     table: [
-      { name: 'Linear probe, pretrained (test top-1)', value: pct(r.probeAccuracy) },
-      { name: 'Linear probe, same encoder at random init', value: pct(r.randomInitProbeAccuracy) },
+      { name: `${r.probeMetric}, pretrained`, value: pct(r.probeAccuracy) },
+      { name: `${r.probeMetric}, same encoder at random init`, value: pct(r.randomInitProbeAccuracy) },
       { name: 'kNN k=20, pretrained', value: pct(r.knnAccuracy) },
       { name: 'kNN k=20, random init', value: pct(r.randomInitKnnAccuracy) },
       { name: 'Final pretext loss', value: r.finalLoss.toFixed(4) },

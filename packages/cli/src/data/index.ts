@@ -1,0 +1,3 @@
+// Non-image datasets register themselves with the CLI here (one file each, e.g. ./moving-mnist.ts).
+// The image datasets of @ssl/data are registered in ../datasets.ts.
+export {};

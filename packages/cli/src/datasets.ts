@@ -1,0 +1,142 @@
+import type * as tf from '@tensorflow/tfjs';
+import { Rng, SslError, type DataSource, type ImageBatch, type Modality } from '@ssl/core';
+import { DATASET_SPECS, loadDataset } from '@ssl/data';
+import { createEncoder } from '@ssl/encoders';
+import { extractFeatures, knnClassify, linearProbe, type FeatureSet } from '@ssl/eval';
+
+/** Where a dataset is read from and how big each split is. */
+export interface DatasetContext {
+  /** `--data-dir`, when given. */
+  dataDir?: string;
+  /** The run's seed (for datasets generated on the fly, e.g. Moving MNIST). */
+  seed: number;
+}
+
+/** Labelled probe features of one encoder: train and test split. */
+export interface ProbeFeatures {
+  train: FeatureSet;
+  test: FeatureSet;
+}
+
+/** One downstream measurement (higher is better). */
+export interface ProbeScore {
+  /** What was measured, e.g. "linear probe top-1" or "multi-label probe, mean F1". */
+  metric: string;
+  value: number;
+}
+
+/**
+ * How the CLI pretrains and evaluates on one kind of data. Images, sequences, text and graphs
+ * each bring one; `pretrain` and `eval` only talk to this interface.
+ *
+ * @example
+ * registerDataset({ name: 'my-data', summary: 'my frames', modality: 'image', defaultEncoder: 'convnet', ... });
+ */
+export interface CliDataset {
+  /** The `--dataset` value, or a prefix ending in `:` (e.g. `imagefolder:`) that takes a path. */
+  name: string;
+  /** One line for `--help`. */
+  summary: string;
+  modality: Modality;
+  /** The encoder used when `--encoder` is not given. */
+  defaultEncoder: string;
+  /** Pretraining data: `limit` examples of the train split (labels are never shown to the task). */
+  trainSource(arg: string, ctx: DatasetContext & { limit: number }): DataSource<unknown>;
+  /** Input shape of the encoder for this data, read from the train source. */
+  inputShape(source: DataSource<unknown>): number[];
+  /**
+   * Builds the encoder (random init, fixed by `seed`). Default: `createEncoder(name, config, inputShape, seed)`;
+   * override when the encoder needs the data (a vocabulary size, a graph's adjacency).
+   */
+  createEncoder?(name: string, config: Record<string, unknown>, source: DataSource<unknown>, seed: number): tf.LayersModel;
+  /** Labelled features of a frozen encoder for the downstream probe. */
+  probeFeatures(encoder: tf.LayersModel, arg: string, ctx: DatasetContext & { trainLimit: number; testLimit: number }): Promise<ProbeFeatures>;
+  /** The downstream score. Default: softmax linear probe, top-1 accuracy on the test split. */
+  probe?(f: ProbeFeatures, opts: { epochs: number; seed: number }): Promise<ProbeScore>;
+  /** Whether kNN top-1 is meaningful (single-label classes). Default true. */
+  knn?: boolean;
+}
+
+const DATASETS: CliDataset[] = [];
+
+/**
+ * Adds a dataset to the CLI's `--dataset` choices. A later registration with the same name replaces the earlier one.
+ *
+ * @example
+ * registerDataset(myDataset);
+ */
+export function registerDataset(d: CliDataset): void {
+  const i = DATASETS.findIndex((x) => x.name === d.name);
+  if (i >= 0) DATASETS[i] = d;
+  else DATASETS.push(d);
+}
+
+/** Every `--dataset` choice, for help and errors. */
+export function datasetNames(): string[] {
+  return DATASETS.map((d) => (d.name.endsWith(':') ? `${d.name}PATH` : d.name));
+}
+
+/** Finds the dataset for a `--dataset` value; returns it with its argument (the part after a prefix). */
+export function resolveDataset(spec: string): { dataset: CliDataset; arg: string } {
+  for (const d of DATASETS) {
+    if (d.name.endsWith(':') ? spec.startsWith(d.name) : spec === d.name) {
+      const arg = d.name.endsWith(':') ? spec.slice(d.name.length) : spec;
+      if (d.name.endsWith(':') && !arg) throw new SslError(`Dataset "${spec}" has no path. Write it as ${d.name}PATH.`);
+      return { dataset: d, arg };
+    }
+  }
+  throw new SslError(`Unknown dataset "${spec}". Must be one of [${datasetNames().join(', ')}].`);
+}
+
+/** Builds the random-init encoder a dataset asks for. */
+export function buildEncoder(d: CliDataset, name: string, config: Record<string, unknown>, source: DataSource<unknown>, seed: number): tf.LayersModel {
+  return d.createEncoder ? d.createEncoder(name, config, source, seed) : createEncoder(name, config, d.inputShape(source), seed);
+}
+
+/** Default probe: softmax linear probe, top-1 on the test split. */
+export async function linearProbeScore(f: ProbeFeatures, opts: { epochs: number; seed: number }): Promise<ProbeScore> {
+  if (!f.train.labels || !f.test.labels) throw new SslError('This dataset has no labels, so no linear probe can be measured. Use a labelled dataset (class folders) for evaluation.');
+  return { metric: 'linear probe top-1', value: (await linearProbe(f.train, f.test, { epochs: opts.epochs, seed: opts.seed })).accuracy };
+}
+
+/** The dataset's probe score (its own, or the default linear probe). */
+export function probeScore(d: CliDataset, f: ProbeFeatures, opts: { epochs: number; seed: number }): Promise<ProbeScore> {
+  return d.probe ? d.probe(f, opts) : linearProbeScore(f, opts);
+}
+
+/** kNN top-1 (cosine, k=20), or NaN where the dataset says kNN does not apply. */
+export async function knnScore(d: CliDataset, f: ProbeFeatures): Promise<number> {
+  if (d.knn === false || !f.train.labels || !f.test.labels) return NaN;
+  return (await knnClassify(f.train, f.test, { k: 20 })).accuracy;
+}
+
+/** Shape of one image of an image source. */
+export function imageShape(source: DataSource<unknown>): number[] {
+  const b = (source as DataSource<ImageBatch>).batch(Int32Array.of(0), new Rng(0));
+  return [b.height, b.width, b.channels];
+}
+
+function imageDataset(name: string, summary: string): CliDataset {
+  const load = (arg: string, ctx: DatasetContext, split: 'train' | 'test', limit: number) =>
+    loadDataset(arg, { split, limit, ...(ctx.dataDir ? { dataDir: ctx.dataDir } : {}) });
+  return {
+    name,
+    summary,
+    modality: 'image',
+    defaultEncoder: 'convnet',
+    trainSource: (arg, ctx) => load(arg, ctx, 'train', ctx.limit),
+    inputShape: imageShape,
+    async probeFeatures(encoder, arg, ctx) {
+      return {
+        train: await extractFeatures(encoder, load(arg, ctx, 'train', ctx.trainLimit)),
+        test: await extractFeatures(encoder, load(arg, ctx, 'test', ctx.testLimit)),
+      };
+    },
+  };
+}
+
+// The image datasets of @ssl/data; other families register theirs from ./datasets/*.
+for (const spec of DATASET_SPECS) {
+  const name = spec.endsWith(':PATH') ? spec.slice(0, -'PATH'.length) : spec;
+  registerDataset(imageDataset(name, `images (${spec})`));
+}
