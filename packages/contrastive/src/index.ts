@@ -1,7 +1,16 @@
 import { simclrTask } from './simclr';
+import { mocoTask } from './moco';
+import { npidTask } from './npid';
+import { dimTask } from './dim';
+import { dgiTask } from './dgi';
 
 export * from './losses';
 export * from './simclr';
+export * from './moco';
+export * from './momentum';
+export * from './npid';
+export * from './dim';
+export * from './dgi';
 
 /**
  * The contrastive pretext tasks implemented so far, as one plugin for `registry.use(...)`.
@@ -9,10 +18,14 @@ export * from './simclr';
  * @example
  * const registry = createRegistry().use(contextTasks).use(contrastiveTasks);
  */
-export const contrastiveTasks = { tasks: [simclrTask] } as const;
+export const contrastiveTasks = { tasks: [simclrTask, mocoTask, npidTask, dimTask, dgiTask] } as const;
 
 declare module '@ssl/core' {
   interface TaskRegister {
     simclr: typeof simclrTask;
+    moco: typeof mocoTask;
+    npid: typeof npidTask;
+    dim: typeof dimTask;
+    dgi: typeof dgiTask;
   }
 }

@@ -17,7 +17,7 @@ export const simclrConfig = z
   .strict();
 
 /** The SimCLR view pipeline for a config: crop+resize, flip, colour jitter, greyscale, blur. */
-export function simclrAugmentation(config: z.output<typeof simclrConfig>): Augmentation {
+export function simclrAugmentation(config: Pick<z.output<typeof simclrConfig>, 'cropScale' | 'jitter' | 'blurProbability'>): Augmentation {
   return compose(
     randomResizedCrop({ scale: config.cropScale }),
     horizontalFlip({ p: 0.5 }),

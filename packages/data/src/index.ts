@@ -5,3 +5,4 @@ export * from './mnist';
 export * from './imagefolder';
 export * from './load';
 export * from './augment';
+export * from './graph';

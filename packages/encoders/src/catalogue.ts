@@ -64,6 +64,13 @@ export const ENCODERS = {
       .strict(),
     create: (c, inputShape, seed) => createResNet18Small({ inputShape, widths: c.widths, width: c.width, seed }),
   }),
+  gcn: defineEncoder({
+    description: 'Graph convolutional network (Kipf & Welling): GCN layers with PReLU, Â = D^-1/2 (A+I) D^-1/2; needs a graph dataset (e.g. cora:PATH).',
+    config: z.object({ widths: widthList([512]).describe('units of each GCN layer (DGI: one layer of 512)') }).strict(),
+    create: () => {
+      throw new SslError('Encoder "gcn" needs a graph\'s adjacency, so only graph datasets can build it. Use it with a graph dataset, e.g. --dataset cora:PATH.');
+    },
+  }),
 } as const satisfies Record<string, EncoderSpec>;
 
 /**

@@ -1,3 +1,4 @@
 export * from './builders';
 export * from './catalogue';
+export * from './gcn';
 export * from './io';
