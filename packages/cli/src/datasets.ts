@@ -118,7 +118,8 @@ export function imageShape(source: DataSource<unknown>): number[] {
 
 function imageDataset(name: string, summary: string): CliDataset {
   const load = (arg: string, ctx: DatasetContext, split: 'train' | 'test', limit: number) =>
-    loadDataset(arg, { split, limit, ...(ctx.dataDir ? { dataDir: ctx.dataDir } : {}) });
+    // A prefix dataset (imagefolder:) gets only its path as `arg`; @ssl/data wants the whole spec.
+    loadDataset(name.endsWith(':') ? `${name}${arg}` : arg, { split, limit, ...(ctx.dataDir ? { dataDir: ctx.dataDir } : {}) });
   return {
     name,
     summary,

@@ -3,6 +3,8 @@ import { mocoTask } from './moco';
 import { npidTask } from './npid';
 import { dimTask } from './dim';
 import { dgiTask } from './dgi';
+import { cmcTask } from './cmc';
+import { cpcTask } from './cpc';
 
 export * from './losses';
 export * from './simclr';
@@ -11,6 +13,8 @@ export * from './momentum';
 export * from './npid';
 export * from './dim';
 export * from './dgi';
+export * from './cmc';
+export * from './cpc';
 
 /**
  * The contrastive pretext tasks implemented so far, as one plugin for `registry.use(...)`.
@@ -18,7 +22,7 @@ export * from './dgi';
  * @example
  * const registry = createRegistry().use(contextTasks).use(contrastiveTasks);
  */
-export const contrastiveTasks = { tasks: [simclrTask, mocoTask, npidTask, dimTask, dgiTask] } as const;
+export const contrastiveTasks = { tasks: [simclrTask, mocoTask, npidTask, dimTask, dgiTask, cmcTask, cpcTask] } as const;
 
 declare module '@ssl/core' {
   interface TaskRegister {
@@ -27,5 +31,7 @@ declare module '@ssl/core' {
     npid: typeof npidTask;
     dim: typeof dimTask;
     dgi: typeof dgiTask;
+    cmc: typeof cmcTask;
+    cpc: typeof cpcTask;
   }
 }

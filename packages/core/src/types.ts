@@ -24,9 +24,29 @@ export interface ImageBatch {
   readonly indices: Int32Array;
 }
 
+/**
+ * A batch of sequences as plain arrays: `n` sequences of `length` frames, each frame of shape
+ * `frameShape` ([height, width, channels] for video, [features] for a time series), row-major.
+ */
+export interface SequenceBatch {
+  readonly modality: 'sequence';
+  /** `n * length * prod(frameShape)` floats. */
+  readonly frames: Float32Array;
+  readonly n: number;
+  readonly length: number;
+  readonly frameShape: readonly number[];
+  /** Per-frame labels (`n * length`) when the source has them, for evaluation only. */
+  readonly frameLabels?: Int32Array;
+  /** Per-sequence labels when the source has them, for evaluation only. */
+  readonly labels?: Int32Array;
+  /** The dataset indices the batch was drawn from. */
+  readonly indices: Int32Array;
+}
+
 /** Raw batches by modality; other families add their own batch types here. */
 export interface BatchByModality {
   image: ImageBatch;
+  sequence: SequenceBatch;
 }
 
 /**

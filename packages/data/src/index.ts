@@ -6,3 +6,6 @@ export * from './imagefolder';
 export * from './load';
 export * from './augment';
 export * from './graph';
+export * from './color';
+export * from './sequence';
+export * from './moving-mnist';

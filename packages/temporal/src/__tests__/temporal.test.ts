@@ -1,0 +1,97 @@
+import * as tf from '@tensorflow/tfjs';
+import { Rng, train, type SequenceBatch } from '@ssl/core';
+import { createEncoder } from '@ssl/encoders';
+import { sequenceDatasetFromArray } from '@ssl/data';
+import { describe, expect, it } from 'vitest';
+import { candidateInfoNce, tripletLoss } from '../losses';
+import { sampleOrderTuples, shuffleLearnTask } from '../shuffle-learn';
+import { sampleTcnTriplets, secondView, tcnTask } from '../tcn';
+
+describe('temporal losses', () => {
+  it('triplet loss matches a hand computation', () => {
+    const a = tf.tensor2d([[1, 0], [0, 1]]);
+    const p = tf.tensor2d([[0.8, 0.6], [0, 1]]);
+    const n = tf.tensor2d([[0, 1], [0.6, 0.8]]);
+    // Row 0: ‖a−p‖² = 0.04+0.36 = 0.4, ‖a−n‖² = 2 → max(0, 0.4−2+0.2) = 0.
+    // Row 1: 0 − (0.36+0.04) + 0.2 = −0.2 → 0; with margin 1: 0.6. Mean with margin 1: (0 + 0.6)/2... row 0: 0.4−2+1 < 0.
+    expect(tripletLoss(a, p, n, 0.2).arraySync()).toBeCloseTo(0, 6);
+    expect(tripletLoss(a, p, n, 1).arraySync()).toBeCloseTo(0.3, 6);
+  });
+
+  it('candidate InfoNCE matches a hand computation', () => {
+    const a = tf.tensor2d([[1, 0]]);
+    const c = tf.tensor2d([[1, 0], [0, 1], [-1, 0]]);
+    // logits 10, 0, −10 at τ = 0.1; target 0.
+    const want = -(10 - Math.log(Math.exp(10) + 1 + Math.exp(-10)));
+    expect(candidateInfoNce(a, c, Int32Array.of(0), 0.1).arraySync()).toBeCloseTo(want, 5);
+    expect(candidateInfoNce(a, c, Int32Array.of(1), 0.1).arraySync()).toBeCloseTo(10 + Math.log(Math.exp(10) + 1 + Math.exp(-10)) - 10, 4);
+  });
+});
+
+describe('TCN data', () => {
+  it('positives are within the window and negatives beyond the margin', () => {
+    const ts = sampleTcnTriplets(50, 20, 2, 5, 4, new Rng(1));
+    expect(ts).toHaveLength(200);
+    for (const t of ts) {
+      const dp = Math.abs(t.positive - t.anchor);
+      expect(dp).toBeGreaterThanOrEqual(1);
+      expect(dp).toBeLessThanOrEqual(2);
+      expect(Math.abs(t.negative - t.anchor)).toBeGreaterThanOrEqual(5);
+      for (const v of [t.anchor, t.positive, t.negative]) expect(v >= 0 && v < 20).toBe(true);
+    }
+    const multi = sampleTcnTriplets(5, 20, 0, 5, 2, new Rng(1));
+    for (const t of multi) expect(t.positive).toBe(t.anchor);
+  });
+
+  it('the second view is a shifted, blurred copy', () => {
+    const img = new Float32Array(5 * 5);
+    img[0] = 9; // top-left pixel
+    const v = secondView(img, [5, 5, 1], 1);
+    // Shifted to (1, 1); the 3×3 box blur spreads 9/9 = 1 over (0..2, 0..2).
+    expect(v[0]).toBeCloseTo(1);
+    expect(v[2 * 5 + 2]).toBeCloseTo(1);
+    expect(v[3 * 5 + 3]).toBeCloseTo(0);
+  });
+});
+
+function rampBatch(n: number, length: number): SequenceBatch {
+  // Frame t of sequence s is a 4×4 image filled with (s + t²)/1000: motion grows with t.
+  const frames = new Float32Array(n * length * 16);
+  for (let s = 0; s < n; s++) for (let t = 0; t < length; t++) frames.fill((s + t * t) / 1000, (s * length + t) * 16, (s * length + t + 1) * 16);
+  return { modality: 'sequence', frames, n, length, frameShape: [4, 4, 1], indices: Int32Array.from({ length: n }, (_, i) => i) };
+}
+
+describe('Shuffle and Learn data', () => {
+  it('ordered tuples are increasing, shuffled ones are not monotone, and labels are balanced', () => {
+    const tuples = sampleOrderTuples(rampBatch(40, 20), 1, 2, 4, new Rng(3));
+    expect(tuples).toHaveLength(80);
+    expect(tuples.filter((t) => t.label === 1)).toHaveLength(40);
+    for (const { times: [x, y, z], label } of tuples) {
+      const monotone = (x < y && y < z) || (x > y && y > z);
+      expect(monotone).toBe(label === 1);
+      if (label === 1) expect(y - x >= 2 && z - y >= 2).toBe(true);
+    }
+  });
+
+  it('picks the highest-motion window among the candidates', () => {
+    // Motion grows with t, so with many candidates the chosen window sits late in the sequence.
+    const many = sampleOrderTuples(rampBatch(20, 30), 1, 1, 32, new Rng(0)).filter((t) => t.label === 1);
+    const one = sampleOrderTuples(rampBatch(20, 30), 1, 1, 1, new Rng(0)).filter((t) => t.label === 1);
+    const mean = (ts: typeof many) => ts.reduce((a, t) => a + t.times[1], 0) / ts.length;
+    expect(mean(many)).toBeGreaterThan(mean(one) + 3);
+  });
+});
+
+describe('temporal tasks train', () => {
+  it('tcn and shuffle-learn lower their loss on tiny sequences', async () => {
+    const rng = new Rng(0);
+    const frames = Float32Array.from({ length: 8 * 10 * 8 * 8 }, () => rng.float());
+    const source = sequenceDatasetFromArray(frames, { n: 8, length: 10, frameShape: [8, 8, 1] });
+    for (const task of [tcnTask, shuffleLearnTask]) {
+      const encoder = createEncoder('mlp', { hidden: [16], outputDim: 8 }, [8, 8, 1], 0);
+      const res = await train({ task, encoder, source, config: { epochs: 1, batchSize: 4, lr: 1e-3, seed: 0 } });
+      expect(Number.isFinite(res.history.at(-1)?.loss ?? NaN)).toBe(true);
+      encoder.dispose();
+    }
+  });
+});
