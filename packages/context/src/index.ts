@@ -4,6 +4,7 @@ import { rotationTask } from './rotation';
 export * from './rotation';
 export * from './autoencoder';
 export * from './heads';
+export * from './word2vec';
 
 /**
  * Every context-based pretext task, as one plugin for `registry.use(contextTasks)`.

@@ -43,10 +43,29 @@ export interface SequenceBatch {
   readonly indices: Int32Array;
 }
 
+/**
+ * A batch of token-id sequences (padded with id 0 to `length`), for text pretext tasks.
+ *
+ * @example
+ * const b: TextBatch = { modality: 'text', tokens: Int32Array.of(2, 7, 3, 0), n: 1, length: 4, indices: Int32Array.of(0) };
+ */
+export interface TextBatch {
+  readonly modality: 'text';
+  /** `n * length` token ids, row-major, 0 = padding. */
+  readonly tokens: Int32Array;
+  readonly n: number;
+  readonly length: number;
+  /** Document labels when the source has them (evaluation only). */
+  readonly labels?: Int32Array;
+  /** The dataset indices the batch was drawn from. */
+  readonly indices: Int32Array;
+}
+
 /** Raw batches by modality; other families add their own batch types here. */
 export interface BatchByModality {
   image: ImageBatch;
   sequence: SequenceBatch;
+  text: TextBatch;
 }
 
 /**

@@ -9,3 +9,5 @@ export * from './graph';
 export * from './color';
 export * from './sequence';
 export * from './moving-mnist';
+export * from './text';
+export * from './bpe';

@@ -5,3 +5,4 @@ export * from './splits';
 export * from './pca';
 export * from './report';
 export * from './finetune';
+export * from './multilabel';

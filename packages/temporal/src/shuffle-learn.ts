@@ -9,7 +9,7 @@ export const shuffleLearnConfig = z
     candidates: z.number().int().min(1).max(64).default(8).describe('random 5-frame windows scored per sequence; the one with the most motion is used'),
     minGap: z.number().int().min(1).default(1).describe('minimum steps between the 5 frames a<b<c<d<e (series: at least `chunk`, so chunks never overlap)'),
     hidden: z.number().int().min(0).max(4096).default(64).describe('hidden units of the order classifier on the concatenated features'),
-    chunk: z.number().int().min(1).max(1024).default(16).describe('time series: steps per encoder input'),
+    chunk: z.number().int().min(1).max(1024).default(8).describe('time series: steps per encoder input'),
   })
   .strict();
 
@@ -27,6 +27,29 @@ export interface OrderTuple {
 }
 
 /**
+ * The highest-motion of `candidates` random windows a<b<c<d<e (gaps ≥ `gap`, `slack` = usable steps − 1 − 4·gap)
+ * of sequence `seq`, motion being the summed frame differences from a to e.
+ *
+ * @example
+ * const [a, b, c, d, e] = highMotionWindow(raw, 0, 1, 1, 15, 8, new Rng(0));
+ */
+export function highMotionWindow(raw: SequenceBatch, seq: number, chunk: number, gap: number, slack: number, candidates: number, rng: Rng): number[] {
+  let best: number[] = [];
+  let bestMotion = -1;
+  for (let c = 0; c < candidates; c++) {
+    const offs = Array.from({ length: 5 }, () => rng.int(slack + 1)).sort((a, b) => a - b);
+    const times = offs.map((o, i) => o + i * gap);
+    let m = 0;
+    for (let t = times[0]!; t < times[4]!; t++) m += motionAt(raw, seq, t, chunk);
+    if (m > bestMotion) {
+      bestMotion = m;
+      best = times;
+    }
+  }
+  return best;
+}
+
+/**
  * Samples Shuffle-and-Learn tuples: per sequence, the highest-motion of `candidates` random windows
  * a<b<c<d<e (gaps ≥ `gap`) gives one ordered tuple (b,c,d) and one shuffled tuple ((b,a,d) or
  * (b,e,d)), so every batch is exactly balanced.
@@ -40,18 +63,7 @@ export function sampleOrderTuples(raw: SequenceBatch, chunk: number, gap: number
   if (slack < 0) throw new SslError(`Shuffle and Learn needs 5 frames ${gap} step(s) apart; sequences have ${steps} usable steps. Use longer sequences or a smaller minGap/chunk.`);
   const out: OrderTuple[] = [];
   for (let s = 0; s < raw.n; s++) {
-    let best: number[] = [];
-    let bestMotion = -1;
-    for (let c = 0; c < candidates; c++) {
-      const offs = Array.from({ length: 5 }, () => rng.int(slack + 1)).sort((a, b) => a - b);
-      const times = offs.map((o, i) => o + i * gap);
-      let m = 0;
-      for (let t = times[0]!; t < times[4]!; t++) m += motionAt(raw, s, t, chunk);
-      if (m > bestMotion) {
-        bestMotion = m;
-        best = times;
-      }
-    }
+    const best = highMotionWindow(raw, s, chunk, gap, slack, candidates, rng);
     const [a, b, c, d, e] = best as [number, number, number, number, number];
     out.push({ seq: s, times: [b, c, d], label: 1 });
     out.push({ seq: s, times: rng.bernoulli(0.5) ? [b, a, d] : [b, e, d], label: 0 });

@@ -16,7 +16,7 @@ export const tcnConfig = z
     embeddingDim: z.number().int().min(2).max(1024).default(32).describe('size of the L2-normalised embedding head'),
     anchorsPerSequence: z.number().int().min(1).max(64).default(2).describe('triplets drawn from each sequence of a batch'),
     shift: z.number().int().min(0).max(16).default(3).describe('multi-view: pixel shift of the second view (images)'),
-    chunk: z.number().int().min(1).max(1024).default(16).describe('time series: steps per encoder input'),
+    chunk: z.number().int().min(1).max(1024).default(8).describe('time series: steps per encoder input'),
   })
   .strict();
 

@@ -71,7 +71,7 @@ describe('Deep InfoMax', () => {
   it('both estimators are selectable and the loss falls on real MNIST', async () => {
     const r = createRegistry().use(contrastiveTasks);
     expect(r.get('dim').family).toBe('contrastive');
-    expect(r.parseConfig('dim', {}).estimator).toBe('jsd');
+    expect(r.parseConfig('dim', {}).estimator).toBe('infonce');
     expect(() => r.parseConfig('dim', { estimator: 'mine' } as never)).toThrow(/estimator/);
     for (const estimator of ['jsd', 'infonce'] as const) {
       const encoder = createConvNet({ inputShape: [28, 28, 1], widths: [4, 8], seed: 2 });
