@@ -5,6 +5,7 @@ export * from './rotation';
 export * from './autoencoder';
 export * from './heads';
 export * from './word2vec';
+export * from './permutations';
 
 /**
  * Every context-based pretext task, as one plugin for `registry.use(contextTasks)`.
