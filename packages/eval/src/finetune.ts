@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SslError, definePretextTask, train, type DataSource, type ImageBatch } from '@ssl/core';
 import { z } from 'zod';
+import { maskedCrossEntropy } from './auxiliary';
 import { extractFeatures } from './features';
 
 /**
@@ -13,21 +14,21 @@ export const supervisedTask = definePretextTask({
   modality: 'image',
   title: 'Supervised classification',
   paper: '-',
-  description: 'Encoder plus a linear classifier trained end to end with cross-entropy on the labels.',
+  description: 'Encoder plus a linear classifier trained end to end with cross-entropy on the labels; rows labelled -1 (unlabelled, see maskLabels) are ignored.',
   config: z.object({ numClasses: z.number().int().min(2).default(10).describe('number of classes') }).strict(),
   createHeads: ({ featureDim, config, seed }) => ({
     classifier: tf.sequential({
       layers: [tf.layers.dense({ inputShape: [featureDim], units: config.numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed }) })],
     }),
   }),
-  prepare: (raw, { config }) => {
+  prepare: (raw) => {
     if (!raw.labels) throw new SslError('Supervised training needs labels, but the data source has none. Use a labelled dataset.');
     return {
       x: tf.tensor4d(raw.images, [raw.n, raw.height, raw.width, raw.channels]),
-      y: tf.oneHot(tf.tensor1d(raw.labels, 'int32'), config.numClasses),
+      y: tf.tensor1d(raw.labels, 'int32'),
     };
   },
-  loss: ({ encode, heads, batch }) => tf.losses.softmaxCrossEntropy(batch.y!, heads.classifier.apply(encode(batch.x!)) as tf.Tensor) as tf.Scalar,
+  loss: ({ encode, heads, batch }) => maskedCrossEntropy(heads.classifier.apply(encode(batch.x!)) as tf.Tensor2D, batch.y as tf.Tensor1D),
 });
 
 /** Options of {@link fineTune}. */

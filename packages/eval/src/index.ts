@@ -6,3 +6,4 @@ export * from './pca';
 export * from './report';
 export * from './finetune';
 export * from './multilabel';
+export * from './auxiliary';
