@@ -71,9 +71,9 @@ export function registerDataset(d: CliDataset): void {
   else DATASETS.push(d);
 }
 
-/** Every `--dataset` choice, for help and errors. */
-export function datasetNames(): string[] {
-  return DATASETS.map((d) => (d.name.endsWith(':') ? `${d.name}PATH` : d.name));
+/** Every `--dataset` choice (or only those of one modality), for help and errors. */
+export function datasetNames(modality?: Modality): string[] {
+  return DATASETS.filter((d) => !modality || d.modality === modality).map((d) => (d.name.endsWith(':') ? `${d.name}PATH` : d.name));
 }
 
 /** Finds the dataset for a `--dataset` value; returns it with its argument (the part after a prefix). */

@@ -59,6 +59,14 @@ describe('ssl errors: one line naming the value and the fix', () => {
     expectOneLineError(await run('pretrain', '--epoch', '3'), /Unknown option "--epoch".*--epochs/);
     expectOneLineError(await run('pretrian'), /Unknown command "pretrian". Must be one of \[list, pretrain, eval\]/);
   });
+  it('a method and a dataset of different modalities, or an unknown dataset', async () => {
+    const out = tmp('ssl-modality-');
+    expectOneLineError(
+      await run('pretrain', '--method', 'tcn', '--dataset', 'mnist', '--out', out),
+      /Method "tcn" trains on sequence data but dataset "mnist" is image data\. Pick a sequence dataset \(one of \[moving-mnist, sensors\]\)/,
+    );
+    expectOneLineError(await run('pretrain', '--dataset', 'cifar', '--out', out), /Unknown dataset "cifar". Must be one of \[mnist, fashion-mnist, imagefolder:PATH/);
+  });
   it('missing data path', async () => {
     expectOneLineError(await run('pretrain', '--dataset', 'imagefolder:/no/such/folder', '--epochs', '1'), /\/no\/such\/folder/);
     expectOneLineError(await run('pretrain', '--dataset', 'fashion-mnist', '--data-dir', '/no/such/dir', '--epochs', '1'), /\/no\/such\/dir/);

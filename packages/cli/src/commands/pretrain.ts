@@ -177,7 +177,7 @@ export async function pretrainCommand(argv: string[], io: Io, registry: Registry
 
   const { dataset, arg } = resolveDataset(cfg.dataset);
   if (task.modality !== dataset.modality) {
-    throw new SslError(`Method "${cfg.method}" trains on ${task.modality} data but dataset "${cfg.dataset}" is ${dataset.modality} data. Pick a ${task.modality} dataset (one of [${datasetNames().join(', ')}]).`);
+    throw new SslError(`Method "${cfg.method}" trains on ${task.modality} data but dataset "${cfg.dataset}" is ${dataset.modality} data. Pick a ${task.modality} dataset (one of [${datasetNames(task.modality).join(', ')}]).`);
   }
   const ctx = { seed: cfg.seed, ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}) };
   const trainSet = dataset.trainSource(arg, { ...ctx, limit: cfg.limit });
