@@ -60,6 +60,22 @@ export interface CliDataset {
 const DATASETS: CliDataset[] = [];
 
 /**
+ * Wraps a loader so each distinct argument list is loaded once per process: the probe, the
+ * random-init baseline and the kNN monitor ask for the same splits many times during one run.
+ *
+ * @example
+ * const mnistTrain = cachedLoader(() => loadMnist('train', { limit: 10000 }));
+ */
+export function cachedLoader<A extends unknown[], T>(load: (...args: A) => T): (...args: A) => T {
+  const cache = new Map<string, T>();
+  return (...args) => {
+    const key = JSON.stringify(args);
+    if (!cache.has(key)) cache.set(key, load(...args));
+    return cache.get(key)!;
+  };
+}
+
+/**
  * Adds a dataset to the CLI's `--dataset` choices. A later registration with the same name replaces the earlier one.
  *
  * @example
@@ -117,9 +133,9 @@ export function imageShape(source: DataSource<unknown>): number[] {
 }
 
 function imageDataset(name: string, summary: string): CliDataset {
-  const load = (arg: string, ctx: DatasetContext, split: 'train' | 'test', limit: number) =>
-    // A prefix dataset (imagefolder:) gets only its path as `arg`; @ssl/data wants the whole spec.
-    loadDataset(name.endsWith(':') ? `${name}${arg}` : arg, { split, limit, ...(ctx.dataDir ? { dataDir: ctx.dataDir } : {}) });
+  // A prefix dataset (imagefolder:) gets only its path as `arg`; @ssl/data wants the whole spec.
+  const loadSplit = cachedLoader((spec: string, split: 'train' | 'test', limit: number, dataDir?: string) => loadDataset(spec, { split, limit, ...(dataDir ? { dataDir } : {}) }));
+  const load = (arg: string, ctx: DatasetContext, split: 'train' | 'test', limit: number) => loadSplit(name.endsWith(':') ? `${name}${arg}` : arg, split, limit, ctx.dataDir);
   return {
     name,
     summary,

@@ -3,17 +3,15 @@ import { SslError, definePretextTask, type TaskState } from '@ssl/core';
 import { z } from 'zod';
 import { infoNCELoss } from './losses';
 import { detach, l2NormalizeRows } from './momentum';
-import { simclrAugmentation, simclrConfig } from './simclr';
+import { mocoConfig } from './moco';
+import { simclrAugmentation } from './simclr';
 import { augmentBatch } from '@ssl/data';
 
 /** Config of NPID; defaults follow Wu et al. 2018 (τ = 0.07, m = 0.5, 4096 negatives, 128-d). */
-export const npidConfig = simclrConfig
-  .pick({ jitter: true, blurProbability: true })
+export const npidConfig = mocoConfig
+  // The same augmentation as MoCo (crops 0.5–1 measured better than the paper's 0.2–1 on 28×28 images).
+  .pick({ jitter: true, blurProbability: true, cropScale: true })
   .extend({
-    cropScale: z
-      .tuple([z.number().gt(0).max(1), z.number().gt(0).max(1)])
-      .default([0.5, 1])
-      .describe('area range of the random resized crop (paper 0.2–1; 0.5–1 measured better on 28×28 Fashion-MNIST)'),
     temperature: z.number().positive().max(10).default(0.07).describe('softmax temperature τ (paper 0.07)'),
     bankMomentum: z.number().min(0).max(1).default(0.5).describe('memory-bank momentum: v ← normalise(m·v + (1−m)·f) (paper 0.5)'),
     negatives: z.number().int().min(1).max(1_000_000).default(4096).describe('negatives sampled from the bank per step (paper 4096)'),

@@ -3,16 +3,10 @@ import { SslError, type DataSource } from '@ssl/core';
 import { graphSource, loadCoraJson, type Graph } from '@ssl/data';
 import { ENCODERS, createEncoder, createGcn } from '@ssl/encoders';
 import type { FeatureSet } from '@ssl/eval';
-import { registerDataset } from '../datasets';
-
-const cache = new Map<string, Graph>();
+import { cachedLoader, registerDataset } from '../datasets';
 
 /** Loads (once per path) a Cora-format graph, feature rows normalised to sum 1 as in DGI. */
-function graphAt(path: string): Graph {
-  let g = cache.get(path);
-  if (!g) cache.set(path, (g = loadCoraJson(path)));
-  return g;
-}
+const graphAt: (path: string) => Graph = cachedLoader((path: string) => loadCoraJson(path));
 
 /** Frozen embeddings of every node of the graph (one full-graph forward pass), rows of `nodes`. */
 function nodeFeatures(embeddings: Float32Array, dim: number, nodes: Int32Array, labels: Int32Array | undefined): FeatureSet {

