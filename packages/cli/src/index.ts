@@ -1,7 +1,10 @@
-import { SslError, type Registry } from '@ssl/core';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { SslError, type Plugin, type Registry } from '@ssl/core';
 import { evalCommand } from './commands/eval';
 import { listCommand } from './commands/list';
 import { pretrainCommand } from './commands/pretrain';
+import { trainCommand } from './commands/train';
 import { processIo, type Io } from './io';
 import { builtinRegistry } from './registry';
 import './data';
@@ -10,6 +13,7 @@ export { builtinRegistry } from './registry';
 export { buildRunConfig, pretrainCommand, type PretrainResult } from './commands/pretrain';
 export { describeFields, listCommand, type FieldInfo } from './commands/list';
 export { evalCommand } from './commands/eval';
+export { parseTrainSettings, trainCommand, TRAIN_TASKS, type TrainCommandResult, type TrainSettings } from './commands/train';
 export { registerDataset, resolveDataset, datasetNames, type CliDataset, type ProbeFeatures, type ProbeScore } from './datasets';
 export { readRunConfig, runConfigSchema, type RunConfig } from './run-config';
 export type { Io } from './io';
@@ -20,10 +24,17 @@ Usage:
   ssl list [--json]                      methods, families, modalities, config fields
   ssl pretrain --method NAME [options]   pretrain, then linear probe vs random init
   ssl eval --run DIR [--protocol P]      evaluate a run's encoder (linear | knn | finetune)
+  ssl train --task T [--aux NAME]       supervised | fewshot | semi, with a pretext task as auxiliary
+
+Global option:
+  --plugin MODULE                        load pretext tasks from a module (a path or a package
+                                         name) whose default export, or export \`plugin\`, is a task,
+                                         a list of tasks or { tasks: [...] }; repeatable. The
+                                         SSL_PLUGINS environment variable (comma-separated) does the same.
 
 Run \`ssl <command> --help\` for a command's options.`;
 
-const COMMANDS = { list: listCommand, pretrain: pretrainCommand, eval: evalCommand } as const;
+const COMMANDS = { list: listCommand, pretrain: pretrainCommand, eval: evalCommand, train: trainCommand } as const;
 
 /**
  * Runs the `ssl` command line and returns the exit code. Errors become one line on stderr
@@ -33,6 +44,21 @@ const COMMANDS = { list: listCommand, pretrain: pretrainCommand, eval: evalComma
  * process.exitCode = await main(['pretrain', '--method', 'rotation', '--epochs', '1']);
  */
 export async function main(argv: string[], io: Io = processIo, registry: Registry = builtinRegistry()): Promise<number> {
+  let plugins: string[];
+  try {
+    ({ argv, plugins } = splitPluginArgs(argv));
+    for (const spec of plugins) {
+      const plugin = await loadPlugin(spec);
+      try {
+        registry = registry.use(plugin);
+      } catch (e) {
+        throw new SslError(`--plugin "${spec}" does not export pretext tasks: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  } catch (e) {
+    io.err(`error: ${e instanceof Error ? e.message : String(e)}`);
+    return 2;
+  }
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     io.out(HELP);
@@ -54,4 +80,40 @@ export async function main(argv: string[], io: Io = processIo, registry: Registr
     if (debug && e instanceof Error && e.stack) io.err(e.stack);
     return 1;
   }
+}
+
+/** Takes every `--plugin X` / `--plugin=X` out of argv (plus SSL_PLUGINS), keeping the rest in order. */
+function splitPluginArgs(argv: string[]): { argv: string[]; plugins: string[] } {
+  const plugins = (process.env.SSL_PLUGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--plugin') {
+      const v = argv[++i];
+      if (!v || v.startsWith('--')) throw new SslError('--plugin needs a value: a module path (./my-task.js) or a package name.');
+      plugins.push(v);
+    } else if (a.startsWith('--plugin=')) plugins.push(a.slice('--plugin='.length));
+    else rest.push(a);
+  }
+  return { argv: rest, plugins };
+}
+
+/**
+ * Imports a plugin module: a relative or absolute path (resolved from the working directory) or a
+ * package name. Its default export, or its export named `plugin`, must be something `registry.use()`
+ * accepts.
+ */
+async function loadPlugin(spec: string): Promise<Plugin> {
+  const isPath = spec.startsWith('.') || isAbsolute(spec);
+  const url = isPath ? pathToFileURL(resolve(spec)).href : spec;
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(url)) as Record<string, unknown>;
+  } catch (e) {
+    const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    throw new SslError(`--plugin "${spec}" could not be imported (${why}). Pass a path to a built JavaScript module (e.g. ./dist/index.js) or an installed package name.`);
+  }
+  const plugin = (mod.default ?? mod.plugin) as Plugin | undefined;
+  if (!plugin) throw new SslError(`--plugin "${spec}" has no default export and no export named "plugin". Export the task (or { tasks: [...] }) as default or as \`plugin\`.`);
+  return plugin;
 }
