@@ -71,37 +71,62 @@ function columnSequences(codes: tf.Tensor2D, g: number): tf.Tensor3D {
 }
 
 /**
- * CPC's InfoNCE: for every context c_t and step k, W_k c_t scores the true code z_{t+k} (same image
- * and column) against every other patch code of the batch (other images and other positions);
- * cross-entropy over those scores, averaged over all (t, k) pairs.
+ * CPC's InfoNCE on patch grids: for every context c_t and step k, W_k c_t scores the true code
+ * z_{t+k} (same image and column) against every other patch code of the batch (other images and
+ * other positions); cross-entropy over those scores, averaged over all (t, k) pairs.
  *
  * @example
  * const loss = cpcInfoNCE(codes, contexts, predictors, 4);
  */
 export function cpcInfoNCE(codes: tf.Tensor2D, contexts: tf.Tensor3D, predictors: tf.LayersModel[], grid: number): tf.Scalar {
   return tf.tidy(() => {
-    const g = grid;
-    const n = codes.shape[0] / (g * g);
-    const [seqs, , cd] = contexts.shape;
+    // Reordering the codes into (column sequence, row) order permutes the candidates of every
+    // softmax consistently with its target, so the loss is the same as on (image, row, col) order.
+    const seqCodes = tf.reshape(columnSequences(codes, grid), codes.shape) as tf.Tensor2D;
+    return sequenceInfoNCE(seqCodes, contexts, predictors);
+  });
+}
+
+/**
+ * CPC's InfoNCE on sequences: `codes` [S·T, D] in (sequence, time) order, `contexts` [S, T, C]
+ * from a causal model. For each t and step k (one predictor W_k each), W_k c_t scores the true code
+ * z_{t+k} of the same sequence against every code of the batch (other sequences and other times);
+ * cross-entropy, averaged over all (t, k) pairs that stay inside the sequence.
+ *
+ * @example
+ * const loss = sequenceInfoNCE(codes, contexts, [w1, w2]); // codes [n·T, D], contexts [n, T, C]
+ */
+export function sequenceInfoNCE(codes: tf.Tensor2D, contexts: tf.Tensor3D, predictors: tf.LayersModel[]): tf.Scalar {
+  return tf.tidy(() => {
+    const [seqs, steps, cd] = contexts.shape;
+    const total = codes.shape[0];
+    if (total !== seqs * steps) throw new SslError(`CPC: ${total} codes do not match ${seqs} sequences × ${steps} steps of context.`);
     const losses: tf.Scalar[] = [];
     predictors.forEach((w, i) => {
       const k = i + 1;
-      if (k >= g) return;
-      const c = tf.reshape(tf.slice(contexts, [0, 0, 0], [seqs, g - k, cd]), [seqs * (g - k), cd]);
+      if (k >= steps) return;
+      const c = tf.reshape(tf.slice(contexts, [0, 0, 0], [seqs, steps - k, cd]), [seqs * (steps - k), cd]);
       const pred = w.apply(c) as tf.Tensor2D;
-      // Positive of sequence s = (image, column) at row t: code index image·g·g + (t + k)·g + column.
-      const targets = new Int32Array(seqs * (g - k));
-      for (let s = 0; s < seqs; s++) {
-        const image = Math.floor(s / g);
-        const col = s % g;
-        for (let t = 0; t < g - k; t++) targets[s * (g - k) + t] = image * g * g + (t + k) * g + col;
-      }
+      const targets = new Int32Array(seqs * (steps - k));
+      for (let s = 0; s < seqs; s++) for (let t = 0; t < steps - k; t++) targets[s * (steps - k) + t] = s * steps + t + k;
       const logits = tf.matMul(pred, codes, false, true);
-      losses.push(tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(targets, 'int32'), n * g * g), logits) as tf.Scalar);
+      losses.push(tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(targets, 'int32'), total), logits) as tf.Scalar);
     });
-    if (losses.length === 0) throw new SslError(`CPC predicts no rows: predictionSteps must be < grid (${g}).`);
+    if (losses.length === 0) throw new SslError(`CPC predicts nothing: predictionSteps must be < the number of steps (${steps}).`);
     return tf.div(tf.addN(losses), losses.length) as tf.Scalar;
   });
+}
+
+/** A causal GRU context and one linear predictor per step ahead: CPC's heads for both modalities. */
+export function cpcHeads(featureDim: number, steps: number | null, config: { contextDim: number; predictionSteps: number }, seed: number): Record<string, tf.LayersModel> {
+  const context = tf.sequential({
+    layers: [tf.layers.gru({ inputShape: [steps, featureDim], units: config.contextDim, returnSequences: true, kernelInitializer: tf.initializers.glorotUniform({ seed }), recurrentInitializer: tf.initializers.orthogonal({ seed: seed + 1 }) })],
+  });
+  const heads: Record<string, tf.LayersModel> = { context };
+  for (let k = 1; k <= config.predictionSteps; k++) {
+    heads[`predict${k}`] = tf.sequential({ layers: [tf.layers.dense({ inputShape: [config.contextDim], units: featureDim, useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 + k }) })] });
+  }
+  return heads;
 }
 
 /**
@@ -125,16 +150,7 @@ export const cpcTask = definePretextTask({
   // Scaled to run in minutes on 2 cores: 16 patches per image, so fewer images per step.
   trainDefaults: { epochs: 2, batchSize: 16, lr: 1e-3, optimizer: 'adam', weightDecay: 0, limit: 3000 },
   examplesPerInput: (config) => config.grid * config.grid,
-  createHeads: ({ featureDim, config, seed }) => {
-    const context = tf.sequential({
-      layers: [tf.layers.gru({ inputShape: [config.grid, featureDim], units: config.contextDim, returnSequences: true, kernelInitializer: tf.initializers.glorotUniform({ seed }), recurrentInitializer: tf.initializers.orthogonal({ seed: seed + 1 }) })],
-    });
-    const heads: Record<string, tf.LayersModel> = { context };
-    for (let k = 1; k <= config.predictionSteps; k++) {
-      heads[`predict${k}`] = tf.sequential({ layers: [tf.layers.dense({ inputShape: [config.contextDim], units: featureDim, useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 + k }) })] });
-    }
-    return heads;
-  },
+  createHeads: ({ featureDim, config, seed }) => cpcHeads(featureDim, config.grid, config, seed),
   prepare: (raw, { config }) => {
     if (config.predictionSteps >= config.grid) throw new SslError(`CPC predictionSteps ${config.predictionSteps} must be < grid ${config.grid}: there are only ${config.grid - 1} rows below the first.`);
     return { x: cpcPatches(raw, config) };

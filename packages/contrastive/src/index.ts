@@ -5,6 +5,7 @@ import { dimTask } from './dim';
 import { dgiTask } from './dgi';
 import { cmcTask } from './cmc';
 import { cpcTask } from './cpc';
+import { cpcSequenceTask } from './cpc-sequence';
 
 export * from './losses';
 export * from './simclr';
@@ -15,6 +16,7 @@ export * from './dim';
 export * from './dgi';
 export * from './cmc';
 export * from './cpc';
+export * from './cpc-sequence';
 
 /**
  * The contrastive pretext tasks implemented so far, as one plugin for `registry.use(...)`.
@@ -22,7 +24,7 @@ export * from './cpc';
  * @example
  * const registry = createRegistry().use(contextTasks).use(contrastiveTasks);
  */
-export const contrastiveTasks = { tasks: [simclrTask, mocoTask, npidTask, dimTask, dgiTask, cmcTask, cpcTask] } as const;
+export const contrastiveTasks = { tasks: [simclrTask, mocoTask, npidTask, dimTask, dgiTask, cmcTask, cpcTask, cpcSequenceTask] } as const;
 
 declare module '@ssl/core' {
   interface TaskRegister {
@@ -33,5 +35,6 @@ declare module '@ssl/core' {
     dgi: typeof dgiTask;
     cmc: typeof cmcTask;
     cpc: typeof cpcTask;
+    'cpc-sequence': typeof cpcSequenceTask;
   }
 }
