@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SslError } from './errors';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 
-/** Backends @ssl can run on, fastest first. */
+/** Backends `@ssl` can run on, fastest first. */
 export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
