@@ -8,7 +8,7 @@ export const cpcSequenceConfig = z
   .object({
     chunk: z.number().int().min(1).max(1024).default(8).describe('time series: steps per encoder input (non-overlapping chunks); video: ignored, one frame per step'),
     predictionSteps: z.number().int().min(1).max(32).default(3).describe('steps ahead k = 1..K predicted from the context (one linear W_k each)'),
-    contextDim: z.number().int().min(1).max(4096).default(64).describe('units of the causal GRU that summarises the past'),
+    contextDim: z.number().int().min(1).max(4096).default(16).describe('units of the causal GRU that summarises the past (the paper: 256 for audio; a small context makes the codes carry the signal: on the sensor series 64 units probed below random init, 16 above)'),
   })
   .strict();
 
@@ -60,7 +60,7 @@ export const cpcSequenceTask = definePretextTask({
   description:
     'Each sequence is cut into steps (frames, or chunks of a time series); the encoder codes every step, a causal GRU summarises the steps so far into a context, and one linear map per step k predicts the code k steps later, scored by InfoNCE against the codes of other sequences and other times in the batch.',
   config: cpcSequenceConfig,
-  trainDefaults: { epochs: 10, batchSize: 32, lr: 1e-3, optimizer: 'adam', weightDecay: 0 },
+  trainDefaults: { epochs: 20, batchSize: 32, lr: 1e-3, optimizer: 'adam', weightDecay: 0 },
   createHeads: ({ featureDim, inputShape, config, seed }) => {
     // The number of steps is only known per batch; a GRU with an open time axis serves any length.
     if (inputShape.length === 2 && inputShape[0] !== config.chunk) {
