@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { Rng, SslError, type DataSource, type ImageBatch, type Modality } from '@ssl/core';
+import { Rng, SslError, type AnyPretextTask, type DataSource, type ImageBatch, type Modality } from '@ssl/core';
 import { DATASET_SPECS, loadDataset } from '@ssl/data';
 import { createEncoder } from '@ssl/encoders';
 import { extractFeatures, knnClassify, linearProbe, type FeatureSet } from '@ssl/eval';
@@ -49,12 +49,46 @@ export interface CliDataset {
    * override when the encoder needs the data (a vocabulary size, a graph's adjacency).
    */
   createEncoder?(name: string, config: Record<string, unknown>, source: DataSource<unknown>, seed: number): tf.LayersModel;
-  /** Labelled features of a frozen encoder for the downstream probe. */
-  probeFeatures(encoder: tf.LayersModel, arg: string, ctx: DatasetContext & { trainLimit: number; testLimit: number }): Promise<ProbeFeatures>;
+  /**
+   * Labelled features of a frozen encoder for the downstream probe. `view`, when given (the task's
+   * `encoderView`), maps every raw batch to what the encoder sees; datasets must apply it.
+   */
+  probeFeatures(encoder: tf.LayersModel, arg: string, ctx: DatasetContext & { trainLimit: number; testLimit: number; view?: BatchView }): Promise<ProbeFeatures>;
   /** The downstream score. Default: softmax linear probe, top-1 accuracy on the test split. */
   probe?(f: ProbeFeatures, opts: { epochs: number; seed: number }): Promise<ProbeScore>;
   /** Whether kNN top-1 is meaningful (single-label classes). Default true. */
   knn?: boolean;
+  /**
+   * Writes data-specific artefacts of the trained encoder into the run directory (text: the
+   * tokenizer and word vectors) and returns lines for the log. Optional.
+   */
+  exportArtifacts?(encoder: tf.LayersModel, arg: string, ctx: DatasetContext & { runDir: string }): Promise<string[]>;
+}
+
+/** Maps a raw batch to the encoder's input (a task's `encoderView` with its config bound). */
+export type BatchView = (raw: unknown) => unknown;
+
+/**
+ * The task's `encoderView` with its parsed config bound, or undefined when the encoder sees raw batches.
+ *
+ * @example
+ * const view = taskView(registry.find('colorization'), cfg.taskConfig); // raw RGB batch → L batch
+ */
+export function taskView(task: AnyPretextTask, taskConfig: unknown): BatchView | undefined {
+  const view = task.encoderView;
+  return view ? (raw) => view(raw as never, taskConfig) : undefined;
+}
+
+/**
+ * A data source whose batches go through `view` (e.g. RGB → the L channel a colorization encoder reads).
+ *
+ * @example
+ * const greySource = viewSource(testSet, (b) => ({ ...b, images: toGrey(b.images) }));
+ */
+export function viewSource<B>(source: DataSource<B> & { labels?: Int32Array }, view: BatchView | undefined): DataSource<B> & { labels?: Int32Array } {
+  if (!view) return source;
+  const labels = source.labels;
+  return { modality: source.modality, size: source.size, batch: (idx, rng) => view(source.batch(idx, rng)) as B, ...(labels ? { labels } : {}) };
 }
 
 const DATASETS: CliDataset[] = [];
@@ -145,8 +179,8 @@ function imageDataset(name: string, summary: string): CliDataset {
     inputShape: imageShape,
     async probeFeatures(encoder, arg, ctx) {
       return {
-        train: await extractFeatures(encoder, load(arg, ctx, 'train', ctx.trainLimit)),
-        test: await extractFeatures(encoder, load(arg, ctx, 'test', ctx.testLimit)),
+        train: await extractFeatures(encoder, viewSource(load(arg, ctx, 'train', ctx.trainLimit), ctx.view)),
+        test: await extractFeatures(encoder, viewSource(load(arg, ctx, 'test', ctx.testLimit), ctx.view)),
       };
     },
   };

@@ -1,57 +1,33 @@
-import { Rng, SslError } from '@ssl/core';
-import type { Vocabulary } from '@ssl/data';
+import * as tf from '@tensorflow/tfjs';
+import { Rng, SslError, definePretextTask, learningRateAt, type TextBatch } from '@ssl/core';
+import { NUM_SPECIAL_TOKENS, type Vocabulary } from '@ssl/data';
+import { embeddingTableOf } from '@ssl/encoders';
 import { z } from 'zod';
-
-/**
- * Config of word2vec (Mikolov et al. 2013); defaults are the paper's / reference tool's,
- * except the dimension and epochs, scaled to run in minutes on 2 CPU cores.
- *
- * @example
- * const cfg = word2vecConfig.parse({ mode: 'cbow' });
- */
-export const word2vecConfig = z.object({
-  mode: z.enum(['skipgram', 'cbow']).default('skipgram').describe('skip-gram predicts context from centre; CBOW predicts centre from mean context'),
-  dim: z.number().int().min(2).default(100).describe('embedding size (300 in the paper)'),
-  window: z.number().int().min(1).default(5).describe('max context window; the effective window is drawn uniformly in 1..window per centre word'),
-  negatives: z.number().int().min(1).default(5).describe('negative samples per positive (k)'),
-  noisePower: z.number().default(0.75).describe('noise distribution exponent: unigram^power'),
-  subsample: z
-    .number()
-    .min(0)
-    .default(1e-3)
-    .describe('frequent-word subsampling threshold t (0 disables); the paper uses 1e-5 on billion-word corpora, the reference tool defaults to 1e-3, which small corpora need (1e-5 collapses the vectors on SOTU)'),
-  lr: z.number().positive().optional().describe('start learning rate, decayed linearly to lr*1e-4 (default 0.025 skip-gram, 0.05 CBOW)'),
-  epochs: z.number().int().min(1).default(3).describe('passes over the corpus'),
-  seed: z.number().int().default(0).describe('seed for init, subsampling, windows and negatives'),
-});
-
-/** Parsed word2vec config. */
-export type Word2VecConfig = z.output<typeof word2vecConfig>;
 
 /**
  * Probability of keeping each vocabulary word under frequent-word subsampling:
  * keep(w) = min(1, sqrt(t / f(w))), f the word's relative frequency (Mikolov et al. 2013, eq. 5).
  *
  * @example
- * keepProbabilities(vocab, 1e-5)[vocab.id('the')]; // well below 1
+ * keepProbabilities(vocab.counts, 1e-5)[vocab.id('the')]; // well below 1
  */
-export function keepProbabilities(vocab: Vocabulary, t: number): Float64Array {
+export function keepProbabilities(counts: ArrayLike<number>, t: number): Float64Array {
   let total = 0;
-  for (const c of vocab.counts) total += c;
-  return Float64Array.from(vocab.counts, (c) => (t <= 0 || c === 0 ? 1 : Math.min(1, Math.sqrt(t / (c / total)))));
+  for (let i = 0; i < counts.length; i++) total += counts[i]!;
+  return Float64Array.from(counts, (c) => (t <= 0 || c === 0 ? 1 : Math.min(1, Math.sqrt(t / (c / total)))));
 }
 
 /**
  * Cumulative noise distribution P(w) ∝ count(w)^power over the vocabulary (special tokens have 0 mass).
  *
  * @example
- * const cdf = noiseCdf(vocab, 0.75); sampleNoise(cdf, rng);
+ * const cdf = noiseCdf(vocab.counts, 0.75); sampleNoise(cdf, rng);
  */
-export function noiseCdf(vocab: Vocabulary, power: number): Float64Array {
-  const cdf = new Float64Array(vocab.size);
+export function noiseCdf(counts: ArrayLike<number>, power: number): Float64Array {
+  const cdf = new Float64Array(counts.length);
   let acc = 0;
-  for (let i = 0; i < vocab.size; i++) {
-    acc += vocab.counts[i]! > 0 ? Math.pow(vocab.counts[i]!, power) : 0;
+  for (let i = 0; i < counts.length; i++) {
+    acc += counts[i]! > 0 ? Math.pow(counts[i]!, power) : 0;
     cdf[i] = acc;
   }
   if (acc === 0) throw new SslError('noise distribution is empty: the vocabulary has no counted words');
@@ -98,7 +74,7 @@ export function negativeSamplingLoss(h: ArrayLike<number>, positive: ArrayLike<n
  * Trained word vectors with similarity queries and the word2vec text export.
  *
  * @example
- * const wv = trainWord2Vec(sentences, vocab, { mode: 'skipgram' });
+ * const wv = await wordVectorsOf(encoder, vocab); // after `ssl pretrain --method word2vec-skipgram`
  * wv.nearest('war', 5);
  */
 export class WordVectors {
@@ -108,8 +84,6 @@ export class WordVectors {
     readonly dim: number,
     /** `vocab.size * dim` input (word) vectors. */
     readonly vectors: Float32Array,
-    /** Mean negative-sampling loss per epoch. */
-    readonly lossHistory: number[] = [],
   ) {}
 
   /** The vector of a word, or undefined when it is out of vocabulary. */
@@ -244,102 +218,299 @@ export function parseWord2VecText(text: string): { words: string[]; dim: number;
 }
 
 /**
- * Trains word2vec with negative sampling by plain SGD (as the reference tool does), with
- * frequent-word subsampling, a random effective window per centre word, and a learning rate
- * decayed linearly over all words of all epochs.
+ * Config of the word2vec tasks (Mikolov et al. 2013); defaults are the paper's / reference tool's.
+ * The vector size is the encoder's (`--set encoder.dim=...`, 100 by default, 300 in the paper).
  *
  * @example
- * const sentences = splitSentences(text).map(tokenizeWords);
- * const vocab = Vocabulary.build(sentences, { minCount: 5 });
- * const wv = trainWord2Vec(sentences, vocab, { mode: 'cbow', dim: 50 });
+ * word2vecConfig.parse({ window: 5 });
  */
-export function trainWord2Vec(
-  sentences: readonly (readonly string[])[],
-  vocab: Vocabulary,
-  input: z.input<typeof word2vecConfig> = {},
-  onEpoch?: (epoch: number, loss: number) => void,
-): WordVectors {
-  const cfg = word2vecConfig.parse(input);
-  const rng = new Rng(cfg.seed);
-  const { dim, window, negatives } = cfg;
-  const lr0 = cfg.lr ?? (cfg.mode === 'cbow' ? 0.05 : 0.025);
-  const V = vocab.size;
-  const win = new Float32Array(V * dim);
-  for (let i = 0; i < win.length; i++) win[i] = (rng.float() - 0.5) / dim;
-  const wout = new Float32Array(V * dim);
-  const keep = keepProbabilities(vocab, cfg.subsample);
-  const cdf = noiseCdf(vocab, cfg.noisePower);
-  const encoded = sentences.map((s) => vocab.encode(s).filter((id) => id > 1));
-  let totalWords = 0;
-  for (const s of encoded) totalWords += s.length;
-  if (totalWords === 0) throw new SslError('word2vec: no in-vocabulary words in the corpus; lower minCount or give more text');
-  const totalSteps = totalWords * cfg.epochs;
-  let seen = 0;
+export const word2vecConfig = z
+  .object({
+    window: z.number().int().min(1).max(50).default(5).describe('max context window; the effective window is drawn uniformly in 1..window per centre word'),
+    negatives: z.number().int().min(1).max(50).default(5).describe('negative samples per positive (k)'),
+    noisePower: z.number().min(0).max(2).default(0.75).describe('noise distribution exponent: unigram^power'),
+    subsample: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(1e-3)
+      .describe('frequent-word subsampling threshold t (0 disables); the paper uses 1e-5 on billion-word corpora, the reference tool defaults to 1e-3, which small corpora need (1e-5 keeps too few words of SOTU)'),
+  })
+  .strict();
+
+/** Parsed word2vec config. */
+export type Word2VecConfig = z.output<typeof word2vecConfig>;
+
+/**
+ * word2vec's training examples from token rows: each row is cleaned of special/unknown ids,
+ * frequent words are dropped with probability 1 − keep(w), and for every remaining centre word
+ * a window b ∈ 1..window is drawn. Skip-gram: one example per (context, centre) pair, input = the
+ * context word, output = the centre word (as the reference tool). CBOW: one example per centre,
+ * input = its 2·window context words (0-padded), output = the centre. Each output row is the
+ * positive id then k noise ids; `weights` is 0 where a noise id equals the positive (skipped, as
+ * the reference tool does), and all-zero for the single dummy row of an empty batch.
+ *
+ * @example
+ * const ex = word2vecExamples('skipgram', raw, raw.vocabCounts!, word2vecConfig.parse({}), rng);
+ * ex.inputs; // ex.count × ex.inputWidth ids; ex.outputs: ex.count × (1 + k)
+ */
+export function word2vecExamples(
+  mode: 'skipgram' | 'cbow',
+  raw: Pick<TextBatch, 'tokens' | 'n' | 'length'>,
+  counts: Int32Array,
+  config: Word2VecConfig,
+  rng: Rng,
+): { inputs: Int32Array; inputWidth: number; outputs: Int32Array; weights: Float32Array; count: number } {
+  const { keep, cdf } = samplingTables(counts, config);
+  const inputWidth = mode === 'cbow' ? 2 * config.window : 1;
+  const k = config.negatives;
+  const inputs: number[] = [];
+  const centres: number[] = [];
+  for (let r = 0; r < raw.n; r++) {
+    const kept: number[] = [];
+    for (let i = r * raw.length; i < (r + 1) * raw.length; i++) {
+      const id = raw.tokens[i]!;
+      if (id >= NUM_SPECIAL_TOKENS && id < counts.length && (keep[id]! >= 1 || rng.float() < keep[id]!)) kept.push(id);
+    }
+    for (let i = 0; i < kept.length; i++) {
+      const b = 1 + rng.int(config.window);
+      const lo = Math.max(0, i - b);
+      const hi = Math.min(kept.length - 1, i + b);
+      if (hi === lo) continue;
+      if (mode === 'skipgram') {
+        for (let j = lo; j <= hi; j++) {
+          if (j === i) continue;
+          inputs.push(kept[j]!);
+          centres.push(kept[i]!);
+        }
+      } else {
+        let w = 0;
+        for (let j = lo; j <= hi; j++) {
+          if (j === i) continue;
+          inputs.push(kept[j]!);
+          w++;
+        }
+        for (; w < inputWidth; w++) inputs.push(0);
+        centres.push(kept[i]!);
+      }
+    }
+  }
+  const empty = centres.length === 0;
+  const count = empty ? 1 : centres.length;
+  const outputs = new Int32Array(count * (1 + k));
+  const weights = new Float32Array(count * (1 + k));
+  if (empty) return { inputs: new Int32Array(inputWidth), inputWidth, outputs, weights, count };
+  for (let e = 0; e < count; e++) {
+    const pos = centres[e]!;
+    outputs[e * (1 + k)] = pos;
+    weights[e * (1 + k)] = 1;
+    for (let n = 1; n <= k; n++) {
+      const w = sampleNoise(cdf, rng);
+      outputs[e * (1 + k) + n] = w;
+      weights[e * (1 + k) + n] = w === pos ? 0 : 1;
+    }
+  }
+  return { inputs: Int32Array.from(inputs), inputWidth, outputs, weights, count };
+}
+
+const tableCache = new WeakMap<Int32Array, Map<string, { keep: Float64Array; cdf: Float64Array }>>();
+
+/** keep(w) and the noise CDF of a vocabulary's counts, computed once per counts array and config. */
+function samplingTables(counts: Int32Array, config: Word2VecConfig): { keep: Float64Array; cdf: Float64Array } {
+  const byConfig = tableCache.get(counts) ?? new Map<string, { keep: Float64Array; cdf: Float64Array }>();
+  tableCache.set(counts, byConfig);
+  const key = `${config.subsample}/${config.noisePower}`;
+  let t = byConfig.get(key);
+  if (!t) {
+    t = { keep: keepProbabilities(counts, config.subsample), cdf: noiseCdf(counts, config.noisePower) };
+    byConfig.set(key, t);
+  }
+  return t;
+}
+
+/**
+ * The batched negative-sampling loss: h = encoder(inputs) (mean of the input vectors), v = output
+ * vectors of [positive, noise…]; loss = scale · Σ_e [−log σ(h·v⁺) − Σ_n w·log σ(−h·v⁻)].
+ * The tasks use scale = 1 / (text items in the batch): a sum over examples, as the reference
+ * tool's per-pair SGD updates add up, so plain SGD with lr ≈ 0.025 × items per batch takes its steps.
+ *
+ * @example
+ * const loss = tf.tidy(() => word2vecLoss(h, outputVectors, weights, 1 / 64)); // h [m, d], outputVectors [m, 1+k, d], weights [m, 1+k]
+ */
+export function word2vecLoss(h: tf.Tensor2D, outputVectors: tf.Tensor3D, weights: tf.Tensor2D, scale: number | tf.Scalar): tf.Scalar {
+  // log σ(z) = min(z, 0) − log(1 + e^−|z|): stable, and built from kernels every backend
+  // differentiates (tf.logSigmoid's custom gradient loses its saved tensor on the wasm backend).
+  const logSigmoid = (z: tf.Tensor): tf.Tensor => tf.sub(tf.minimum(z, 0), tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
+  const logits = tf.sum(tf.mul(tf.expandDims(h, 1), outputVectors), 2); // [m, 1+k]
+  const k1 = logits.shape[1]!;
+  const sign = tf.concat([tf.ones([1, 1]), tf.fill([1, k1 - 1], -1)], 1);
+  const terms = tf.mul(logSigmoid(tf.mul(logits, sign)), weights);
+  return tf.mul(tf.neg(tf.sum(terms)), scale) as tf.Scalar;
+}
+
+/**
+ * Applies word2vec's SGD to a batch of examples one example at a time, as the reference tool:
+ * h = mean of the example's input vectors; for the positive and each weighted noise id,
+ * g = lr·(label − σ(h·v)), v += g·h at once, and Σ g·v is then added to every input vector
+ * (CBOW: to each context word in full, as the reference tool does). Returns the mean loss of the
+ * examples, each measured before its own update.
+ *
+ * @example
+ * const loss = word2vecSgdStep(word2vecExamples('skipgram', raw, counts, cfg, rng), input, output, 100, 0.025);
+ */
+export function word2vecSgdStep(
+  ex: { inputs: Int32Array; inputWidth: number; outputs: Int32Array; weights: Float32Array; count: number },
+  input: Float32Array,
+  output: Float32Array,
+  dim: number,
+  lr: number,
+): number {
+  const k1 = ex.outputs.length / ex.count;
   const h = new Float32Array(dim);
   const grad = new Float32Array(dim);
-  const history: number[] = [];
-  const sigmoid = (x: number): number => (x > 20 ? 1 : x < -20 ? 0 : 1 / (1 + Math.exp(-x)));
-  // One positive + k negatives against the hidden vector h; accumulates dL/dh in grad; returns the loss.
-  const update = (target: number, lr: number): number => {
-    let loss = 0;
-    for (let n = 0; n <= negatives; n++) {
-      let w = target;
-      let label = 1;
-      if (n > 0) {
-        w = sampleNoise(cdf, rng);
-        if (w === target) continue;
-        label = 0;
-      }
-      const o = w * dim;
+  let lossSum = 0;
+  let examples = 0;
+  for (let e = 0; e < ex.count; e++) {
+    if (ex.weights[e * k1] === 0) continue; // the empty batch's dummy row
+    h.fill(0);
+    let n = 0;
+    for (let j = 0; j < ex.inputWidth; j++) {
+      const id = ex.inputs[e * ex.inputWidth + j]!;
+      if (id === 0) continue;
+      for (let d = 0; d < dim; d++) h[d]! += input[id * dim + d]!;
+      n++;
+    }
+    if (n === 0) continue;
+    for (let d = 0; d < dim; d++) h[d]! /= n;
+    grad.fill(0);
+    for (let o = 0; o < k1; o++) {
+      if (ex.weights[e * k1 + o] === 0) continue;
+      const w = ex.outputs[e * k1 + o]! * dim;
+      const label = o === 0 ? 1 : 0;
       let dot = 0;
-      for (let d = 0; d < dim; d++) dot += h[d]! * wout[o + d]!;
-      const p = sigmoid(dot);
-      loss -= Math.log(Math.max(label === 1 ? p : 1 - p, 1e-7));
-      const g = (label - p) * lr;
+      for (let d = 0; d < dim; d++) dot += h[d]! * output[w + d]!;
+      // −log σ(±dot), computed stably
+      const z = label === 1 ? dot : -dot;
+      lossSum += Math.max(-z, 0) + Math.log1p(Math.exp(-Math.abs(z)));
+      const g = lr * (label - 1 / (1 + Math.exp(-dot)));
       for (let d = 0; d < dim; d++) {
-        grad[d]! += g * wout[o + d]!;
-        wout[o + d]! += g * h[d]!;
+        grad[d]! += g * output[w + d]!;
+        output[w + d]! += g * h[d]!;
       }
     }
-    return loss;
-  };
-  for (let epoch = 0; epoch < cfg.epochs; epoch++) {
-    let lossSum = 0;
-    let lossCount = 0;
-    for (const sentence of encoded) {
-      const kept = sentence.filter((id) => keep[id]! >= 1 || rng.float() < keep[id]!);
-      seen += sentence.length;
-      const lr = Math.max(lr0 * (1 - seen / totalSteps), lr0 * 1e-4);
-      for (let i = 0; i < kept.length; i++) {
-        const b = 1 + rng.int(window);
-        const lo = Math.max(0, i - b);
-        const hi = Math.min(kept.length - 1, i + b);
-        if (hi === lo) continue;
-        if (cfg.mode === 'skipgram') {
-          for (let j = lo; j <= hi; j++) {
-            if (j === i) continue;
-            // Input vector of the context word, output vectors predict the centre word (as the reference tool).
-            const c = kept[j]! * dim;
-            h.set(win.subarray(c, c + dim));
-            grad.fill(0);
-            lossSum += update(kept[i]!, lr);
-            lossCount++;
-            for (let d = 0; d < dim; d++) win[c + d]! += grad[d]!;
-          }
-        } else {
-          h.fill(0);
-          const n = hi - lo;
-          for (let j = lo; j <= hi; j++) if (j !== i) for (let d = 0; d < dim; d++) h[d]! += win[kept[j]! * dim + d]! / n;
-          grad.fill(0);
-          lossSum += update(kept[i]!, lr);
-          lossCount++;
-          for (let j = lo; j <= hi; j++) if (j !== i) for (let d = 0; d < dim; d++) win[kept[j]! * dim + d]! += grad[d]!;
-        }
-      }
+    for (let j = 0; j < ex.inputWidth; j++) {
+      const id = ex.inputs[e * ex.inputWidth + j]!;
+      if (id === 0) continue;
+      for (let d = 0; d < dim; d++) input[id * dim + d]! += grad[d]!;
     }
-    const mean = lossCount > 0 ? lossSum / lossCount : NaN;
-    history.push(mean);
-    onEpoch?.(epoch, mean);
+    examples++;
   }
-  return new WordVectors(vocab, dim, win, history);
+  return examples > 0 ? lossSum / examples : 0;
+}
+
+/** The output-vector table of word2vec: one embedding per vocabulary id, initialised to zero as in the reference tool. */
+function outputEmbeddings(vocabSize: number, dim: number): tf.LayersModel {
+  return tf.sequential({ layers: [tf.layers.embedding({ inputDim: vocabSize, outputDim: dim, inputShape: [null as unknown as number], embeddingsInitializer: 'zeros', name: 'output_vectors' })] });
+}
+
+function defineWord2Vec<N extends string>(name: N, mode: 'skipgram' | 'cbow') {
+  return definePretextTask({
+    name,
+    family: 'context',
+    modality: 'text',
+    title: mode === 'cbow' ? 'word2vec CBOW (negative sampling)' : 'word2vec skip-gram (negative sampling)',
+    paper: 'Mikolov, Sutskever, Chen, Corrado, Dean. Distributed Representations of Words and Phrases and their Compositionality. NeurIPS 2013',
+    description:
+      mode === 'cbow'
+        ? 'Continuous bag of words: the mean of the input vectors of the words in a random window (1..5 each side) predicts the centre word against k=5 noise words from unigram^0.75 (negative sampling), after frequent-word subsampling. The encoder is the bag-of-embeddings table (input vectors); the head is the output-vector table.'
+        : 'Skip-gram: each word in a random window (1..5 each side) of a centre word is scored against the centre word and k=5 noise words from unigram^0.75 (negative sampling), after frequent-word subsampling. The encoder is the bag-of-embeddings table (input vectors); the head is the output-vector table.',
+    config: word2vecConfig,
+    // The reference tool's optimiser (run by `fit`): plain per-example SGD, lr 0.025 (skip-gram) /
+    // 0.05 (CBOW) decayed linearly to 0. Measured on SOTU: batched dense steps through the shared
+    // loop fail (Adam: every vector collapses onto one direction, cos ≈ 1; SGD on the mean loss:
+    // no learning at a stable lr). Default: 3 passes over SOTU's ~1.8M words (one pass leaves most
+    // words near a shared direction: WordNet synonyms no closer than random pairs).
+    trainDefaults: { epochs: 3, batchSize: 64, lr: mode === 'cbow' ? 0.05 : 0.025, optimizer: 'sgd', momentum: 0, schedule: 'linear', limit: 1_000_000 },
+    createHeads: ({ featureDim, encoder }) => {
+      if (!encoder) throw new SslError(`${name} sizes its output vectors from the encoder's vocabulary; it must be given the encoder (HeadContext.encoder).`);
+      const vocabSize = embeddingTableOf(encoder).shape[0]!;
+      return { output: outputEmbeddings(vocabSize, featureDim) };
+    },
+    // Training: the reference tool's sequential SGD on the encoder's table (see word2vecSgdStep),
+    // over the same examples `prepare` builds; prepare/loss are that objective as tensors.
+    fit: async ({ config, encoder, source, epochs, batchSize, lr, seed, log }) => {
+      const table = embeddingTableOf(encoder);
+      const [rows, dim] = table.shape as [number, number];
+      const input = (await table.read().data()).slice() as Float32Array;
+      const output = new Float32Array(rows * dim);
+      const steps = Math.ceil(source.size / batchSize);
+      const history: Array<{ step: number; epoch: number; loss: number; lr: number }> = [];
+      for (let epoch = 0; epoch < epochs; epoch++) {
+        const order = Rng.derive(seed, 'epoch', epoch).permutation(source.size);
+        const t0 = performance.now();
+        for (let s = 0; s < steps; s++) {
+          const step = epoch * steps + s;
+          const rng = Rng.derive(seed, 'step', step);
+          const raw = source.batch(order.subarray(s * batchSize, (s + 1) * batchSize), rng.fork('data'));
+          if (!raw.vocabCounts) throw new SslError(`${name} needs the vocabulary's word counts (TextBatch.vocabCounts); use a text source from createTextSource.`);
+          if (raw.vocabCounts.length !== rows) throw new SslError(`${name}: the encoder's table has ${rows} rows but the vocabulary has ${raw.vocabCounts.length} ids; build the encoder with vocabSize = tokenizer.size`);
+          const rate = learningRateAt(step, epochs * steps, lr, 0, 'linear');
+          const loss = word2vecSgdStep(word2vecExamples(mode, raw, raw.vocabCounts, config, rng.fork('task')), input, output, dim, rate);
+          history.push({ step, epoch, loss, lr: rate });
+        }
+        const last = history.slice(-Math.min(steps, 20));
+        log(`epoch ${epoch + 1}/${epochs}  loss ${(last.reduce((a, h) => a + h.loss, 0) / last.length).toFixed(4)} (mean of the last ${last.length} batches)  ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+      }
+      table.write(tf.tensor2d(input, [rows, dim]));
+      return { history };
+    },
+    prepare: (raw, { config, rng }) => {
+      if (!raw.vocabCounts) throw new SslError(`${name} needs the vocabulary's word counts (TextBatch.vocabCounts) for subsampling and noise; use a text source from createTextSource.`);
+      const ex = word2vecExamples(mode, raw, raw.vocabCounts, config, rng);
+      return {
+        x: tf.tensor2d(ex.inputs, [ex.count, ex.inputWidth], 'int32'),
+        outputs: tf.tensor2d(ex.outputs, [ex.count, 1 + config.negatives], 'int32'),
+        weights: tf.tensor2d(ex.weights, [ex.count, 1 + config.negatives]),
+        // Mean over the examples (an empty batch's dummy row has weight 0 and gives loss 0).
+        scale: tf.scalar(1 / ex.count),
+      };
+    },
+    loss: ({ encode, heads, batch }) => {
+      const h = encode(batch.x!);
+      const v = heads.output.apply(batch.outputs!) as tf.Tensor3D;
+      return word2vecLoss(h, v, batch.weights! as tf.Tensor2D, batch.scale! as tf.Scalar);
+    },
+  });
+}
+
+/**
+ * word2vec skip-gram with negative sampling as a registered pretext task (text modality,
+ * bag-of-embeddings encoder = input vectors, head = output vectors).
+ *
+ * @example
+ * await train({ task: word2vecSkipgramTask, encoder: createBagOfEmbeddings({ vocabSize, dim: 100 }), source: textSource });
+ */
+export const word2vecSkipgramTask = defineWord2Vec('word2vec-skipgram', 'skipgram');
+
+/**
+ * word2vec CBOW with negative sampling as a registered pretext task.
+ *
+ * @example
+ * await train({ task: word2vecCbowTask, encoder, source: textSource });
+ */
+export const word2vecCbowTask = defineWord2Vec('word2vec-cbow', 'cbow');
+
+/**
+ * The trained word vectors of a text encoder: its embedding table (word2vec's input vectors)
+ * with the tokenizer's vocabulary, for `nearest`, `analogy` and the word2vec text export.
+ *
+ * @example
+ * const wv = await wordVectorsOf(encoder, tokenizer.vocab);
+ * writeFileSync('vectors.txt', wv.toText());
+ */
+export async function wordVectorsOf(encoder: tf.LayersModel, vocab: Vocabulary): Promise<WordVectors> {
+  const table = embeddingTableOf(encoder).read();
+  const [rows, dim] = table.shape as [number, number];
+  if (rows !== vocab.size) throw new SslError(`encoder embedding table has ${rows} rows but the vocabulary has ${vocab.size} tokens; use the tokenizer the encoder was trained with`);
+  return new WordVectors(vocab, dim, (await table.data()) as Float32Array);
 }

@@ -91,7 +91,7 @@ export function crossViewInfoNCE(z1: tf.Tensor2D, z2: tf.Tensor2D, temperature: 
  * views (L and ab of Lab colour, or two channel groups); one encoder per view (view 1: the shared
  * encoder, view 2: an encoder in the heads), each followed by a linear embedding; cross-view InfoNCE
  * in both directions. In-batch negatives replace the paper's memory bank (stated in the README).
- * Probe the shared encoder on view 1 (L replicated to RGB): `tools/cmc-probe.ts`.
+ * The shared encoder reads view 1 (L replicated to RGB); `encoderView` makes the CLI probe it on that view.
  *
  * @example
  * await train({ task: cmcTask, encoder, source, config: { epochs: 2 } });
@@ -113,6 +113,8 @@ export const cmcTask = definePretextTask({
     const embed = (dim: number, s: number) => tf.sequential({ layers: [tf.layers.dense({ inputShape: [dim], units: config.embeddingDim, kernelInitializer: tf.initializers.glorotUniform({ seed: s }) })] });
     return { view2, embed1: embed(featureDim, seed + 1), embed2: embed(config.view2Widths.at(-1)!, seed + 2) };
   },
+  // The probe, kNN and `ssl eval` must feed the shared encoder view 1, as in training.
+  encoderView: (raw, config) => cmcViews(raw, config).view1,
   prepare: (raw, { config, rng }) => {
     // One crop/flip per image, shared by both views (the views differ in channels only).
     const aug = augmentBatch(raw, compose(randomResizedCrop({ scale: config.cropScale }), horizontalFlip({ p: 0.5 })), rng.fork('crop'));

@@ -74,11 +74,13 @@ export class Optimizer {
   }
 }
 
-/** Learning rate at `step` of `total`: linear warm-up, then cosine decay to 0 (or constant). */
-export function learningRateAt(step: number, total: number, base: number, warmupSteps: number, schedule: 'cosine' | 'constant'): number {
+/** Learning rate at `step` of `total`: linear warm-up, then cosine (or linear) decay to 0, or constant. */
+export function learningRateAt(step: number, total: number, base: number, warmupSteps: number, schedule: 'cosine' | 'constant' | 'linear'): number {
   if (warmupSteps > 0 && step < warmupSteps) return (base * (step + 1)) / warmupSteps;
   if (schedule === 'constant') return base;
   const span = Math.max(1, total - warmupSteps);
   const progress = Math.min(1, (step - warmupSteps) / span);
+  // word2vec's schedule: linear to (almost) 0; the floor keeps the last steps from being no-ops.
+  if (schedule === 'linear') return base * Math.max(1 - progress, 1e-4);
   return 0.5 * base * (1 + Math.cos(Math.PI * progress));
 }

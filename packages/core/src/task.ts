@@ -18,6 +18,8 @@ export interface HeadContext<C> {
   inputShape: number[];
   /** Seed for the heads' initialisers (derived from the run's seed). */
   seed: number;
+  /** The shared encoder, for heads sized by or tied to it (e.g. a vocabulary's output embeddings). Do not train it here. */
+  encoder?: tf.LayersModel;
 }
 
 /** What a task gets when it turns a raw batch into model inputs and targets. */
@@ -41,6 +43,18 @@ export interface LossContext<C, H extends Heads = Heads, S = unknown> {
   encode(x: tf.Tensor): tf.Tensor2D;
 }
 
+/** What a task's own optimisation loop ({@link PretextTaskSpec.fit}) gets from `train()`. */
+export interface FitContext<C, B> {
+  config: C;
+  encoder: tf.LayersModel;
+  source: { readonly size: number; batch(indices: Int32Array, rng: Rng): B };
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  seed: number;
+  log: (line: string) => void;
+}
+
 /** Named sub-models a task trains beside the encoder (classifier, decoder, projector...). */
 export type Heads = Record<string, tf.LayersModel>;
 
@@ -61,6 +75,9 @@ export interface TrainDefaults {
   optimizer?: 'adam' | 'sgd';
   weightDecay?: number;
   limit?: number;
+  /** SGD momentum (word2vec: 0, plain SGD). */
+  momentum?: number;
+  schedule?: 'cosine' | 'constant' | 'linear';
 }
 
 /**
@@ -96,8 +113,39 @@ export interface PretextTaskSpec<
   prepare(raw: RawBatch<M>, ctx: PrepareContext<z.output<C>>): PretextBatch;
   /** The pretext loss. Runs inside the trainer's gradient tape. */
   loss(ctx: LossContext<z.output<C>, H, S>): tf.Scalar;
+  /**
+   * Optional: the task optimises the encoder itself instead of the trainer's batched gradient
+   * step, for methods whose published optimiser is not one (word2vec's sequential per-pair SGD on
+   * sparse rows: batched dense steps either blow up frequent words or starve rare ones). `train()`
+   * validates the configs and data, then calls `fit` and returns its history; `prepare`/`loss` still
+   * define the objective. Checkpoints and resume do not apply to such tasks.
+   */
+  fit?(ctx: FitContext<z.output<C>, RawBatch<M>>): Promise<{ history: Array<{ step: number; epoch: number; loss: number; lr: number }> }>;
   /** Number of training examples one raw example yields (e.g. 4 rotations); for throughput. */
   examplesPerInput?(config: z.output<C>): number;
+  /**
+   * The input the encoder sees for a raw batch, when that is not the raw batch itself: e.g. the
+   * lightness channel for colorization, or Lab channels for split-brain. The CLI applies it to every
+   * batch it feeds the trained (or random-init) encoder: the probe, kNN, `ssl eval`. Users of an
+   * exported encoder must apply it too. Pure and deterministic (no augmentation).
+   */
+  encoderView?(raw: RawBatch<M>, config: z.output<C>): RawBatch<M>;
+  /** Encoder name (see `@ssl/encoders` ENCODERS) the CLI uses when `--encoder` is not given; default: the dataset's. */
+  defaultEncoder?: string;
+  /**
+   * Optional pictures for the run's report (e.g. inputs, masks and reconstructions), drawn after
+   * training from one raw batch; float HWC pixels in [0, 1] with 1, 3 or 4 channels.
+   */
+  reportImages?(ctx: { config: z.output<C>; encoder: tf.LayersModel; heads: H; raw: RawBatch<M> }): ReportImage[];
+}
+
+/** A picture a task adds to the run's report: float HWC pixels in [0, 1]. */
+export interface ReportImage {
+  caption: string;
+  pixels: Float32Array;
+  height: number;
+  width: number;
+  channels: number;
 }
 
 /** A pretext task value: its spec, frozen, with a brand so registries can tell it apart. */

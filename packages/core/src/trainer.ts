@@ -19,7 +19,7 @@ export const trainerConfigSchema = z
     lr: z.number().positive().max(10).default(1e-3).describe('peak learning rate'),
     momentum: z.number().min(0).max(0.999999).default(0.9).describe('SGD momentum'),
     weightDecay: z.number().min(0).max(1).default(0).describe('decoupled weight decay on kernels'),
-    schedule: z.enum(['cosine', 'constant']).default('cosine').describe('learning-rate schedule after warm-up'),
+    schedule: z.enum(['cosine', 'constant', 'linear']).default('cosine').describe('learning-rate schedule after warm-up (linear: decay to 0, as word2vec)'),
     warmupEpochs: z.number().min(0).default(0).describe('linear warm-up length in epochs'),
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(0).describe('seed for data order, augmentations and heads'),
     checkpointEvery: z.number().int().min(0).default(50).describe('steps between checkpoints besides each epoch end (0: epoch ends only)'),
@@ -126,12 +126,25 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
   }
   if (source.size < 2) throw new SslError(`The data source has ${source.size} examples; training needs at least 2. Raise --limit or check the dataset.`);
   const batchSize = Math.min(cfg.batchSize, source.size);
+  if (task.fit) {
+    // The task runs its own optimiser (see PretextTaskSpec.fit); the trainer's loop is skipped.
+    const t0 = performance.now();
+    log(`training ${task.name} with its own optimiser: ${cfg.epochs} epochs × ${Math.ceil(source.size / batchSize)} batches of ${batchSize} examples (lr ${cfg.lr}, seed ${cfg.seed})`);
+    const { history } = await task.fit({ config: taskConfig, encoder, source: source as never, epochs: cfg.epochs, batchSize, lr: cfg.lr, seed: cfg.seed, log });
+    if (runDir) {
+      await fsp.mkdir(runDir, { recursive: true });
+      await fsp.writeFile(path.join(runDir, 'metrics.jsonl'), history.map((h) => JSON.stringify(h) + '\n').join(''));
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const inputsPerSec = (source.size * cfg.epochs) / Math.max(seconds, 1e-9);
+    return { heads: {}, history, steps: history.length, epochs: cfg.epochs, seconds, inputsPerSec, examplesPerSec: inputsPerSec, stoppedEarly: false };
+  }
   const stepsPerEpoch = Math.max(1, Math.floor(source.size / batchSize));
   const totalSteps = stepsPerEpoch * cfg.epochs;
   const inputShape = (encoder.inputs[0]!.shape as Array<number | null>).slice(1).map((d) => d ?? 0);
   const featureDim = (encoder.outputs[0]!.shape as Array<number | null>).at(-1) ?? 0;
   const headRng = Rng.derive(cfg.seed, 'heads');
-  const headCtx = { config: taskConfig, featureDim, inputShape, seed: headRng.seed() };
+  const headCtx = { config: taskConfig, featureDim, inputShape, seed: headRng.seed(), encoder };
   const heads: Heads = task.createHeads(headCtx);
   const state = task.createState?.({ ...headCtx, encoder }) as TaskState | undefined;
   const vars = trainableOf(encoder, heads);

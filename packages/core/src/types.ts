@@ -59,6 +59,23 @@ export interface TextBatch {
   readonly labels?: Int32Array;
   /** The dataset indices the batch was drawn from. */
   readonly indices: Int32Array;
+  /**
+   * `n * length`: for each token, the index (0, 1, 2, …) of the sentence it belongs to inside its
+   * item; -1 on padding. Set by sources whose items are windows of consecutive sentences.
+   */
+  readonly sentence?: Int32Array;
+  /**
+   * `n * otherLength` token ids: for each item, one random sentence (drawn with the batch's rng)
+   * from a DIFFERENT document, 0-padded. Negatives for next-sentence / sentence-order tasks.
+   */
+  readonly other?: Int32Array;
+  /** Row length of {@link TextBatch.other}. */
+  readonly otherLength?: number;
+  /**
+   * Training-corpus count of every token id (the vocabulary's frequencies, the same array in every
+   * batch), for frequency-based sampling: word2vec's subsampling and unigram noise.
+   */
+  readonly vocabCounts?: Int32Array;
 }
 
 /** Raw batches by modality; other families add their own batch types here. */

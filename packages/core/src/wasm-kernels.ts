@@ -62,6 +62,67 @@ const conv2DBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return out;
 };
 
+/** The parts of the wasm backend that move data between the heap and JS. */
+interface WasmHeap {
+  readSync(dataId: object): ArrayLike<number>;
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array;
+}
+
+/**
+ * Row gather (axis 0) as typed-array row copies: the wasm Gather kernel walks element by element
+ * and takes ~1 s for the 10M values of one word2vec batch; copying rows takes milliseconds.
+ * Other gathers (other axes, batch dims, small outputs) keep the native kernel. Exact either way.
+ */
+function makeRowGather(native: tf.KernelFunc): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x, indices } = inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+    const { axis, batchDims } = attrs as unknown as { axis: number; batchDims: number };
+    const inner = x.shape.slice(1).reduce((p, q) => p * q, 1);
+    const count = indices.shape.reduce((p, q) => p * q, 1);
+    const rows = x.shape[0] ?? 0;
+    if ((axis !== 0 && axis !== -x.shape.length) || (batchDims ?? 0) !== 0 || x.dtype !== 'float32' || indices.dtype !== 'int32' || count * inner < 1 << 16) {
+      return native({ inputs, backend, attrs });
+    }
+    const b = backend as unknown as WasmHeap;
+    const out = b.makeOutput([...indices.shape, ...x.shape.slice(1)], 'float32');
+    const src = b.typedArrayFromHeap(x);
+    const ids = b.typedArrayFromHeap(indices);
+    const dst = b.typedArrayFromHeap(out);
+    for (let i = 0; i < count; i++) {
+      const r = ids[i]!;
+      if (r < 0 || r >= rows) {
+        (backend as unknown as Backend).disposeData(out.dataId);
+        throw new Error(`GatherV2: index ${r} is out of range [0, ${rows})`);
+      }
+      dst.set(src.subarray(r * inner, (r + 1) * inner), i * inner);
+    }
+    return out;
+  };
+}
+
+/**
+ * The segment sum as a plain loop over rows, for the sizes where the one-hot matrix would not fit
+ * in memory (embedding gradients: tens of thousands of token rows × a vocabulary of 10k+ ids).
+ */
+function segmentSumInJs(b: WasmHeap, x: tf.TensorInfo, segmentIds: tf.TensorInfo, numSegments: number, rest: number[], inner: number): tf.TensorInfo {
+  const ids = segmentIds.dtype === 'int32' ? null : b.readSync(segmentIds.dataId);
+  const out = b.makeOutput([numSegments, ...rest], 'float32');
+  // Heap views only after makeOutput: allocating may grow (and so detach) the wasm memory.
+  const data = b.typedArrayFromHeap(x);
+  const idView = ids ?? b.typedArrayFromHeap(segmentIds);
+  const view = b.typedArrayFromHeap(out);
+  view.fill(0);
+  for (let i = 0; i < idView.length; i++) {
+    const s = idView[i]!;
+    if (s < 0 || s >= numSegments) continue;
+    const o = s * inner;
+    const d = i * inner;
+    for (let j = 0; j < inner; j++) view[o + j]! += data[d + j]!;
+  }
+  return out;
+}
+
 /**
  * out[s] = Σ_{i: ids[i]=s} data[i]: a one-hot matrix of the segment ids times the data.
  * Needed by the gradient of gather (embeddings).
@@ -73,6 +134,7 @@ const unsortedSegmentSum: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const n = x.shape[0]!;
   const rest = x.shape.slice(1);
   const inner = rest.reduce((a, v) => a * v, 1);
+  if (n * numSegments > 1 << 26) return segmentSumInJs(backend as unknown as WasmHeap, x, segmentIds, numSegments, rest, inner);
   const ids = call('Cast', b, { x: segmentIds }, { dtype: 'int32' });
   const oneHotInt = call('OneHot', b, { indices: ids }, { depth: numSegments, onValue: 1, offValue: 0, dtype: 'int32' });
   const oneHot = call('Cast', b, { x: oneHotInt }, { dtype: 'float32' });
@@ -205,6 +267,7 @@ export function registerWasmTrainingKernels(): void {
   wrapNative('Conv2DBackpropInput', makeConv2DBackpropInput);
   wrapNative('Sum', (native) => makeLeadingReduce(native, false));
   wrapNative('Mean', (native) => makeLeadingReduce(native, true));
+  wrapNative('GatherV2', makeRowGather);
   if (!have.has('UnsortedSegmentSum')) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum });
   }

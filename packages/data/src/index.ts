@@ -11,3 +11,4 @@ export * from './sequence';
 export * from './moving-mnist';
 export * from './text';
 export * from './bpe';
+export * from './text-source';

@@ -1,7 +1,10 @@
 import type * as tf from '@tensorflow/tfjs';
 import { SslError, parseWith } from '@ssl/core';
 import { z } from 'zod';
+import { createBagOfEmbeddings } from './bag-of-embeddings';
 import { createConvNet, createMlp, createResNet18Small } from './builders';
+import { createTransformer } from './transformer';
+import { createSplitConvNet } from './split';
 
 /**
  * One catalogue entry: a zod config (defaults filled in) and the factory it feeds.
@@ -70,6 +73,43 @@ export const ENCODERS = {
     create: () => {
       throw new SslError('Encoder "gcn" needs a graph\'s adjacency, so only graph datasets can build it. Use it with a graph dataset, e.g. --dataset cora:PATH.');
     },
+  }),
+  transformer: defineEncoder({
+    description: 'Small pre-LN transformer on token ids (token + position embeddings, self-attention blocks, mean or [CLS] pooling); needs a text dataset, which sets vocabSize from its vocabulary.',
+    config: z
+      .object({
+        vocabSize: z.number().int().min(2).max(1_000_000).default(8192).describe('token ids are in [0, vocabSize); text datasets set it to their vocabulary size'),
+        dim: z.number().int().min(4).max(4096).default(64).describe('model width (BERT-base: 768)'),
+        layers: z.number().int().min(1).max(48).default(2).describe('number of pre-LN transformer blocks (BERT-base: 12)'),
+        heads: z.number().int().min(1).max(64).default(4).describe('attention heads; must divide dim'),
+        mlpRatio: z.number().int().min(1).max(16).default(4).describe('MLP hidden width as a multiple of dim'),
+        pooling: z.enum(['mean', 'cls']).default('mean').describe('feature vector: mean of the non-padding tokens, or the [CLS] (first) token'),
+      })
+      .strict(),
+    create: (c, inputShape, seed) => {
+      if (inputShape.length !== 1) throw new SslError(`Encoder "transformer" takes token-id sequences of shape [length]; got input shape [${inputShape.join(', ')}]. Use it with a text dataset.`);
+      return createTransformer({ ...c, maxLength: inputShape[0]!, seed });
+    },
+  }),
+  'bag-of-embeddings': defineEncoder({
+    description: 'Text: token embedding lookup + mean pooling over the non-[PAD]/[UNK] tokens (word2vec\'s input vectors); text datasets set vocabSize.',
+    config: z
+      .object({
+        dim: z.number().int().min(1).max(4096).default(100).describe('embedding (feature) size'),
+        vocabSize: z.number().int().min(0).default(0).describe('number of token ids; text datasets fill it from their tokenizer (0: unset)'),
+      })
+      .strict(),
+    create: (c, _inputShape, seed) => createBagOfEmbeddings({ vocabSize: c.vocabSize, dim: c.dim, seed }),
+  }),
+  'split-convnet': defineEncoder({
+    description: 'Split-brain encoder: one ConvNet tower per disjoint channel group (default L | ab of a Lab image), each seeing only its channels; features = the towers’ concatenated.',
+    config: z
+      .object({
+        groups: z.array(z.array(z.number().int().min(0)).min(1)).min(2).default([[0], [1, 2]]).describe('disjoint input channel groups, one tower each'),
+        widths: widthList([16, 32, 64]).describe('channels of each tower’s conv blocks (half the convnet’s, as in the paper)'),
+      })
+      .strict(),
+    create: (c, inputShape, seed) => createSplitConvNet({ inputShape, groups: c.groups, widths: c.widths, seed }),
   }),
 } as const satisfies Record<string, EncoderSpec>;
 

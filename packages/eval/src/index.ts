@@ -7,3 +7,5 @@ export * from './report';
 export * from './finetune';
 export * from './multilabel';
 export * from './auxiliary';
+export * from './fewshot';
+export * from './joint';

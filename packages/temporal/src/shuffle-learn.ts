@@ -1,15 +1,27 @@
 import * as tf from '@tensorflow/tfjs';
 import { SslError, definePretextTask, type Rng, type SequenceBatch } from '@ssl/core';
 import { z } from 'zod';
+import { cropPatch, findMovingPatches, padPatchToFrame, type FrameView } from './tracking';
 import { gatherUnits, motionAt, unitCount } from './units';
 
-/** Config of Shuffle and Learn; defaults follow Misra et al. 2016 (3-frame tuples, 5 candidate frames, high-motion windows). */
+/**
+ * Config of Shuffle and Learn; defaults follow Misra et al. 2016 (3-frame tuples, 5 candidate frames,
+ * high-motion whole frames). `crop` > 0 shows video tuples through one window on the moving object
+ * instead (an experiment: a globally pooled convnet cannot see where whole digits are; see the README).
+ */
 export const shuffleLearnConfig = z
   .object({
     candidates: z.number().int().min(1).max(64).default(8).describe('random 5-frame windows scored per sequence; the one with the most motion is used'),
     minGap: z.number().int().min(1).default(1).describe('minimum steps between the 5 frames a<b<c<d<e (series: at least `chunk`, so chunks never overlap)'),
     hidden: z.number().int().min(0).max(4096).default(64).describe('hidden units of the order classifier on the concatenated features'),
     chunk: z.number().int().min(1).max(1024).default(8).describe('time series: steps per encoder input'),
+    crop: z
+      .number()
+      .int()
+      .min(0)
+      .max(1024)
+      .default(0)
+      .describe('video: side of one window, placed on the moving object of frame b (frame differencing), cut from all three frames and pasted centred in a blank frame; 0 = whole frames. A globally pooled encoder cannot see where a whole object is, but it does see which part of it a fixed window shows'),
   })
   .strict();
 
@@ -72,6 +84,28 @@ export function sampleOrderTuples(raw: SequenceBatch, chunk: number, gap: number
 }
 
 /**
+ * Encoder inputs of video tuples seen through one window per tuple: the `crop`² square of the most
+ * motion between frames b and b+1 (b is the first frame of every tuple, ordered or not, so the window
+ * does not depend on the label), cut from each of the three frames and pasted centred in a blank frame.
+ *
+ * @example
+ * const x = cropTuples(raw, sampleOrderTuples(raw, 1, 1, 8, new Rng(0)), 20); // [3 * tuples, h, w, c]
+ */
+export function cropTuples(raw: SequenceBatch, tuples: readonly OrderTuple[], crop: number): tf.Tensor4D {
+  const [h, w, c] = raw.frameShape as [number, number, number];
+  if (crop > h || crop > w) throw new SslError(`Shuffle and Learn: crop ${crop} is larger than the ${h}×${w} frames; use crop ≤ ${Math.min(h, w)} (0 = whole frames).`);
+  const size = h * w * c;
+  const frame = (seq: number, t: number): FrameView => ({ data: raw.frames.subarray((seq * raw.length + t) * size, (seq * raw.length + t + 1) * size), height: h, width: w, channels: c });
+  const out = new Float32Array(tuples.length * 3 * size);
+  tuples.forEach((tuple, k) => {
+    const b = tuple.times[0];
+    const [win] = findMovingPatches(frame(tuple.seq, b), frame(tuple.seq, Math.min(b + 1, raw.length - 1)), crop, 1);
+    tuple.times.forEach((t, j) => padPatchToFrame(cropPatch(frame(tuple.seq, t), win!.y, win!.x, crop), crop, h, w, c, out, (3 * k + j) * size));
+  });
+  return tf.tensor4d(out, [tuples.length * 3, h, w, c]);
+}
+
+/**
  * Shuffle and Learn (Misra et al., ECCV 2016): a shared encoder embeds three frames of a
  * high-motion window; a classifier on their concatenated features tells whether they are in
  * temporal order. Ordering frames needs the pose/position of what moves.
@@ -86,7 +120,7 @@ export const shuffleLearnTask = definePretextTask({
   title: 'Shuffle and Learn (temporal order verification)',
   paper: 'Misra, Zitnick, Hebert. Shuffle and Learn: Unsupervised Learning using Temporal Order Verification. ECCV 2016',
   description:
-    'From the highest-motion 5-frame window a<b<c<d<e of each sequence, the ordered tuple (b,c,d) and a shuffled one ((b,a,d) or (b,e,d)) are embedded by the shared encoder; a classifier on the three concatenated features predicts in order vs out of order (binary cross-entropy, balanced batches).',
+    'From the highest-motion 5-frame window a<b<c<d<e of each sequence, the ordered tuple (b,c,d) and a shuffled one ((b,a,d) or (b,e,d)) are embedded by the shared encoder; a classifier on the three concatenated features predicts in order vs out of order (binary cross-entropy, balanced batches). With `crop` > 0, video frames are seen through one `crop`² window on the moving object of frame b, so the order shows as which part of the object is visible.',
   config: shuffleLearnConfig,
   trainDefaults: { epochs: 3, batchSize: 16, lr: 1e-3, optimizer: 'adam', limit: 600 },
   examplesPerInput: () => 6,
@@ -99,8 +133,9 @@ export const shuffleLearnTask = definePretextTask({
   prepare: (raw, { config, rng }) => {
     const gap = raw.frameShape.length === 1 ? Math.max(config.minGap, config.chunk) : config.minGap;
     const tuples = sampleOrderTuples(raw, config.chunk, gap, config.candidates, rng);
+    const picks = tuples.flatMap((t) => t.times.map((time) => [t.seq, time] as const));
     return {
-      x: gatherUnits(raw, tuples.flatMap((t) => t.times.map((time) => [t.seq, time] as const)), config.chunk),
+      x: raw.frameShape.length === 3 && config.crop > 0 ? cropTuples(raw, tuples, config.crop) : gatherUnits(raw, picks, config.chunk),
       y: tf.tensor2d(Float32Array.from(tuples, (t) => t.label), [tuples.length, 1]),
     };
   },

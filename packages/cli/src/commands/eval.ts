@@ -4,7 +4,7 @@ import { loadLayersModel } from '@ssl/encoders';
 import { fineTune, labelFractionSplit, parseLabelFraction, type FeatureSet } from '@ssl/eval';
 import { loadDataset } from '@ssl/data';
 import { numberFlag, parseFlags } from '../args';
-import { buildEncoder, knnScore, probeScore, resolveDataset, type ProbeFeatures } from '../datasets';
+import { buildEncoder, knnScore, probeScore, resolveDataset, taskView, viewSource, type ProbeFeatures } from '../datasets';
 import type { Io } from '../io';
 import { readRunConfig } from '../run-config';
 
@@ -44,7 +44,8 @@ export async function evalCommand(argv: string[], io: Io, registry: Registry): P
   }
   const fraction = parseLabelFraction(values.labels ?? '100%');
   const cfg = readRunConfig(values.run);
-  registry.find(cfg.method);
+  // `ssl train` runs (method "train:...") hold a supervised encoder with no registered pretext task.
+  const view = cfg.method.startsWith('train:') ? undefined : taskView(registry.find(cfg.method), cfg.taskConfig);
   const backend = await initBackend({ ...(values.backend ? { backend: values.backend } : {}), log: io.err });
   const start = performance.now();
   const encoder = await loadLayersModel(path.join(values.run, 'encoder'));
@@ -65,10 +66,11 @@ export async function evalCommand(argv: string[], io: Io, registry: Registry): P
     const epochs = numberFlag('epochs', values.epochs) ?? 5;
     if (!Number.isInteger(epochs) || epochs < 1) throw new SslError(`Invalid --epochs ${epochs}: must be a whole number ≥ 1.`);
     const opts = { epochs, seed: cfg.seed };
-    accuracy = (await fineTune(encoder, probeTrain, probeTest, opts)).accuracy;
-    randomInitAccuracy = (await fineTune(random, probeTrain, probeTest, opts)).accuracy;
+    const [viewTrain, viewTest] = [viewSource(probeTrain, view), viewSource(probeTest, view)];
+    accuracy = (await fineTune(encoder, viewTrain, viewTest, opts)).accuracy;
+    randomInitAccuracy = (await fineTune(random, viewTrain, viewTest, opts)).accuracy;
   } else {
-    const probeCtx = { ...ctx, trainLimit: cfg.probe.trainLimit, testLimit: cfg.probe.testLimit };
+    const probeCtx = { ...ctx, trainLimit: cfg.probe.trainLimit, testLimit: cfg.probe.testLimit, ...(view ? { view } : {}) };
     const measure = async (enc: typeof encoder) => {
       const f = withLabelFraction(await dataset.probeFeatures(enc, arg, probeCtx), fraction, cfg.seed, cfg.dataset);
       return protocol === 'knn' ? knnScore(dataset, f) : (await probeScore(dataset, f, { epochs: cfg.probe.epochs, seed: cfg.seed })).value;

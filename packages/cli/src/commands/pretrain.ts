@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { SslError, initBackend, parseWith, train, trainerConfigSchema, type AnyPretextTask, type Registry } from '@ssl/core';
+import { Rng, SslError, initBackend, parseWith, train, trainerConfigSchema, type AnyPretextTask, type DataSource, type Heads, type Registry } from '@ssl/core';
 import { ENCODERS, saveLayersModel } from '@ssl/encoders';
-import { pca2d, renderReport } from '@ssl/eval';
+import { pca2d, pngDataUrl, renderReport } from '@ssl/eval';
 import { z } from 'zod';
 import { numberFlag, parseFlags, parseSets } from '../args';
-import { buildEncoder, datasetNames, knnScore, probeScore, resolveDataset, type ProbeFeatures } from '../datasets';
+import { buildEncoder, datasetNames, knnScore, probeScore, resolveDataset, taskView, type ProbeFeatures } from '../datasets';
 import type { Io } from '../io';
 import { VERSION, probeSchema, readRunConfig, runConfigSchema, type RunConfig } from '../run-config';
 
@@ -75,7 +75,7 @@ export function buildRunConfig(registry: Registry, values: Record<string, unknow
   const method = (values.method as string | undefined) ?? 'rotation';
   const task = registry.find(method);
   const dataset = (values.dataset as string | undefined) ?? 'mnist';
-  const encoder = (values.encoder as string | undefined) ?? resolveDataset(dataset).dataset.defaultEncoder;
+  const encoder = (values.encoder as string | undefined) ?? task.defaultEncoder ?? resolveDataset(dataset).dataset.defaultEncoder;
   if (!(encoder in ENCODERS)) throw new SslError(`Unknown encoder "${encoder}". Must be one of [${Object.keys(ENCODERS).join(', ')}].`);
   const nums = parseWith(
     cliNumbers,
@@ -181,7 +181,9 @@ export async function pretrainCommand(argv: string[], io: Io, registry: Registry
   }
   const ctx = { seed: cfg.seed, ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}) };
   const trainSet = dataset.trainSource(arg, { ...ctx, limit: cfg.limit });
-  const probeCtx = { ...ctx, trainLimit: cfg.probe.trainLimit, testLimit: cfg.probe.testLimit };
+  // What the encoder sees (e.g. only L for colorization): the probe and kNN must feed it the same.
+  const view = taskView(task, cfg.taskConfig);
+  const probeCtx = { ...ctx, trainLimit: cfg.probe.trainLimit, testLimit: cfg.probe.testLimit, ...(view ? { view } : {}) };
   const probeOpts = { epochs: cfg.probe.epochs, seed: cfg.seed };
   io.err(`method ${cfg.method} · dataset ${cfg.dataset} (${trainSet.size} train examples, input ${dataset.inputShape(trainSet).join('×')}) · encoder ${cfg.encoder} · seed ${cfg.seed} · run ${runDir}`);
 
@@ -209,11 +211,12 @@ export async function pretrainCommand(argv: string[], io: Io, registry: Registry
     progress: !values.json,
     log: io.err,
     monitor: async () => {
-      const f = await dataset.probeFeatures(encoder, arg, { ...ctx, trainLimit: Math.min(5000, cfg.probe.trainLimit), testLimit: Math.min(2000, cfg.probe.testLimit) });
+      const f = await dataset.probeFeatures(encoder, arg, { ...probeCtx, trainLimit: Math.min(5000, cfg.probe.trainLimit), testLimit: Math.min(2000, cfg.probe.testLimit) });
       return { knn: await knnScore(dataset, f) };
     },
   });
   await saveLayersModel(encoder, path.join(runDir, 'encoder'));
+  for (const line of (await dataset.exportArtifacts?.(encoder, arg, { ...ctx, runDir })) ?? []) io.err(line);
 
   io.err('probing the pretrained encoder...');
   const features = await dataset.probeFeatures(encoder, arg, probeCtx);
@@ -242,7 +245,8 @@ export async function pretrainCommand(argv: string[], io: Io, registry: Registry
     runDir,
   };
   await fsp.writeFile(path.join(runDir, 'results.json'), JSON.stringify(out, null, 2) + '\n');
-  await writeReport(runDir, cfg, out, result.history, features, (trainSet as { classNames?: string[] }).classNames);
+  const images = await writeTaskImages(runDir, task, cfg, encoder, result.heads, trainSet);
+  await writeReport(runDir, cfg, out, result.history, features, (trainSet as { classNames?: string[] }).classNames, images);
   tf.dispose(Object.values(result.heads).flatMap((h) => h.weights.map((w) => w.read())));
   encoder.dispose();
 
@@ -263,6 +267,7 @@ async function writeReport(
   history: Array<{ step: number; loss: number }>,
   features: ProbeFeatures,
   classNames: string[] | undefined,
+  images: Array<{ caption: string; dataUrl: string }> = [],
 ): Promise<void> {
   const n = Math.min(2000, features.test.n);
   const points = pca2d(features.test.features.subarray(0, n * features.test.dim), n, features.test.dim);
@@ -282,6 +287,33 @@ async function writeReport(
       { name: 'Training throughput (pretext examples/s)', value: r.examplesPerSec.toFixed(1) },
     ],
     embedding: { points, labels: (features.test.labels ?? new Int32Array(n)).subarray(0, n), ...(classNames ? { classNames } : {}) },
+    ...(images.length ? { images } : {}),
   });
   await fsp.writeFile(path.join(runDir, 'report.html'), html);
+}
+
+/**
+ * Asks the task for report pictures (its optional `reportImages` hook) on 8 training examples,
+ * writes each as `<runDir>/<caption>.png` and returns them as data URLs for report.html.
+ */
+async function writeTaskImages(
+  runDir: string,
+  task: AnyPretextTask,
+  cfg: RunConfig,
+  encoder: tf.LayersModel,
+  heads: Heads,
+  source: DataSource<unknown>,
+): Promise<Array<{ caption: string; dataUrl: string }>> {
+  if (!task.reportImages) return [];
+  const n = Math.min(8, source.size);
+  const raw = source.batch(Int32Array.from({ length: n }, (_, i) => i), Rng.derive(cfg.seed, 'report-images'));
+  const pictures = task.reportImages({ config: cfg.taskConfig, encoder, heads, raw });
+  const out: Array<{ caption: string; dataUrl: string }> = [];
+  for (const p of pictures) {
+    const dataUrl = pngDataUrl(p.pixels, p.height, p.width, p.channels);
+    const file = `${p.caption.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase() || 'image'}.png`;
+    await fsp.writeFile(path.join(runDir, file), Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64'));
+    out.push({ caption: p.caption, dataUrl });
+  }
+  return out;
 }

@@ -3,5 +3,6 @@
 import './graph';
 import './moving-mnist';
 import './sensors';
+import './text';
 
 export {};

@@ -4,7 +4,7 @@ import { createEncoder } from '@ssl/encoders';
 import { sequenceDatasetFromArray } from '@ssl/data';
 import { describe, expect, it } from 'vitest';
 import { candidateInfoNce, tripletLoss } from '../losses';
-import { highMotionWindow, sampleOrderTuples, shuffleLearnTask } from '../shuffle-learn';
+import { cropTuples, highMotionWindow, sampleOrderTuples, shuffleLearnTask } from '../shuffle-learn';
 import { sampleTcnTriplets, secondView, tcnTask } from '../tcn';
 
 describe('temporal losses', () => {
@@ -93,14 +93,45 @@ describe('Shuffle and Learn data', () => {
   });
 });
 
+describe('Shuffle and Learn crops', () => {
+  it('cut the same window, placed on frame b\'s moving object, from the three frames of a tuple', () => {
+    // One 16×16 sequence of 8 frames: a 4×4 square whose pixel value is 1 + t moves one column right per frame.
+    const length = 8;
+    const frames = new Float32Array(length * 256);
+    for (let t = 0; t < length; t++) for (let y = 6; y < 10; y++) for (let x = 2 + t; x < 6 + t; x++) frames[t * 256 + y * 16 + x] = 1 + t;
+    const raw: SequenceBatch = { modality: 'sequence', frames, n: 1, length, frameShape: [16, 16, 1], indices: Int32Array.of(0) };
+    const tuples = [
+      { seq: 0, times: [2, 3, 4] as [number, number, number], label: 1 as const },
+      { seq: 0, times: [2, 1, 4] as [number, number, number], label: 0 as const },
+    ];
+    const x = cropTuples(raw, tuples, 4);
+    expect(x.shape).toEqual([6, 16, 16, 1]);
+    const v = x.arraySync() as number[][][][];
+    // The window is frame 2's square (rows 6..9, cols 4..7), pasted at rows/cols 6..9 of a blank frame.
+    const row = (k: number) => [6, 7, 8, 9].map((c) => v[k]![7]![c]![0]);
+    expect(row(0)).toEqual([3, 3, 3, 3]); // frame 2 fills the window
+    expect(row(1)).toEqual([0, 4, 4, 4]); // frame 3: the square has moved one column right
+    expect(row(2)).toEqual([0, 0, 5, 5]); // frame 4: two columns right
+    expect(row(3)).toEqual(row(0)); // the out-of-order tuple sees the same window (it starts with the same b)
+    expect(row(4)).toEqual([2, 2, 2, 0]); // frame 1
+    expect(v[0]![0]![0]![0]).toBe(0);
+    expect(() => cropTuples(raw, tuples, 17)).toThrow(/crop 17/);
+    x.dispose();
+  });
+});
+
 describe('temporal tasks train', () => {
   it('tcn and shuffle-learn train end to end on tiny sequences with a finite loss', async () => {
     const rng = new Rng(0);
     const frames = Float32Array.from({ length: 8 * 10 * 8 * 8 }, () => rng.float());
     const source = sequenceDatasetFromArray(frames, { n: 8, length: 10, frameShape: [8, 8, 1] });
-    for (const task of [tcnTask, shuffleLearnTask]) {
+    const runs = [
+      (encoder: tf.LayersModel) => train({ task: tcnTask, encoder, source, config: { epochs: 1, batchSize: 4, lr: 1e-3, seed: 0 } }),
+      (encoder: tf.LayersModel) => train({ task: shuffleLearnTask, encoder, source, taskConfig: { crop: 4 }, config: { epochs: 1, batchSize: 4, lr: 1e-3, seed: 0 } }),
+    ];
+    for (const run of runs) {
       const encoder = createEncoder('mlp', { hidden: [16], outputDim: 8 }, [8, 8, 1], 0);
-      const res = await train({ task, encoder, source, config: { epochs: 1, batchSize: 4, lr: 1e-3, seed: 0 } });
+      const res = await run(encoder);
       expect(Number.isFinite(res.history.at(-1)?.loss ?? NaN)).toBe(true);
       encoder.dispose();
     }

@@ -1,0 +1,173 @@
+import * as tf from '@tensorflow/tfjs';
+import { SslError, definePretextTask, parseWith, type Rng } from '@ssl/core';
+import { CLS_ID, MASK_ID, PAD_ID, SEP_ID } from '@ssl/data';
+import { LayerNorm, TokenDense, matMulPlainGrads, transformerSequenceModel, transformerTokenEmbeddings, trimPadding } from '@ssl/encoders';
+import { z } from 'zod';
+
+/** BERT's masking rates, as zod fields (other text tasks spread them into their configs). */
+export const maskingFields = {
+  maskRate: z.number().gt(0).lt(1).default(0.15).describe('share of the (non-special) tokens selected for prediction (BERT: 15%)'),
+  maskTokenProb: z.number().min(0).max(1).default(0.8).describe('share of the selected tokens replaced by [MASK] (BERT: 80%)'),
+  randomTokenProb: z.number().min(0).max(1).default(0.1).describe('share of the selected tokens replaced by a random token (BERT: 10%; maskTokenProb + randomTokenProb ≤ 1); the rest stay unchanged'),
+};
+
+/** BERT's masking rates: which share of tokens is predicted, and how the selected ones are corrupted. */
+export const maskingConfig = z.object(maskingFields).strict();
+
+/** Parsed masking rates. */
+export type MaskingConfig = z.output<typeof maskingConfig>;
+
+/**
+ * The model input and prediction targets of masked language modelling.
+ *
+ * @example
+ * const { inputs, positions, targets } = maskTokens(tokens, 2, 8, new Rng(0));
+ */
+export interface MaskedTokens {
+  /** The corrupted ids, same layout as the input (`n * length`). */
+  inputs: Int32Array;
+  /** Flat indices `row * length + column` of the selected tokens, ascending. */
+  positions: Int32Array;
+  /** The original ids at `positions`. */
+  targets: Int32Array;
+}
+
+/**
+ * Whether a token may be selected for prediction: not padding, [CLS], [SEP] or [MASK].
+ *
+ * @example
+ * isMaskable(CLS_ID); // false
+ */
+export function isMaskable(id: number): boolean {
+  return id !== PAD_ID && id !== CLS_ID && id !== SEP_ID && id !== MASK_ID;
+}
+
+/**
+ * BERT's masking (Devlin et al. 2019): each non-special token is selected with probability
+ * `maskRate` (15%); a selected token becomes [MASK] with probability 0.8, a random token with
+ * probability 0.1 (drawn from the batch's own non-special tokens, i.e. the corpus' unigram
+ * distribution, so no vocabulary size is needed), and stays unchanged otherwise. The originals
+ * of the selected tokens are the targets. If nothing is selected in the whole batch, one
+ * maskable token is selected so the loss is defined.
+ *
+ * @example
+ * const m = maskTokens(Int32Array.of(7, 8, 9, 0), 1, 4, new Rng(1));
+ * m.inputs;    // e.g. [7, 4, 9, 0] (4 = [MASK])
+ * m.positions; // e.g. [1]; m.targets: [8]
+ */
+export function maskTokens(tokens: Int32Array, n: number, length: number, rng: Rng, rates: Partial<MaskingConfig> = {}): MaskedTokens {
+  // Only the rate fields: callers may pass a larger task config that contains them.
+  const { maskRate, maskTokenProb, randomTokenProb } = parseWith(maskingConfig, { maskRate: rates.maskRate, maskTokenProb: rates.maskTokenProb, randomTokenProb: rates.randomTokenProb }, 'masking rates');
+  if (maskTokenProb + randomTokenProb > 1) {
+    throw new SslError(`Invalid masking rates: maskTokenProb ${maskTokenProb} + randomTokenProb ${randomTokenProb} > 1. Their sum must be at most 1 (BERT: 0.8 + 0.1).`);
+  }
+  if (tokens.length !== n * length) throw new SslError(`maskTokens got ${tokens.length} ids for ${n} rows of ${length}; tokens must hold n * length ids.`);
+  const candidates: number[] = [];
+  for (let i = 0; i < tokens.length; i++) if (isMaskable(tokens[i]!)) candidates.push(i);
+  if (candidates.length === 0) throw new SslError('Masked language modelling got a batch without any word token (only padding and special tokens). Check the text data source.');
+  const positions: number[] = [];
+  for (const i of candidates) if (rng.float() < maskRate) positions.push(i);
+  if (positions.length === 0) positions.push(rng.pick(candidates));
+  const inputs = Int32Array.from(tokens);
+  for (const i of positions) {
+    const u = rng.float();
+    if (u < maskTokenProb) inputs[i] = MASK_ID;
+    else if (u < maskTokenProb + randomTokenProb) inputs[i] = tokens[rng.pick(candidates)]!;
+  }
+  return { inputs, positions: Int32Array.from(positions), targets: Int32Array.from(positions, (i) => tokens[i]!) };
+}
+
+/**
+ * Masked-LM cross-entropy: the mean over the selected positions only of −log softmax(project(h))[target].
+ * `hidden` is the per-token output flattened to [n·length, d]; `project` maps the gathered rows to
+ * vocabulary logits (identity when `hidden` already holds logits). Rows not in `positions` never
+ * enter the loss.
+ *
+ * @example
+ * const loss = maskedLmLoss(tf.tensor2d([[0, 0], [2, 0]]), tf.tensor1d([1], 'int32'), tf.tensor1d([0], 'int32'));
+ * // −log(e² / (e² + 1)) ≈ 0.1269
+ */
+export function maskedLmLoss(hidden: tf.Tensor2D, positions: tf.Tensor1D, targets: tf.Tensor1D, project: (h: tf.Tensor2D) => tf.Tensor2D = (h) => h): tf.Scalar {
+  return tf.tidy(() => {
+    const logits = project(tf.gather(hidden, positions) as tf.Tensor2D);
+    // logSoftmax, not logSumExp: the latter's gradient goes through a broadcast Equal that is very slow on wasm.
+    return tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(targets, logits.shape[1]!)), 1))) as tf.Scalar;
+  });
+}
+
+/**
+ * BERT's masked-LM head transform: Dense(d, GELU) + LayerNorm on [m, d] token features. The output
+ * layer is tied to the transformer's token embedding (logits = head(h) · Eᵀ), see {@link maskedLmTerm}.
+ *
+ * @example
+ * const head = maskedLmHead(64, 7);
+ */
+export function maskedLmHead(dim: number, seed: number): tf.LayersModel {
+  return tf.sequential({
+    layers: [
+      new TokenDense({ inputShape: [dim], units: dim, gelu: true, seed }),
+      new LayerNorm({}),
+    ],
+  });
+}
+
+/**
+ * The masked-LM loss of a transformer's per-token output `seq` [n, L, d]: gathers the selected
+ * positions, applies the head transform and the tied output embedding, cross-entropy over the
+ * vocabulary ({@link maskedLmLoss}).
+ *
+ * @example
+ * const seq = transformerSequenceModel(encoder).apply(batch.x!, { training: true }) as tf.Tensor3D;
+ * const loss = maskedLmTerm(encoder, heads.mlm, seq, batch.positions!, batch.targets!);
+ */
+export function maskedLmTerm(encoder: tf.LayersModel, head: tf.LayersModel, seq: tf.Tensor3D, positions: tf.Tensor, targets: tf.Tensor): tf.Scalar {
+  const [n, len, d] = seq.shape;
+  const table = transformerTokenEmbeddings(encoder);
+  return maskedLmLoss(tf.reshape(seq, [n * len, d]), positions as tf.Tensor1D, targets as tf.Tensor1D, (h) => matMulPlainGrads(head.apply(h) as tf.Tensor2D, tf.transpose(table)));
+}
+
+/**
+ * The prepared masked-LM tensors of a token batch: `x` (corrupted ids [n, used], the all-padding
+ * columns at the right end dropped, see {@link trimPadding}), `positions` (flat in [n, used]), `targets`.
+ *
+ * @example
+ * const b = maskedLmBatch(raw.tokens, raw.n, raw.length, rng, config);
+ */
+export function maskedLmBatch(tokens: Int32Array, n: number, length: number, rng: Rng, rates: Partial<MaskingConfig>): { x: tf.Tensor2D; positions: tf.Tensor1D; targets: tf.Tensor1D } {
+  const trimmed = trimPadding(tokens, n, length);
+  const m = maskTokens(trimmed.ids, n, trimmed.used, rng, rates);
+  return { x: tf.tensor2d(m.inputs, [n, trimmed.used], 'int32'), positions: tf.tensor1d(m.positions, 'int32'), targets: tf.tensor1d(m.targets, 'int32') };
+}
+
+/** Config of masked language modelling; defaults are BERT's masking rates. */
+export const maskedLmConfig = maskingConfig;
+
+/**
+ * Masked language model (BERT, Devlin et al., NAACL 2019) on a transformer encoder: 15% of the
+ * tokens are selected, 80% of those replaced by [MASK], 10% by a random token, 10% kept; the
+ * encoder's per-token output ({@link transformerSequenceModel}) plus a Dense-GELU-LayerNorm head
+ * and the tied token embedding predict the original ids, with cross-entropy on the selected
+ * positions only. The encoder's pooled output (mean of tokens) is what probes see.
+ *
+ * @example
+ * await train({ task: maskedLmTask, encoder: createTransformer({ vocabSize, maxLength: 64, seed: 0 }), source });
+ */
+export const maskedLmTask = definePretextTask({
+  name: 'masked-lm',
+  family: 'context',
+  modality: 'text',
+  title: 'Masked language model (BERT)',
+  paper: 'Devlin, Chang, Lee, Toutanova. BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding. NAACL 2019',
+  description:
+    'A random 15% of the tokens are selected; 80% of them are replaced by [MASK], 10% by a random token and 10% left unchanged, and a transformer predicts the original tokens from both sides of the context (cross-entropy over the vocabulary, on the selected positions only; output layer tied to the input embedding). Filling in words needs syntax and topic, so the token features carry both.',
+  config: maskedLmConfig,
+  defaultEncoder: 'transformer',
+  // Scaled to a few minutes on 2 cores (BERT: 1M steps of 256 × 512 tokens).
+  trainDefaults: { epochs: 2, batchSize: 32, lr: 2e-3, optimizer: 'adam', weightDecay: 0.01, limit: 4000 },
+  createHeads: ({ featureDim, seed }) => ({ mlm: maskedLmHead(featureDim, seed) }),
+  prepare: (raw, { config, rng }) => maskedLmBatch(raw.tokens, raw.n, raw.length, rng, config),
+  loss: ({ encoder, heads, batch, training }) => {
+    const seq = transformerSequenceModel(encoder).apply(batch.x!, { training }) as tf.Tensor3D;
+    return maskedLmTerm(encoder, heads.mlm, seq, batch.positions!, batch.targets!);
+  },
+});
