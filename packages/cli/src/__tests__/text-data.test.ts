@@ -44,7 +44,7 @@ describe('text datasets and word2vec in the CLI', () => {
     expect(r.code, r.err).toBe(0);
     const res = JSON.parse(r.out) as { probeAccuracy: number; probeMetric: string; trainImages: number };
     expect(res.probeMetric).toMatch(/2-class document probe/);
-    expect(res.trainImages).toBe(20 * 6); // 12 sentences per document, 2 per item
+    expect(res.trainImages).toBe(20 * 4); // 12 sentences per document, items of 3 consecutive sentences
     expect(existsSync(path.join(out, 'tokenizer.json'))).toBe(true);
     const vectors = parseWord2VecText(readFileSync(path.join(out, 'vectors.txt'), 'utf8'));
     expect(vectors.words.sort()).toEqual(['car', 'cat', 'dog', 'fuel', 'fur', 'paw', 'pet', 'road', 'tyre', 'wheel']);

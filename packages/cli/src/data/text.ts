@@ -9,11 +9,11 @@ import type { FeatureSet } from '@ssl/eval';
 import { cachedLoader, linearProbeScore, registerDataset, type CliDataset, type ProbeFeatures } from '../datasets';
 
 /**
- * How the CLI lays out every text corpus for pretraining: items of 2 consecutive sentences of one
- * document (what next-sentence and sentence-order tasks need; word2vec and masked LM take any
+ * How the CLI lays out every text corpus for pretraining: items of 3 consecutive sentences of one
+ * document (next-sentence uses the first two; sentence order shuffles all three, Wu et al.'s setting; word2vec and masked LM take any
  * layout), 128 tokens, word-level vocabulary of the words seen ≥ 5 times.
  */
-export const CLI_TEXT_LAYOUT = { length: 128, sentencesPerItem: 2, minCount: 5 } as const;
+export const CLI_TEXT_LAYOUT = { length: 128, sentencesPerItem: 3, minCount: 5 } as const;
 
 /** Longest document text the probe reads, in chunks of the source's length (2048 tokens covers a Brown sample). */
 const PROBE_MAX_CHUNKS = 16;
