@@ -94,7 +94,9 @@ export const sentenceOrderTask = definePretextTask({
     'A window of k consecutive sentences is shown either in its original order or shuffled (a permutation that is never the identity), half and half; a binary classifier on the transformer\'s [CLS] output predicts whether the order is correct. This needs the discourse flow of the text, not just its words (the same tokens appear in both classes).',
   config: sentenceOrderConfig,
   defaultEncoder: 'transformer',
-  trainDefaults: { epochs: 2, batchSize: 32, lr: 2e-3, optimizer: 'adam', weightDecay: 0.01, limit: 4000 },
+  // Measured on Brown (3-sentence items): at lr 2e-3 for 2 epochs the order loss stays at chance; at
+  // 5e-4 it starts to fall in epoch 5 of 6 (probe +5.9 points over random init instead of +1.0).
+  trainDefaults: { epochs: 6, batchSize: 32, lr: 5e-4, optimizer: 'adam', weightDecay: 0.01, limit: 4000 },
   createHeads: ({ featureDim, config, seed }) => sentenceTaskHeads(featureDim, config, seed, 2),
   prepare: (raw, { config, rng }) => {
     const { tokens, labels } = sentenceOrderSequences(raw, config.sentences, rng.fork('order'));
