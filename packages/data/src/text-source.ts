@@ -192,10 +192,14 @@ export interface TextSource extends DataSource<TextBatch> {
 }
 
 /**
- * Cuts sentences to fit `budget` tokens in all: repeatedly shortens the currently longest one
- * from its end (BERT's longest-first truncation), so each sentence keeps some tokens when it can.
+ * Token budgets of segments that must fit `budget` tokens in all: repeatedly shortens the
+ * currently longest segment from its end (BERT's longest-first truncation), so each segment keeps
+ * some tokens when it can.
+ *
+ * @example
+ * fitLengths([10, 3], 8); // [5, 3]
  */
-function truncateLongestFirst(lengths: number[], budget: number): number[] {
+export function fitLengths(lengths: number[], budget: number): number[] {
   const out = [...lengths];
   let total = out.reduce((a, b) => a + b, 0);
   while (total > budget) {
@@ -274,7 +278,7 @@ export function createTextSource(corpus: TextCorpus, tokenizer: TextTokenizer, o
         const item = items[i];
         if (!item) throw new SslError(`text source index ${i} is out of range [0, ${items.length})`);
         const window = sentences[item.doc]!.slice(item.start, item.start + sentencesPerItem);
-        const keep = truncateLongestFirst(
+        const keep = fitLengths(
           window.map((s) => s.length),
           length,
         );

@@ -1,7 +1,7 @@
 import { SslError, definePretextTask, type Rng, type TextBatch } from '@ssl/core';
-import { PAD_ID } from '@ssl/data';
+import { PAD_ID, fitLengths } from '@ssl/data';
 import { z } from 'zod';
-import { balancedLabels, checkTextBatch, fitLengths, itemSentences, packSegments, sentenceTaskBatch, sentenceTaskFields, sentenceTaskHeads, sentenceTaskLoss, splitEvenly } from './text-segments';
+import { balancedLabels, checkTextBatch, itemSentences, packSegments, sentenceTaskBatch, sentenceTaskFields, sentenceTaskHeads, sentenceTaskLoss, splitEvenly } from './text-segments';
 
 /** Config of next sentence prediction; defaults follow BERT (50/50 pairs, [CLS] classifier). */
 export const nextSentenceConfig = z.object(sentenceTaskFields).strict();

@@ -1,6 +1,7 @@
 import { SslError, definePretextTask, type Rng, type TextBatch } from '@ssl/core';
 import { z } from 'zod';
-import { balancedLabels, checkTextBatch, fitLengths, itemSentences, packSegments, sentenceTaskBatch, sentenceTaskFields, sentenceTaskHeads, sentenceTaskLoss, splitEvenly } from './text-segments';
+import { fitLengths } from '@ssl/data';
+import { balancedLabels, checkTextBatch, itemSentences, packSegments, sentenceTaskBatch, sentenceTaskFields, sentenceTaskHeads, sentenceTaskLoss, splitEvenly } from './text-segments';
 
 /** Config of sentence-order prediction; defaults follow Wu et al. 2019 (ordered vs shuffled windows of consecutive utterances). */
 export const sentenceOrderConfig = z

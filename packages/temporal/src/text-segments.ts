@@ -37,24 +37,6 @@ export function splitEvenly(ids: Int32Array, k: number): Int32Array[] {
   return Array.from({ length: parts }, (_, i) => ids.subarray(Math.floor((i * ids.length) / parts), Math.floor(((i + 1) * ids.length) / parts)));
 }
 
-/**
- * Token budgets of segments that must fit `budget` tokens in all: repeatedly shortens the
- * currently longest segment (BERT's longest-first truncation).
- *
- * @example
- * fitLengths([10, 3], 8); // [5, 3]
- */
-export function fitLengths(lengths: number[], budget: number): number[] {
-  const out = [...lengths];
-  let total = out.reduce((a, b) => a + b, 0);
-  while (total > budget) {
-    let longest = 0;
-    for (let i = 1; i < out.length; i++) if (out[i]! > out[longest]!) longest = i;
-    out[longest]!--;
-    total--;
-  }
-  return out;
-}
 
 /**
  * Writes `[CLS] s₁ [SEP] s₂ [SEP] …` into `out` (one row of `length`, already 0-filled), each

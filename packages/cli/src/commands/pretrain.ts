@@ -32,8 +32,8 @@ Options:
   --json               print one JSON object with the results
 `;
 
-const FLAGS = {
-  method: { type: 'string' },
+/** Flags every run command shares (`ssl pretrain`, `ssl train`): data, encoder, budget, output. */
+export const RUN_FLAGS = {
   dataset: { type: 'string' },
   'data-dir': { type: 'string' },
   encoder: { type: 'string' },
@@ -44,10 +44,11 @@ const FLAGS = {
   out: { type: 'string' },
   backend: { type: 'string' },
   set: { type: 'string', multiple: true },
-  resume: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean' },
 } as const;
+
+const FLAGS = { method: { type: 'string' }, ...RUN_FLAGS, resume: { type: 'boolean' } } as const;
 
 const cliNumbers = z
   .object({

@@ -27,6 +27,7 @@ import { numberFlag, parseFlags, parseSets, type FlagValues } from '../args';
 import { resolveDataset } from '../datasets';
 import type { Io } from '../io';
 import { VERSION, probeSchema, runConfigSchema, type RunConfig } from '../run-config';
+import { RUN_FLAGS } from './pretrain';
 
 /** The `--task` choices of `ssl train`. */
 export const TRAIN_TASKS = ['supervised', 'fewshot', 'semi'] as const;
@@ -82,18 +83,7 @@ const FLAGS = {
   episodes: { type: 'string' },
   'test-episodes': { type: 'string' },
   'eval-shots': { type: 'string' },
-  dataset: { type: 'string' },
-  'data-dir': { type: 'string' },
-  encoder: { type: 'string' },
-  epochs: { type: 'string' },
-  'batch-size': { type: 'string' },
-  limit: { type: 'string' },
-  seed: { type: 'string' },
-  out: { type: 'string' },
-  backend: { type: 'string' },
-  set: { type: 'string', multiple: true },
-  json: { type: 'boolean' },
-  help: { type: 'boolean' },
+  ...RUN_FLAGS,
 } as const;
 
 /** Settings of `ssl train` beyond a pretraining run's; written to `train.json` in the run directory. */
