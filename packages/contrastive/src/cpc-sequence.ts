@@ -68,11 +68,16 @@ export const cpcSequenceTask = definePretextTask({
     }
     return cpcHeads(featureDim, null, config, seed);
   },
-  prepare: (raw, { config }) => ({ x: cpcSequenceUnits(raw, config).x, steps: tf.scalar(Math.floor(raw.length / (raw.frameShape.length === 1 ? config.chunk : 1)), 'int32') }),
+  // x is [sequences, steps, ...unit]: the step count travels in the shape, so the loss never reads a tensor back.
+  prepare: (raw, { config }) => {
+    const { x, steps } = cpcSequenceUnits(raw, config);
+    const seqX = tf.reshape(x, [raw.n, steps, ...x.shape.slice(1)]);
+    x.dispose();
+    return { x: seqX };
+  },
   loss: ({ encode, heads, batch, config }) => {
-    const steps = batch.steps!.arraySync() as number;
-    const codes = encode(batch.x!);
-    const n = codes.shape[0] / steps;
+    const [n, steps] = batch.x!.shape as [number, number];
+    const codes = encode(tf.reshape(batch.x!, [n * steps, ...batch.x!.shape.slice(2)]));
     const contexts = heads.context!.apply(tf.reshape(codes, [n, steps, codes.shape[1]])) as tf.Tensor3D;
     const predictors = Array.from({ length: config.predictionSteps }, (_, i) => heads[`predict${i + 1}`]!);
     return sequenceInfoNCE(codes, contexts, predictors);
