@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng, createRegistry, initBackend, train } from '@ssl/core';
 import { createConvNet } from '@ssl/encoders';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contextEncoderTask, contextTasks, maskImages, maskedL2Loss } from '../index';
+import { contextEncoderConfig, contextEncoderTask, contextTasks, lossWeights, maskImages, maskedL2Loss } from '../index';
 
 beforeAll(async () => {
   await initBackend();
@@ -60,10 +60,82 @@ describe('context-encoder: data construction', () => {
     expect(corners.size).toBeGreaterThan(5);
   });
 
+  it("'blocks' removes several small squares that together cover the stated fraction, at varying places", () => {
+    const n = 50;
+    const h = 28;
+    const cfg = { mask: 'blocks' as const, maskFraction: 0.5, blockFraction: 0.25, blockCoverage: 0.25 };
+    const images = Float32Array.from({ length: n * h * h }, (_, k) => (k % 3) / 2);
+    const mean = images.reduce((s, v) => s + v, 0) / images.length;
+    const { masked, masks } = maskImages(images, n, h, h, 1, cfg, new Rng(3));
+    const target = Math.ceil(0.25 * h * h); // 196 px
+    const block = 7 * 7; // round(0.25 × 28) = 7 px squares
+    const layouts = new Set<string>();
+    for (let i = 0; i < n; i++) {
+      const m = masks.subarray(i * h * h, (i + 1) * h * h);
+      const covered = m.reduce((s, v) => s + v, 0);
+      expect(covered).toBeGreaterThanOrEqual(target);
+      expect(covered).toBeLessThan(target + block);
+      layouts.add(m.join(''));
+    }
+    // Removed pixels hold the batch mean, the others are untouched.
+    masks.forEach((m, p) => expect(masked[p]).toBeCloseTo(m === 1 ? mean : images[p]!, 6));
+    // Different layouts per image: more than one block each (≥ 196 px with 49 px squares) at random places.
+    expect(layouts.size).toBe(n);
+  });
+
+  it("'blocks' is deterministic for a seed and differs between seeds", () => {
+    const cfg = { mask: 'blocks' as const, maskFraction: 0.5, blockFraction: 0.25, blockCoverage: 0.3 };
+    const images = Float32Array.from({ length: 4 * 16 * 16 }, (_, k) => (k % 5) / 5);
+    const a = maskImages(images, 4, 16, 16, 1, cfg, new Rng(7));
+    const b = maskImages(images, 4, 16, 16, 1, cfg, new Rng(7));
+    const c = maskImages(images, 4, 16, 16, 1, cfg, new Rng(8));
+    expect(b.masks).toEqual(a.masks);
+    expect(b.masked).toEqual(a.masked);
+    expect(c.masks).not.toEqual(a.masks);
+  });
+
+  it('rejects a block side that leaves nothing masked, naming the field', () => {
+    expect(() => maskImages(new Float32Array(64), 1, 8, 8, 1, { mask: 'blocks', maskFraction: 0.5, blockFraction: 0.01, blockCoverage: 0.25 }, new Rng(0))).toThrow(/blockFraction 0.01/);
+  });
+
+  it('weights the overlap band of context around the hole, and nothing further out', () => {
+    // A 5×5 image whose hole is the single centre pixel (2,2); overlap 1 → its 8 neighbours get weight 10.
+    const masks = new Float32Array(25);
+    masks[12] = 1;
+    const w = lossWeights(masks, 1, 5, 5, 1, 10);
+    const expected = [0, 0, 0, 0, 0, 0, 10, 10, 10, 0, 0, 10, 1, 10, 0, 0, 10, 10, 10, 0, 0, 0, 0, 0, 0];
+    expect(Array.from(w)).toEqual(expected);
+    expect(lossWeights(masks, 1, 5, 5, 0, 10)).toBe(masks);
+    // The weighted loss: an error of 1 at the hole and 2 on one band pixel → (1·1 + 10·4) / (1 + 8·10).
+    const target = tf.zeros([1, 5, 5, 1]) as tf.Tensor4D;
+    const predData = new Float32Array(25);
+    predData[12] = 1;
+    predData[6] = 2;
+    predData[0] = 100; // outside the band: no loss
+    const pred = tf.tensor4d(predData, [1, 5, 5, 1]);
+    const weights = tf.tensor4d(w, [1, 5, 5, 1]);
+    expect(tf.tidy(() => maskedL2Loss(target, pred, weights)).dataSync()[0]).toBeCloseTo(41 / 81, 6);
+    tf.dispose([target, pred, weights]);
+  });
+
+  it('prepares default batches whose loss weights are 1 on removed pixels, 10 on the 2-px band, 0 beyond', () => {
+    const h = 28;
+    const images = Float32Array.from({ length: 3 * h * h }, (_, k) => ((k * 37) % 101) / 100);
+    const raw = { modality: 'image' as const, images, n: 3, height: h, width: h, channels: 1, indices: Int32Array.of(0, 1, 2) };
+    const config = contextEncoderConfig.parse({});
+    const batch = contextEncoderTask.prepare(raw, { config, rng: new Rng(4), training: true });
+    const weights = batch.mask!.dataSync();
+    const { masks } = maskImages(images, 3, h, h, 1, config, new Rng(4));
+    expect(Array.from(weights)).toEqual(Array.from(lossWeights(masks, 3, h, h, 2, 10)));
+    expect(new Set(weights)).toEqual(new Set([0, 1, 10]));
+    expect(batch.target!.dataSync()).toEqual(images);
+    tf.dispose(Object.values(batch));
+  });
+
   it('is registered in the context family with the paper defaults', () => {
     const r = createRegistry().use(contextTasks);
     expect(r.get('context-encoder').family).toBe('context');
-    expect(r.parseConfig('context-encoder', {})).toEqual({ mask: 'central', maskFraction: 0.5, decoderWidth: 64 });
+    expect(r.parseConfig('context-encoder', {})).toEqual({ mask: 'blocks', maskFraction: 0.5, blockFraction: 0.25, blockCoverage: 0.25, overlap: 2, overlapWeight: 10, decoderWidth: 64 });
   });
 });
 
@@ -83,7 +155,7 @@ describe('context-encoder: training and report pictures', () => {
     const before = tf.memory().numTensors;
     const r = await run();
     expect(r.steps).toBe(4);
-    const pictures = contextEncoderTask.reportImages!({ config: { mask: 'central', maskFraction: 0.5, decoderWidth: 8 }, encoder, heads: r.heads as never, raw: source.batch(Int32Array.of(0, 1, 2)) });
+    const pictures = contextEncoderTask.reportImages!({ config: contextEncoderConfig.parse({ mask: 'central', decoderWidth: 8 }), encoder, heads: r.heads as never, raw: source.batch(Int32Array.of(0, 1, 2)) });
     dispose(r);
     expect(tf.memory().numTensors).toBe(before);
     expect(pictures).toHaveLength(1);
