@@ -118,24 +118,27 @@ describe('context-encoder: data construction', () => {
     tf.dispose([target, pred, weights]);
   });
 
-  it('prepares default batches whose loss weights are 1 on removed pixels, 10 on the 2-px band, 0 beyond', () => {
+  it('prepares default batches whose loss weights are the removed pixels only; overlap 2 adds a 10× band', () => {
     const h = 28;
     const images = Float32Array.from({ length: 3 * h * h }, (_, k) => ((k * 37) % 101) / 100);
     const raw = { modality: 'image' as const, images, n: 3, height: h, width: h, channels: 1, indices: Int32Array.of(0, 1, 2) };
-    const config = contextEncoderConfig.parse({});
-    const batch = contextEncoderTask.prepare(raw, { config, rng: new Rng(4), training: true });
-    const weights = batch.mask!.dataSync();
-    const { masks } = maskImages(images, 3, h, h, 1, config, new Rng(4));
-    expect(Array.from(weights)).toEqual(Array.from(lossWeights(masks, 3, h, h, 2, 10)));
-    expect(new Set(weights)).toEqual(new Set([0, 1, 10]));
-    expect(batch.target!.dataSync()).toEqual(images);
-    tf.dispose(Object.values(batch));
+    for (const overlap of [0, 2]) {
+      const config = contextEncoderConfig.parse(overlap ? { overlap } : {});
+      const batch = contextEncoderTask.prepare(raw, { config, rng: new Rng(4), training: true });
+      const weights = batch.mask!.dataSync();
+      const { masks } = maskImages(images, 3, h, h, 1, config, new Rng(4));
+      if (overlap === 0) expect(Array.from(weights)).toEqual(Array.from(masks));
+      else expect(Array.from(weights)).toEqual(Array.from(lossWeights(masks, 3, h, h, 2, 10)));
+      expect(new Set(weights)).toEqual(new Set(overlap ? [0, 1, 10] : [0, 1]));
+      expect(batch.target!.dataSync()).toEqual(images);
+      tf.dispose(Object.values(batch));
+    }
   });
 
   it('is registered in the context family with the paper defaults', () => {
     const r = createRegistry().use(contextTasks);
     expect(r.get('context-encoder').family).toBe('context');
-    expect(r.parseConfig('context-encoder', {})).toEqual({ mask: 'blocks', maskFraction: 0.5, blockFraction: 0.25, blockCoverage: 0.25, overlap: 2, overlapWeight: 10, decoderWidth: 64 });
+    expect(r.parseConfig('context-encoder', {})).toEqual({ mask: 'blocks', maskFraction: 0.5, blockFraction: 0.25, blockCoverage: 0.25, overlap: 0, overlapWeight: 10, decoderWidth: 64 });
   });
 });
 
