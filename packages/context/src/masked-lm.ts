@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SslError, definePretextTask, parseWith, type Rng } from '@ssl/core';
 import { CLS_ID, MASK_ID, PAD_ID, SEP_ID } from '@ssl/data';
-import { LayerNorm, TokenDense, matMulPlainGrads, transformerSequenceModel, transformerTokenEmbeddings, trimPadding } from '@ssl/encoders';
+import { LayerNorm, TokenDense, matMulPlainGrads, transformerSequenceModel, transformerTokenEmbeddings, transformerWidth, trimPadding } from '@ssl/encoders';
 import { z } from 'zod';
 
 /** BERT's masking rates, as zod fields (other text tasks spread them into their configs). */
@@ -97,7 +97,7 @@ export function maskedLmLoss(hidden: tf.Tensor2D, positions: tf.Tensor1D, target
 
 /**
  * BERT's masked-LM head transform: Dense(d, GELU) + LayerNorm on [m, d] token features. The output
- * layer is tied to the transformer's token embedding (logits = head(h) · Eᵀ), see {@link maskedLmTerm}.
+ * layer is tied to the transformer's token embedding (logits = head(h) · Eᵀ + b), see {@link maskedLmTerm}.
  *
  * @example
  * const head = maskedLmHead(64, 7);
@@ -112,18 +112,117 @@ export function maskedLmHead(dim: number, seed: number): tf.LayersModel {
 }
 
 /**
+ * Adds a learned bias vector (zeros at init) to its input's last axis: [m, units] → [m, units].
+ *
+ * @example
+ * const y = new VocabBias({ units: 100 }).apply(logits); // logits [m, 100]
+ */
+export class VocabBias extends tf.layers.Layer {
+  static className = 'SslVocabBias';
+  readonly units: number;
+  private bias?: tf.LayerVariable;
+
+  constructor(args: { units: number } & ConstructorParameters<typeof tf.layers.Layer>[0]) {
+    super(args);
+    this.units = args.units;
+  }
+
+  override build(): void {
+    this.bias = this.addWeight('bias', [this.units], 'float32', tf.initializers.zeros());
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    return inputShape as tf.Shape;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => tf.add(Array.isArray(inputs) ? inputs[0]! : inputs, this.bias!.read()));
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), units: this.units };
+  }
+}
+tf.serialization.registerClass(VocabBias);
+
+/**
+ * BERT's output-only bias of the masked-LM softmax, one learned value per vocabulary id (zeros at
+ * init): with it the tied embedding need not also encode how frequent each word is.
+ *
+ * @example
+ * const bias = maskedLmOutputBias(encoder); // LayersModel [m, vocab] → [m, vocab]
+ */
+export function maskedLmOutputBias(encoder: tf.LayersModel): tf.LayersModel {
+  const vocab = transformerTokenEmbeddings(encoder).shape[0];
+  return tf.sequential({ layers: [new VocabBias({ inputShape: [vocab], units: vocab })] });
+}
+
+/**
+ * An untied masked-LM output layer: a Dense [m, dim] → [m, vocab] with its own weights and bias,
+ * so the transformer's input embedding gets gradients only from the tokens in the input.
+ *
+ * @example
+ * const out = maskedLmUntiedOutput(encoder, 64, 3); // LayersModel [m, 64] → [m, vocab]
+ */
+export function maskedLmUntiedOutput(encoder: tf.LayersModel, dim: number, seed: number): tf.LayersModel {
+  const vocab = transformerTokenEmbeddings(encoder).shape[0];
+  return tf.sequential({ layers: [new TokenDense({ inputShape: [dim], units: vocab, seed })] });
+}
+
+/**
+ * The output layer of a masked LM beyond its head transform: the tied embedding plus an optional
+ * output `bias` ({@link maskedLmOutputBias}), or an untied `output` layer ({@link maskedLmUntiedOutput}).
+ */
+export interface MaskedLmOutput {
+  bias?: tf.LayersModel | undefined;
+  output?: tf.LayersModel | undefined;
+}
+
+/**
  * The masked-LM loss of a transformer's per-token output `seq` [n, L, d]: gathers the selected
- * positions, applies the head transform and the tied output embedding, cross-entropy over the
- * vocabulary ({@link maskedLmLoss}).
+ * positions, applies the head transform and the output layer (tied: h · Eᵀ, plus the output bias
+ * when given; untied: `out.output`), cross-entropy over the vocabulary ({@link maskedLmLoss}).
  *
  * @example
  * const seq = transformerSequenceModel(encoder).apply(batch.x!, { training: true }) as tf.Tensor3D;
- * const loss = maskedLmTerm(encoder, heads.mlm, seq, batch.positions!, batch.targets!);
+ * const loss = maskedLmTerm(encoder, heads.mlm, seq, batch.positions!, batch.targets!, { bias: heads.mlmBias });
  */
-export function maskedLmTerm(encoder: tf.LayersModel, head: tf.LayersModel, seq: tf.Tensor3D, positions: tf.Tensor, targets: tf.Tensor): tf.Scalar {
+export function maskedLmTerm(encoder: tf.LayersModel, head: tf.LayersModel, seq: tf.Tensor3D, positions: tf.Tensor, targets: tf.Tensor, out: MaskedLmOutput = {}): tf.Scalar {
   const [n, len, d] = seq.shape;
-  const table = transformerTokenEmbeddings(encoder);
-  return maskedLmLoss(tf.reshape(seq, [n * len, d]), positions as tf.Tensor1D, targets as tf.Tensor1D, (h) => matMulPlainGrads(head.apply(h) as tf.Tensor2D, tf.transpose(table)));
+  const project = (h: tf.Tensor2D): tf.Tensor2D => {
+    const z = head.apply(h) as tf.Tensor2D;
+    if (out.output) return out.output.apply(z) as tf.Tensor2D;
+    const logits = matMulPlainGrads(z, tf.transpose(transformerTokenEmbeddings(encoder)));
+    return out.bias ? (out.bias.apply(logits) as tf.Tensor2D) : logits;
+  };
+  return maskedLmLoss(tf.reshape(seq, [n * len, d]), positions as tf.Tensor1D, targets as tf.Tensor1D, project);
+}
+
+/**
+ * The heads of a masked LM: the transform `mlm`, plus `mlmBias` (tied, with output bias) or
+ * `mlmOutput` (untied), as the config asks.
+ *
+ * @example
+ * const heads = maskedLmHeads(encoder, 64, { tiedOutput: true, outputBias: true }, 7); // { mlm, mlmBias }
+ */
+export function maskedLmHeads(encoder: tf.LayersModel | undefined, dim: number, config: { tiedOutput: boolean; outputBias: boolean }, seed: number): Record<string, tf.LayersModel> {
+  const heads: Record<string, tf.LayersModel> = { mlm: maskedLmHead(dim, seed) };
+  if (!encoder) return heads;
+  if (!config.tiedOutput) heads.mlmOutput = maskedLmUntiedOutput(encoder, dim, seed + 1);
+  else if (config.outputBias) heads.mlmBias = maskedLmOutputBias(encoder);
+  return heads;
+}
+
+/**
+ * The masked-LM term of a task's loss from its heads ({@link maskedLmHeads}).
+ *
+ * @example
+ * const loss = maskedLmTermOf(encoder, heads, seq, batch);
+ */
+export function maskedLmTermOf(encoder: tf.LayersModel, heads: Record<string, tf.LayersModel>, seq: tf.Tensor3D, batch: { positions?: tf.Tensor; targets?: tf.Tensor }): tf.Scalar {
+  if (!heads.mlm || !batch.positions || !batch.targets) throw new SslError('The masked-LM term needs the "mlm" head and a batch with positions and targets (see maskedLmBatch).');
+  return maskedLmTerm(encoder, heads.mlm, seq, batch.positions, batch.targets, { bias: heads.mlmBias, output: heads.mlmOutput });
 }
 
 /**
@@ -139,15 +238,27 @@ export function maskedLmBatch(tokens: Int32Array, n: number, length: number, rng
   return { x: tf.tensor2d(m.inputs, [n, trimmed.used], 'int32'), positions: tf.tensor1d(m.positions, 'int32'), targets: tf.tensor1d(m.targets, 'int32') };
 }
 
-/** Config of masked language modelling; defaults are BERT's masking rates. */
-export const maskedLmConfig = maskingConfig;
+/** Config fields of the masked-LM output layer (shared with the sentence tasks' joint masked LM). */
+export const maskedLmOutputFields = {
+  // Untied by default: with a full-vocabulary softmax, a tied matrix gets a gradient on every row at
+  // every step, and Adam moves each rare word's embedding by the full step along a shared
+  // direction (measured on SpamAssassin after 250 steps: rare-word rows went from cosine ~0 to
+  // 0.80-0.94 with each other, and the probe fell below random init); untied, an input embedding
+  // only moves when its word is in the input.
+  tiedOutput: z.boolean().default(false).describe('output layer tied to the input token embedding (BERT) or, false (default), a separate Dense output layer with bias, so rare words\' input embeddings move only when they occur'),
+  outputBias: z.boolean().default(true).describe("learned per-token bias on the output logits (BERT's masked-LM output layer has one; the weights are tied to the input embedding)"),
+};
+
+/** Config of masked language modelling; defaults are BERT's masking rates and output layer. */
+export const maskedLmConfig = z.object({ ...maskingFields, ...maskedLmOutputFields }).strict();
 
 /**
  * Masked language model (BERT, Devlin et al., NAACL 2019) on a transformer encoder: 15% of the
  * tokens are selected, 80% of those replaced by [MASK], 10% by a random token, 10% kept; the
  * encoder's per-token output ({@link transformerSequenceModel}) plus a Dense-GELU-LayerNorm head
- * and the tied token embedding predict the original ids, with cross-entropy on the selected
- * positions only. The encoder's pooled output (mean of tokens) is what probes see.
+ * and an output layer (untied by default; `tiedOutput: true` uses the token embedding plus BERT's
+ * output bias) predict the original ids, with cross-entropy on the selected positions only. The
+ * encoder's pooled output (mean of tokens, by default over all hidden states) is what probes see.
  *
  * @example
  * await train({ task: maskedLmTask, encoder: createTransformer({ vocabSize, maxLength: 64, seed: 0 }), source });
@@ -159,15 +270,15 @@ export const maskedLmTask = definePretextTask({
   title: 'Masked language model (BERT)',
   paper: 'Devlin, Chang, Lee, Toutanova. BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding. NAACL 2019',
   description:
-    'A random 15% of the tokens are selected; 80% of them are replaced by [MASK], 10% by a random token and 10% left unchanged, and a transformer predicts the original tokens from both sides of the context (cross-entropy over the vocabulary, on the selected positions only; output layer tied to the input embedding). Filling in words needs syntax and topic, so the token features carry both.',
+    'A random 15% of the tokens are selected; 80% of them are replaced by [MASK], 10% by a random token and 10% left unchanged, and a transformer predicts the original tokens from both sides of the context (cross-entropy over the vocabulary, on the selected positions only; a separate output layer by default, or tied to the input embedding with an output bias as in BERT). Filling in words needs syntax and topic, so the token features carry both.',
   config: maskedLmConfig,
   defaultEncoder: 'transformer',
   // Scaled to a few minutes on 2 cores (BERT: 1M steps of 256 × 512 tokens).
   trainDefaults: { epochs: 2, batchSize: 32, lr: 2e-3, optimizer: 'adam', weightDecay: 0.01, limit: 4000 },
-  createHeads: ({ featureDim, seed }) => ({ mlm: maskedLmHead(featureDim, seed) }),
+  createHeads: ({ featureDim, config, seed, encoder }) => maskedLmHeads(encoder, encoder ? transformerWidth(encoder) : featureDim, config, seed),
   prepare: (raw, { config, rng }) => maskedLmBatch(raw.tokens, raw.n, raw.length, rng, config),
   loss: ({ encoder, heads, batch, training }) => {
     const seq = transformerSequenceModel(encoder).apply(batch.x!, { training }) as tf.Tensor3D;
-    return maskedLmTerm(encoder, heads.mlm, seq, batch.positions!, batch.targets!);
+    return maskedLmTermOf(encoder, heads, seq, batch);
   },
 });

@@ -84,6 +84,7 @@ export const ENCODERS = {
         heads: z.number().int().min(1).max(64).default(4).describe('attention heads; must divide dim'),
         mlpRatio: z.number().int().min(1).max(16).default(4).describe('MLP hidden width as a multiple of dim'),
         pooling: z.enum(['mean', 'cls']).default('mean').describe('feature vector: mean of the non-padding tokens, or the [CLS] (first) token'),
+        hiddenStates: z.enum(['last', 'all']).default('all').describe("hidden states pooled into the features: 'all': token embedding + every block's output, concatenated (dim · (layers + 1); BERT's feature-based approach, Devlin et al. 2019 §5.3, which beat using the last layer alone), or 'last' (final layer norm, dim features)"),
       })
       .strict(),
     create: (c, inputShape, seed) => {

@@ -356,6 +356,13 @@ export interface TransformerOptions {
   mlpRatio?: number;
   /** Feature vector of the encoder: mean of the non-padding tokens, or the [CLS] (first) token; default mean. */
   pooling?: 'mean' | 'cls';
+  /**
+   * Which hidden states are pooled: `last` (the final layer norm; features [n, dim]) or `all`, the
+   * concatenation of the token embedding's output, each block's output and the final layer norm
+   * (features [n, dim · (layers + 1)]; BERT's feature-based use of concatenated layers,
+   * Devlin et al. 2019 §5.3); default last.
+   */
+  hiddenStates?: 'last' | 'all';
   /** Fixes every initial weight. */
   seed: number;
 }
@@ -373,12 +380,16 @@ function checkPositiveInt(name: string, v: unknown): void {
  * The model's single output is the pooled vector, so probes and the shared trainer use it as
  * any encoder; token-level tasks (masked LM) read the per-token output with
  * {@link transformerSequenceModel} and the tied embedding with {@link transformerTokenEmbeddings}.
+ * With `hiddenStates: 'all'` the features concatenate the pooled embedding output, every block's
+ * output and the final layer norm ([n, dim · (layers + 1)]); heads on token features use
+ * {@link transformerWidth}, not the feature size.
  *
  * @example
  * const enc = createTransformer({ vocabSize: 1000, maxLength: 64, seed: 0 }); // [n, 64] ids → [n, 64]
  */
 export function createTransformer(options: TransformerOptions): tf.LayersModel {
-  const { vocabSize, maxLength, dim = 64, layers = 2, heads = 4, mlpRatio = 4, pooling = 'mean', seed } = options;
+  const { vocabSize, maxLength, dim = 64, layers = 2, heads = 4, mlpRatio = 4, pooling = 'mean', hiddenStates = 'last', seed } = options;
+  if (hiddenStates !== 'last' && hiddenStates !== 'all') throw new SslError(`Invalid transformer hiddenStates ${showValue(hiddenStates)}. Must be "last" or "all".`);
   checkPositiveInt('vocabSize', vocabSize);
   checkPositiveInt('maxLength', maxLength);
   checkPositiveInt('dim', dim);
@@ -392,15 +403,24 @@ export function createTransformer(options: TransformerOptions): tf.LayersModel {
   const ids = tf.input({ shape: [maxLength], name: 'tokens' });
   const ap = (layer: tf.layers.Layer, x: Sym | Sym[]) => layer.apply(x) as Sym;
   let h = ap(new TokenPositionEmbedding({ vocabSize, dim, maxLength, seed: rng.seed(), name: TRANSFORMER_EMBEDDING_LAYER }), ids);
+  const states: Sym[] = [h];
   for (let i = 0; i < layers; i++) {
     const a = ap(new MultiHeadSelfAttention({ heads, seed: rng.seed(), name: `block${i}_attention` }), [ap(new LayerNorm({ name: `block${i}_ln1` }), h), ids]);
     h = ap(tf.layers.add({ name: `block${i}_res1` }), [h, a]);
     const m1 = ap(new TokenDense({ units: mlpRatio * dim, gelu: true, seed: rng.seed(), name: `block${i}_mlp1` }), ap(new LayerNorm({ name: `block${i}_ln2` }), h));
     const m2 = ap(new TokenDense({ units: dim, seed: rng.seed(), name: `block${i}_mlp2` }), m1);
     h = ap(tf.layers.add({ name: `block${i}_res2` }), [h, m2]);
+    if (i < layers - 1) states.push(h);
   }
   h = ap(new LayerNorm({ name: TRANSFORMER_SEQUENCE_LAYER }), h);
-  const pooled = ap(new SequencePooling({ mode: pooling, name: `${pooling}_pool` }), [h, ids]);
+  states.push(h);
+  const pooled =
+    hiddenStates === 'last'
+      ? ap(new SequencePooling({ mode: pooling, name: `${pooling}_pool` }), [h, ids])
+      : ap(
+          tf.layers.concatenate({ name: 'hidden_states_concat' }),
+          states.map((st, i) => ap(new SequencePooling({ mode: pooling, name: `${pooling}_pool_${i}` }), [st, ids])),
+        );
   return tf.model({ inputs: ids, outputs: pooled, name: 'transformer' });
 }
 
@@ -471,4 +491,15 @@ export function transformerTokenEmbeddings(encoder: tf.LayersModel): tf.Tensor2D
     throw new SslError(`Layer "${TRANSFORMER_EMBEDDING_LAYER}" of encoder "${encoder.name}" is a ${layer.getClassName()}, not a token embedding. Use --encoder transformer.`);
   }
   return layer.tokenTable();
+}
+
+/**
+ * The width (model dimension) of a transformer encoder's per-token features, which differs from its
+ * pooled feature size when it concatenates hidden states.
+ *
+ * @example
+ * transformerWidth(createTransformer({ vocabSize: 100, maxLength: 8, dim: 16, heads: 2, hiddenStates: 'all', seed: 0 })); // 16
+ */
+export function transformerWidth(encoder: tf.LayersModel): number {
+  return transformerTokenEmbeddings(encoder).shape[1];
 }

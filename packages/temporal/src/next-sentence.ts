@@ -75,7 +75,7 @@ export const nextSentenceTask = definePretextTask({
   config: nextSentenceConfig,
   defaultEncoder: 'transformer',
   trainDefaults: { epochs: 2, batchSize: 32, lr: 2e-3, optimizer: 'adam', weightDecay: 0.01, limit: 4000 },
-  createHeads: ({ featureDim, config, seed }) => sentenceTaskHeads(featureDim, config, seed, 2),
+  createHeads: ({ featureDim, config, seed, encoder }) => sentenceTaskHeads(featureDim, config, seed, 2, encoder),
   prepare: (raw, { config, rng }) => {
     const { tokens, labels } = nextSentencePairs(raw, rng.fork('pairs'));
     return sentenceTaskBatch(tokens, labels, raw.length, 2, config, rng.fork('mask'));

@@ -98,7 +98,7 @@ export const sentenceOrderTask = definePretextTask({
   // Measured on Brown (3-sentence items): at lr 2e-3 for 2 epochs the order loss stays at chance; at
   // 5e-4 it starts to fall in epoch 5 of 6 (probe +5.9 points over random init instead of +1.0).
   trainDefaults: { epochs: 6, batchSize: 32, lr: 5e-4, optimizer: 'adam', weightDecay: 0.01, limit: 4000 },
-  createHeads: ({ featureDim, config, seed }) => sentenceTaskHeads(featureDim, config, seed, 2),
+  createHeads: ({ featureDim, config, seed, encoder }) => sentenceTaskHeads(featureDim, config, seed, 2, encoder),
   prepare: (raw, { config, rng }) => {
     const { tokens, labels } = sentenceOrderSequences(raw, config.sentences, rng.fork('order'));
     return sentenceTaskBatch(tokens, labels, raw.length, 2, config, rng.fork('mask'));

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { SslError, type LossContext, type PretextBatch, type Rng, type TextBatch } from '@ssl/core';
-import { classifierHead, maskedLmBatch, maskedLmHead, maskedLmTerm, maskingFields, type MaskingConfig } from '@ssl/context';
+import { classifierHead, maskedLmBatch, maskedLmHeads, maskedLmOutputFields, maskedLmTermOf, maskingFields, type MaskingConfig } from '@ssl/context';
 import { CLS_ID, PAD_ID, SEP_ID } from '@ssl/data';
-import { transformerSequenceModel, trimPadding } from '@ssl/encoders';
+import { transformerSequenceModel, transformerWidth, trimPadding } from '@ssl/encoders';
 import { z } from 'zod';
 
 /**
@@ -68,21 +68,26 @@ export const sentenceTaskFields = {
   hidden: z.number().int().min(0).max(4096).default(64).describe('hidden units of the classifier on the [CLS] token (0: linear; BERT: one tanh pooler layer)'),
   mlm: z.boolean().default(false).describe('also train masked language modelling on the same inputs (BERT trains both jointly)'),
   ...maskingFields,
+  ...maskedLmOutputFields,
 };
 
 /** Parsed shared fields. */
-export type SentenceTaskConfig = { hidden: number; mlm: boolean } & MaskingConfig;
+export type SentenceTaskConfig = { hidden: number; mlm: boolean; tiedOutput: boolean; outputBias: boolean } & MaskingConfig;
 
 /**
- * Heads of a sentence-pair task: the [CLS] classifier, plus the masked-LM transform when `mlm`.
+ * Heads of a sentence-pair task: the [CLS] classifier, plus the masked-LM heads when `mlm`
+ * (transform, and output bias or untied output layer: see maskedLmHeads; they need the transformer `encoder`).
  *
  * @example
- * const heads = sentenceTaskHeads(64, config, seed, 2); // { classifier, mlm? }
+ * const heads = sentenceTaskHeads(64, config, seed, 2, encoder); // { classifier, mlm?, mlmBias? }
  */
-export function sentenceTaskHeads(featureDim: number, config: SentenceTaskConfig, seed: number, classes: number): Record<string, tf.LayersModel> {
+export function sentenceTaskHeads(featureDim: number, config: SentenceTaskConfig, seed: number, classes: number, encoder?: tf.LayersModel): Record<string, tf.LayersModel> {
+  // The heads read per-token features ([CLS], masked positions): the transformer's width, which
+  // differs from the pooled feature size when the encoder concatenates hidden states.
+  const dim = encoder ? transformerWidth(encoder) : featureDim;
   return {
-    classifier: classifierHead(featureDim, config.hidden, classes, seed),
-    ...(config.mlm ? { mlm: maskedLmHead(featureDim, seed + 7) } : {}),
+    classifier: classifierHead(dim, config.hidden, classes, seed),
+    ...(config.mlm ? maskedLmHeads(encoder, dim, config, seed + 7) : {}),
   };
 }
 
@@ -112,7 +117,7 @@ export function sentenceTaskLoss({ encoder, heads, batch, training }: LossContex
   const cls = tf.reshape(tf.slice(seq, [0, 0, 0], [n, 1, d]), [n, d]);
   const loss = tf.losses.softmaxCrossEntropy(batch.y!, heads.classifier!.apply(cls) as tf.Tensor2D) as tf.Scalar;
   if (!batch.positions) return loss;
-  return tf.add(loss, maskedLmTerm(encoder, heads.mlm!, seq, batch.positions, batch.targets!));
+  return tf.add(loss, maskedLmTermOf(encoder, heads, seq, batch));
 }
 
 /**

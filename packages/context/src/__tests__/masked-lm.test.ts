@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng, SslError, initBackend, train, type DataSource, type TextBatch } from '@ssl/core';
 import { CLS_ID, MASK_ID, PAD_ID, SEP_ID } from '@ssl/data';
-import { createTransformer } from '@ssl/encoders';
+import { createTransformer, transformerSequenceModel } from '@ssl/encoders';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { maskTokens, maskedLmLoss, maskedLmTask } from '../index';
+import { maskTokens, maskedLmHead, maskedLmHeads, maskedLmLoss, maskedLmOutputBias, maskedLmTask, maskedLmTerm, maskedLmTermOf } from '../index';
 
 beforeAll(async () => {
   await initBackend();
@@ -93,6 +93,83 @@ describe('maskedLmLoss', () => {
     const g = tf.grad((x: tf.Tensor) => maskedLmLoss(x as tf.Tensor2D, positions, targets))(base).arraySync() as number[][];
     [1, 2, 4, 5].forEach((r) => g[r]!.forEach((v) => expect(v).toBe(0)));
     expect(g[0]!.some((v) => v !== 0)).toBe(true);
+  });
+});
+
+describe('maskedLmTerm (tied output layer with BERT\'s output bias)', () => {
+  it('equals the cross-entropy of head(h) · Eᵀ + b computed by hand, and trains the bias', () => {
+    const encoder = createTransformer({ vocabSize: 7, maxLength: 3, dim: 4, heads: 2, layers: 1, seed: 0 });
+    const head = maskedLmHead(4, 1);
+    const bias = maskedLmOutputBias(encoder);
+    expect(bias.weights[0]!.shape).toEqual([7]);
+    bias.weights[0]!.write(tf.tensor1d([0, 0.5, -1, 2, 0, 0.3, -0.2]));
+    const seq = tf.tensor3d([[[0.1, -0.2, 0.3, 0.4], [1, 0, -1, 0.5], [0.2, 0.2, -0.3, 0]]]);
+    const positions = tf.tensor1d([1], 'int32');
+    const targets = tf.tensor1d([5], 'int32');
+    const loss = maskedLmTerm(encoder, head, seq, positions, targets, { bias }).dataSync()[0]!;
+    // independent formula: row 1 of seq through the head, dot every embedding row, add the bias, log-softmax
+    const h = (head.predict(tf.tensor2d([[1, 0, -1, 0.5]])) as tf.Tensor).arraySync() as number[][];
+    const table = encoder.getLayer('token_embedding').getWeights()[0]!.arraySync() as number[][];
+    const b = [0, 0.5, -1, 2, 0, 0.3, -0.2];
+    const logits = table.map((e, v) => e.reduce((s, x, k) => s + x * h[0]![k]!, 0) + b[v]!);
+    const lse = Math.log(logits.reduce((s, z) => s + Math.exp(z), 0));
+    expect(loss).toBeCloseTo(lse - logits[5]!, 5);
+    // without the bias the term is the tied projection alone
+    const noBias = maskedLmTerm(encoder, head, seq, positions, targets).dataSync()[0]!;
+    const logits0 = logits.map((z, v) => z - b[v]!);
+    expect(noBias).toBeCloseTo(Math.log(logits0.reduce((s, z) => s + Math.exp(z), 0)) - logits0[5]!, 5);
+    // the bias gets the softmax gradient p − onehot(target)
+    const grad = tf.variableGrads(() => maskedLmTerm(encoder, head, seq, positions, targets, { bias }), bias.trainableWeights.map((w) => w.read() as tf.Variable));
+    const gb = Object.values(grad.grads)[0]!.arraySync() as number[];
+    const p = logits.map((z) => Math.exp(z - lse));
+    gb.forEach((v, i) => expect(v).toBeCloseTo(p[i]! - (i === 5 ? 1 : 0), 5));
+    tf.dispose([seq, positions, targets, ...Object.values(grad.grads), grad.value]);
+    [encoder, head, bias].forEach((m) => m.dispose());
+  });
+
+  it('untied output: the embedding rows of tokens absent from the input get no gradient (tied: they do)', () => {
+    const encoder = createTransformer({ vocabSize: 9, maxLength: 4, dim: 4, heads: 2, layers: 1, seed: 0 });
+    const x = tf.tensor2d([[2, 5, 6, 3]], [1, 4], 'int32');
+    const positions = tf.tensor1d([1], 'int32');
+    const targets = tf.tensor1d([7], 'int32'); // 7 and 8 never appear in the input
+    const { createHeads } = maskedLmTask;
+    const tableVar = encoder.getLayer('token_embedding').trainableWeights[0]!.read() as tf.Variable;
+    const rowGrads = (tiedOutput: boolean) => {
+      const heads = createHeads({ config: maskedLmTask.config.parse({ tiedOutput }), featureDim: 4, inputShape: [4], seed: 0, encoder });
+      expect(Object.keys(heads).sort()).toEqual(tiedOutput ? ['mlm', 'mlmBias'] : ['mlm', 'mlmOutput']);
+      const { value, grads } = tf.variableGrads(() => {
+        const seq = transformerSequenceModel(encoder).apply(x) as tf.Tensor3D;
+        return maskedLmTermOf(encoder, heads, seq, { positions, targets });
+      }, [tableVar]);
+      const g = grads[tableVar.name]!.arraySync() as number[][];
+      tf.dispose([value, ...Object.values(grads)]);
+      Object.values(heads).forEach((h) => h.dispose());
+      return g.map((row) => row.some((v) => v !== 0));
+    };
+    const untied = rowGrads(false);
+    expect(untied[7]).toBe(false);
+    expect(untied[8]).toBe(false);
+    expect(untied[5]).toBe(true);
+    const tied = rowGrads(true);
+    expect(tied[7]).toBe(true);
+    expect(tied[8]).toBe(true);
+    tf.dispose([x, positions, targets]);
+    encoder.dispose();
+    expect(maskedLmHeads(undefined, 4, { tiedOutput: false, outputBias: true }, 0)).toHaveProperty('mlm');
+  });
+
+  it('defaults to an untied output layer; tied, the output bias is on by default and can be switched off', () => {
+    const encoder = createTransformer({ vocabSize: 11, maxLength: 4, dim: 4, heads: 2, layers: 1, seed: 0 });
+    const heads = (cfg: object) => maskedLmTask.createHeads({ config: maskedLmTask.config.parse(cfg), featureDim: 4, inputShape: [4], seed: 0, encoder });
+    const untied = heads({});
+    expect(Object.keys(untied).sort()).toEqual(['mlm', 'mlmOutput']);
+    expect(untied.mlmOutput!.outputs[0]!.shape).toEqual([null, 11]);
+    const on = heads({ tiedOutput: true });
+    expect(Object.keys(on).sort()).toEqual(['mlm', 'mlmBias']);
+    expect(on.mlmBias!.weights[0]!.shape).toEqual([11]);
+    const off = heads({ tiedOutput: true, outputBias: false });
+    expect(Object.keys(off)).toEqual(['mlm']);
+    [...Object.values(untied), ...Object.values(on), ...Object.values(off), encoder].forEach((m) => m.dispose());
   });
 });
 

@@ -15,6 +15,7 @@ import {
   saveLayersModel,
   transformerSequenceModel,
   transformerTokenEmbeddings,
+  transformerWidth,
   trimPadding,
 } from '../index';
 
@@ -25,19 +26,51 @@ beforeAll(async () => {
 const ids2d = (rows: number[][]) => tf.tensor2d(rows, [rows.length, rows[0]!.length], 'float32');
 
 describe('createTransformer', () => {
-  it('maps ids [n, L] to pooled features [n, dim] and per-token features [n, L, dim]', () => {
+  it('maps ids [n, L] to pooled features [n, dim · (layers + 1)] (or [n, dim] for the last layer) and per-token features [n, L, dim]', () => {
     const enc = createEncoder('transformer', { vocabSize: 30, dim: 16, heads: 2, layers: 1 }, [6], 0);
     const x = ids2d([
       [2, 7, 8, 3, 0, 0],
       [2, 9, 9, 9, 9, 3],
     ]);
     const pooled = enc.predict(x) as tf.Tensor;
-    expect(pooled.shape).toEqual([2, 16]);
+    expect(pooled.shape).toEqual([2, 32]); // default hiddenStates 'all': embedding + final layer norm, 16 each
+    expect((createEncoder('transformer', { vocabSize: 30, dim: 16, heads: 2, layers: 1, hiddenStates: 'last' }, [6], 0).predict(x) as tf.Tensor).shape).toEqual([2, 16]);
     const seq = transformerSequenceModel(enc).predict(x) as tf.Tensor;
     expect(seq.shape).toEqual([2, 6, 16]);
     expect(transformerSequenceModel(enc)).toBe(transformerSequenceModel(enc)); // cached
     expect(transformerTokenEmbeddings(enc).shape).toEqual([30, 16]);
     tf.dispose([x, pooled, seq]);
+  });
+
+  it("hiddenStates 'all' concatenates the mean-pooled embedding output, each block's output and the final layer norm", () => {
+    const opts = { vocabSize: 30, maxLength: 6, dim: 8, heads: 2, layers: 2, seed: 5 };
+    const all = createTransformer({ ...opts, hiddenStates: 'all' });
+    const last = createTransformer(opts);
+    expect(all.outputs[0]!.shape).toEqual([null, 24]);
+    expect(transformerWidth(all)).toBe(8);
+    const x = ids2d([
+      [2, 7, 8, 3, 0, 0],
+      [2, 9, 11, 9, 9, 3],
+    ]);
+    const feats = (all.predict(x) as tf.Tensor).arraySync() as number[][];
+    // independent: mean over the 4 and 6 real tokens of each named layer's per-token output
+    const layerOut = (name: string) => (tf.model({ inputs: all.inputs, outputs: all.getLayer(name).output as tf.SymbolicTensor }).predict(x) as tf.Tensor).arraySync() as number[][][];
+    const parts = ['token_embedding', 'block0_res2', 'sequence_output'].map(layerOut);
+    const used = [4, 6];
+    for (let r = 0; r < 2; r++) {
+      parts.forEach((p, i) => {
+        for (let k = 0; k < 8; k++) {
+          const mean = p[r]!.slice(0, used[r]).reduce((s, row) => s + row[k]!, 0) / used[r]!;
+          expect(feats[r]![i * 8 + k]).toBeCloseTo(mean, 5);
+        }
+      });
+    }
+    // same seed, same weights: the last slice is exactly the default ('last') features
+    const lastFeats = (last.predict(x) as tf.Tensor).arraySync() as number[][];
+    for (let r = 0; r < 2; r++) for (let k = 0; k < 8; k++) expect(feats[r]![16 + k]).toBeCloseTo(lastFeats[r]![k]!, 5);
+    expect(createEncoder('transformer', { vocabSize: 30, dim: 8, heads: 2, layers: 3, hiddenStates: 'all' }, [6], 0).outputs[0]!.shape).toEqual([null, 32]);
+    expect(() => createTransformer({ ...opts, hiddenStates: 'some' as 'all' })).toThrow(/hiddenStates "some"/);
+    x.dispose();
   });
 
   it('is fixed by its seed', () => {

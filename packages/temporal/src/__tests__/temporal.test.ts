@@ -4,7 +4,7 @@ import { createEncoder } from '@ssl/encoders';
 import { sequenceDatasetFromArray } from '@ssl/data';
 import { describe, expect, it } from 'vitest';
 import { candidateInfoNce, tripletLoss } from '../losses';
-import { cropTuples, highMotionWindow, sampleOrderTuples, shuffleLearnTask } from '../shuffle-learn';
+import { cropTuples, gridTower, highMotionWindow, sampleOrderTuples, shuffleLearnTask, spatialTrunk } from '../shuffle-learn';
 import { sampleTcnTriplets, secondView, tcnTask } from '../tcn';
 
 describe('temporal losses', () => {
@@ -135,5 +135,58 @@ describe('temporal tasks train', () => {
       expect(Number.isFinite(res.history.at(-1)?.loss ?? NaN)).toBe(true);
       encoder.dispose();
     }
+  });
+});
+
+describe('shuffle-learn reads where things are (grid tower on the encoder feature map)', () => {
+  // A 4×4 bright square on a blank 24×24 frame at row/col (y, x).
+  const square = (y: number, x: number) => {
+    const a = new Float32Array(24 * 24);
+    for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) a[(y + i) * 24 + x + j] = 1;
+    return a;
+  };
+
+  it('the trunk is the encoder up to its last feature map; mlp encoders have none', () => {
+    const conv = createEncoder('convnet', { widths: [4, 8] }, [24, 24, 1], 0);
+    const trunk = spatialTrunk(conv)!;
+    expect(trunk.outputs[0]!.shape).toEqual([null, 12, 12, 8]);
+    // Shares the encoder's weights (no copies).
+    expect(trunk.trainableWeights.map((w) => w.read().id)).toEqual(conv.trainableWeights.map((w) => w.read().id));
+    expect(spatialTrunk(createEncoder('mlp', { hidden: [8], outputDim: 4 }, [24, 24, 1], 0))).toBeUndefined();
+    // A grid finer than the map keeps every position (no pooling): [12,12,8] → 1152 inputs to fc.
+    expect(gridTower([12, 12, 8], 16, 5, 0).layers[2]!.getWeights()[0]!.shape).toEqual([12 * 12 * 8, 5]);
+    expect(gridTower([12, 12, 8], 4, 5, 0).layers[2]!.getWeights()[0]!.shape).toEqual([4 * 4 * 8, 5]);
+    expect(() => gridTower([12, 12, 8], 0, 5, 0)).toThrow(/grid 0 must be an integer ≥ 1/);
+  });
+
+  it('moving an object leaves the globally pooled features unchanged but changes what the order classifier sees', () => {
+    const conv = createEncoder('convnet', { widths: [4, 8] }, [24, 24, 1], 1);
+    const tower = gridTower([12, 12, 8], 2, 16, 0);
+    const x = tf.tensor4d(Float32Array.of(...square(4, 4), ...square(16, 16)), [2, 24, 24, 1]);
+    const pooled = (conv.predict(x) as tf.Tensor2D).arraySync();
+    const seen = (tower.predict(spatialTrunk(conv)!.predict(x) as tf.Tensor) as tf.Tensor2D).arraySync();
+    const gap = (u: number[], v: number[]) => Math.max(...u.map((a, i) => Math.abs(a - v[i]!)));
+    expect(gap(pooled[0]!, pooled[1]!)).toBeLessThan(1e-5);
+    expect(gap(seen[0]!, seen[1]!)).toBeGreaterThan(1e-2);
+    x.dispose();
+  });
+
+  it('with a convnet, training uses the grid tower and updates the encoder through its feature map', async () => {
+    const rng = new Rng(0);
+    const frames = Float32Array.from({ length: 8 * 10 * 16 * 16 }, () => rng.float());
+    const source = sequenceDatasetFromArray(frames, { n: 8, length: 10, frameShape: [16, 16, 1] });
+    const encoder = createEncoder('convnet', { widths: [4, 8] }, [16, 16, 1], 0);
+    const before = encoder.getWeights()[0]!.dataSync().slice();
+    const res = await train({ task: shuffleLearnTask, encoder, source, taskConfig: { grid: 2, fc: 6, hidden: 4 }, config: { epochs: 1, batchSize: 4, lr: 1e-2, seed: 0 } });
+    expect(Object.keys(res.heads).sort()).toEqual(['classifier', 'frame']);
+    expect(res.heads.frame!.outputs[0]!.shape).toEqual([null, 6]);
+    expect(res.heads.classifier!.inputs[0]!.shape).toEqual([null, 3 * 6]);
+    expect(Number.isFinite(res.history.at(-1)?.loss ?? NaN)).toBe(true);
+    expect(Array.from(encoder.getWeights()[0]!.dataSync())).not.toEqual(Array.from(before));
+    // grid 0: the classifier reads the encoder's pooled 8-d features, as before.
+    const plain = await train({ task: shuffleLearnTask, encoder, source, taskConfig: { grid: 0, hidden: 4 }, config: { epochs: 1, batchSize: 4, lr: 1e-3, seed: 0 } });
+    expect(Object.keys(plain.heads)).toEqual(['classifier']);
+    expect(plain.heads.classifier!.inputs[0]!.shape).toEqual([null, 3 * 8]);
+    encoder.dispose();
   });
 });

@@ -195,11 +195,15 @@ describe('next-sentence / sentence-order tasks', () => {
 
   it.each([
     ['next-sentence', nextSentenceTask, { mlm: true }],
+    ['next-sentence', nextSentenceTask, { mlm: true, tiedOutput: true }],
     ['sentence-order', sentenceOrderTask, { mlm: false }],
   ] as const)('%s trains a few steps with finite loss and no tensor leak', async (_name, task, taskConfig) => {
-    const encoder = createTransformer({ vocabSize: 48, maxLength: length, dim: 16, heads: 2, layers: 1, seed: 0 });
+    // concatenated hidden states: pooled features [n, 32], per-token width 16 (the heads must use the width)
+    const encoder = createTransformer({ vocabSize: 48, maxLength: length, dim: 16, heads: 2, layers: 1, hiddenStates: 'all', seed: 0 });
+    expect(encoder.outputs[0]!.shape).toEqual([null, 32]);
     const run = async (epochs: number) => {
       const r = await train({ task: task as typeof nextSentenceTask, taskConfig, encoder, source, config: { epochs, batchSize: 6, seed: 2 } });
+      expect(r.heads.classifier!.inputs[0]!.shape).toEqual([null, 16]);
       Object.values(r.heads).forEach((h) => h.dispose());
       return r;
     };
