@@ -358,8 +358,8 @@ export interface TransformerOptions {
   pooling?: 'mean' | 'cls';
   /**
    * Which hidden states are pooled: `last` (the final layer norm; features [n, dim]) or `all`, the
-   * concatenation of the token embedding's output, each block's output and the final layer norm
-   * (features [n, dim · (layers + 1)]; BERT's feature-based use of concatenated layers,
+   * concatenation of the token embedding's output, each block's output but the last, and the final
+   * layer norm of the last block's output (features [n, dim · (layers + 1)]; BERT's feature-based use of concatenated layers,
    * Devlin et al. 2019 §5.3); default last.
    */
   hiddenStates?: 'last' | 'all';

@@ -133,10 +133,16 @@ export interface ShuffleLearnState extends TaskState {
  * const trunk = spatialTrunk(createConvNet({ inputShape: [64, 64, 1], seed: 0 })); // [n,64,64,1] → [n,16,16,128]
  */
 export function spatialTrunk(encoder: tf.LayersModel): tf.LayersModel | undefined {
+  const layer = lastSpatialLayer(encoder);
+  return layer && tf.model({ inputs: encoder.inputs, outputs: layer.output as tf.SymbolicTensor });
+}
+
+/** The encoder's last non-input layer with a [n, h, w, c] output of more than one position, if any. */
+function lastSpatialLayer(encoder: tf.LayersModel): tf.layers.Layer | undefined {
   for (let i = encoder.layers.length - 1; i >= 0; i--) {
-    const shape = encoder.layers[i]!.outputShape as Array<number | null>;
-    if (encoder.layers[i]!.getClassName() === 'InputLayer' || Array.isArray(shape[0]) || shape.length !== 4 || (shape[1] ?? 0) * (shape[2] ?? 0) <= 1) continue;
-    return tf.model({ inputs: encoder.inputs, outputs: encoder.layers[i]!.output as tf.SymbolicTensor });
+    const layer = encoder.layers[i]!;
+    const shape = layer.outputShape as Array<number | null>;
+    if (layer.getClassName() !== 'InputLayer' && !Array.isArray(shape[0]) && shape.length === 4 && (shape[1] ?? 0) * (shape[2] ?? 0) > 1) return layer;
   }
   return undefined;
 }
@@ -185,8 +191,9 @@ export const shuffleLearnTask = definePretextTask({
   trainDefaults: { epochs: 3, batchSize: 16, lr: 3e-4, optimizer: 'adam', limit: 600 },
   examplesPerInput: () => 6,
   createHeads: ({ featureDim, config, seed, encoder }) => {
-    const trunk = config.grid > 0 && encoder ? spatialTrunk(encoder) : undefined;
-    const frame = trunk ? gridTower((trunk.outputs[0]!.shape as number[]).slice(1), config.grid, config.fc, seed + 2) : undefined;
+    // Only the map's shape is needed here; createState builds the trunk model itself.
+    const map = config.grid > 0 && encoder ? lastSpatialLayer(encoder) : undefined;
+    const frame = map ? gridTower((map.outputShape as number[]).slice(1), config.grid, config.fc, seed + 2) : undefined;
     const d = frame ? config.fc : featureDim;
     const layers: tf.layers.Layer[] = [];
     if (config.hidden > 0) layers.push(tf.layers.dense({ inputShape: [3 * d], units: config.hidden, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed }) }));
