@@ -3,7 +3,7 @@ import { Rng, SslError, initBackend, train, type DataSource, type TextBatch } fr
 import { CLS_ID, SEP_ID } from '@ssl/data';
 import { createTransformer } from '@ssl/encoders';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { itemSentences, nextSentencePairs, nextSentenceTask, nonIdentityPermutation, sentenceOrderSequences, sentenceOrderTask } from '../index';
+import { itemSentences, nextSentencePairs, nextSentenceTask, nonIdentityPermutation, sentenceOrderRows, sentenceOrderSequences, sentenceOrderTask } from '../index';
 
 beforeAll(async () => {
   await initBackend();
@@ -180,6 +180,44 @@ describe('sentenceOrderSequences', () => {
   });
 });
 
+describe('sentenceOrderRows (separate encoding)', () => {
+  it('gives k whole sentences per item on their own rows; ordered windows keep the text order, shuffled ones never do', () => {
+    const rng = new Rng(5);
+    let shuffled = 0;
+    for (let b = 0; b < 30; b++) {
+      const { raw, sents } = fixtureBatch(16, 40, rng, () => 3 + rng.int(3));
+      const { tokens, labels } = sentenceOrderRows(raw, 3, rng);
+      expect(tokens.length).toBe(16 * 3 * 40);
+      expect(labels.reduce((a, v) => a + v, 0)).toBe(8);
+      for (let r = 0; r < 16; r++) {
+        const item = sents[r]!;
+        const rows = [0, 1, 2].map((j) => segmentsOf(tokens.subarray((r * 3 + j) * 40, (r * 3 + j + 1) * 40)));
+        rows.forEach((segs) => expect(segs.length).toBe(1)); // one sentence per row
+        const which = rows.map(([s]) => item.findIndex((full) => full[0] === s![0]));
+        which.forEach((w, j) => expect(rows[j]![0]).toEqual(item[w]!)); // whole sentences
+        const sorted = [...which].sort((x, y) => x - y);
+        expect(sorted[2]! - sorted[0]!).toBe(2); // a window of 3 consecutive sentences
+        if (labels[r] === 1) expect(which).toEqual(sorted);
+        else {
+          expect(which).not.toEqual(sorted);
+          shuffled++;
+        }
+      }
+    }
+    expect(shuffled).toBe(30 * 8);
+  });
+
+  it('halves the longest sentence until an item has k segments', () => {
+    // sentences [7 8 9 10] and [11 12]: the first is halved, giving [7 8] [9 10] [11 12]
+    const raw: TextBatch = { modality: 'text', tokens: Int32Array.of(7, 8, 9, 10, 11, 12, 0, 0), sentence: Int32Array.of(0, 0, 0, 0, 1, 1, -1, -1), n: 1, length: 8, indices: Int32Array.of(0) };
+    for (let seed = 0; seed < 5; seed++) {
+      const { tokens, orders } = sentenceOrderRows(raw, 3, new Rng(seed));
+      const rows = [0, 1, 2].map((j) => segmentsOf(tokens.subarray(j * 8, (j + 1) * 8))[0]);
+      expect(rows).toEqual(Array.from(orders[0]!, (o) => [[7, 8], [9, 10], [11, 12]][o]));
+    }
+  });
+});
+
 describe('next-sentence / sentence-order tasks', () => {
   const length = 24;
   const source: DataSource<TextBatch> = {
@@ -194,16 +232,18 @@ describe('next-sentence / sentence-order tasks', () => {
   };
 
   it.each([
-    ['next-sentence', nextSentenceTask, { mlm: true }],
-    ['next-sentence', nextSentenceTask, { mlm: true, tiedOutput: true }],
-    ['sentence-order', sentenceOrderTask, { mlm: false }],
-  ] as const)('%s trains a few steps with finite loss and no tensor leak', async (_name, task, taskConfig) => {
+    ['next-sentence', { mlm: true }, nextSentenceTask],
+    ['next-sentence', { mlm: true, tiedOutput: true }, nextSentenceTask],
+    ['sentence-order', { encoding: 'joint', mlm: false }, sentenceOrderTask],
+    ['sentence-order', {}, sentenceOrderTask],
+  ] as const)('%s %j trains a few steps with finite loss and no tensor leak', async (_name, taskConfig, task) => {
     // concatenated hidden states: pooled features [n, 32], per-token width 16 (the heads must use the width)
     const encoder = createTransformer({ vocabSize: 48, maxLength: length, dim: 16, heads: 2, layers: 1, hiddenStates: 'all', seed: 0 });
     expect(encoder.outputs[0]!.shape).toEqual([null, 32]);
     const run = async (epochs: number) => {
       const r = await train({ task: task as typeof nextSentenceTask, taskConfig, encoder, source, config: { epochs, batchSize: 6, seed: 2 } });
-      expect(r.heads.classifier!.inputs[0]!.shape).toEqual([null, 16]);
+      // [CLS] heads read the width; the separate sentence-order classifier reads 3 pooled features
+      expect(r.heads.classifier!.inputs[0]!.shape).toEqual([null, 'encoding' in taskConfig || task === nextSentenceTask ? 16 : 96]);
       Object.values(r.heads).forEach((h) => h.dispose());
       return r;
     };
@@ -214,7 +254,13 @@ describe('next-sentence / sentence-order tasks', () => {
     expect(r.steps).toBe(6);
     expect(r.history.every((h) => Number.isFinite(h.loss))).toBe(true);
     // with mlm the loss also holds the vocabulary cross-entropy (≈ ln 48), well above ln 2
-    if (taskConfig.mlm) expect(r.history[0]!.loss).toBeGreaterThan(2.5);
+    if ('mlm' in taskConfig && taskConfig.mlm) expect(r.history[0]!.loss).toBeGreaterThan(2.5);
     else expect(r.history[0]!.loss).toBeLessThan(1.5);
+  });
+
+  it('sentence-order rejects mlm with separate encoding, naming both fields', async () => {
+    const encoder = createTransformer({ vocabSize: 48, maxLength: length, dim: 16, heads: 2, layers: 1, seed: 0 });
+    await expect(train({ task: sentenceOrderTask, taskConfig: { mlm: true }, encoder, source, config: { epochs: 1, batchSize: 6, seed: 0 } })).rejects.toThrow(/mlm: true needs encoding "joint"/);
+    encoder.dispose();
   });
 });
