@@ -2,14 +2,13 @@ import { SslError, definePretextTask, type Rng, type TextBatch } from '@ssl/core
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { classifierHead } from '@ssl/context';
-import { trimPadding } from '@ssl/encoders';
 import { fitLengths } from '@ssl/data';
 import { balancedLabels, checkTextBatch, itemSentences, packSegments, sentenceTaskBatch, sentenceTaskFields, sentenceTaskHeads, sentenceTaskLoss, splitEvenly } from './text-segments';
 
 /** Config of sentence-order prediction; defaults follow Wu et al. 2019 (ordered vs shuffled windows of consecutive utterances). */
 export const sentenceOrderConfig = z
   .object({
-    sentences: z.number().int().min(2).max(16).default(3).describe('consecutive sentences per window (k); items with fewer use all they have'),
+    sentences: z.number().int().min(2).max(16).default(3).describe('consecutive sentences per window (k); items with fewer: joint uses all they have, separate halves the longest until there are k'),
     encoding: z
       .enum(['separate', 'joint'])
       .default('separate')
@@ -169,13 +168,9 @@ export const sentenceOrderTask = definePretextTask({
     return { classifier: classifierHead(config.sentences * featureDim, config.hidden, 2, seed) };
   },
   prepare: (raw, { config, rng }) => {
-    if (config.encoding === 'joint') {
-      const { tokens, labels } = sentenceOrderSequences(raw, config.sentences, rng.fork('order'));
-      return sentenceTaskBatch(tokens, labels, raw.length, 2, config, rng.fork('mask'));
-    }
-    const { tokens, labels } = sentenceOrderRows(raw, config.sentences, rng.fork('order'));
-    const rows = trimPadding(tokens, raw.n * config.sentences, raw.length);
-    return { x: tf.tensor2d(rows.ids, [raw.n * config.sentences, rows.used], 'int32'), y: tf.oneHot(tf.tensor1d(labels, 'int32'), 2) };
+    const windows = config.encoding === 'joint' ? sentenceOrderSequences : sentenceOrderRows;
+    const { tokens, labels } = windows(raw, config.sentences, rng.fork('order'));
+    return sentenceTaskBatch(tokens, labels, raw.length, 2, config, rng.fork('mask'));
   },
   loss: (ctx) => {
     if (ctx.config.encoding === 'joint') return sentenceTaskLoss(ctx);

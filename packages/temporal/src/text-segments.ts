@@ -92,17 +92,19 @@ export function sentenceTaskHeads(featureDim: number, config: SentenceTaskConfig
 }
 
 /**
- * Tensors of a sentence-pair batch: ids `x` (masked when `mlm`; trailing all-padding columns dropped), one-hot `y`, and masked-LM targets when `mlm`.
+ * Tensors of a sentence-task batch: ids `x` (masked when `mlm`; trailing all-padding columns
+ * dropped), one-hot `y`, and masked-LM targets when `mlm`. `tokens` holds rows of `length`: one per
+ * label, or several per label for a model that encodes each segment on its own row.
  *
  * @example
  * const batch = sentenceTaskBatch(tokens, labels, 128, 2, config, rng); // { x, y, positions?, targets? }
  */
 export function sentenceTaskBatch(tokens: Int32Array, labels: Int32Array, length: number, classes: number, config: SentenceTaskConfig, rng: Rng): PretextBatch {
-  const n = labels.length;
+  const rows = tokens.length / length;
   const y = tf.oneHot(tf.tensor1d(labels, 'int32'), classes);
-  if (config.mlm) return { ...maskedLmBatch(tokens, n, length, rng, config), y };
-  const trimmed = trimPadding(tokens, n, length);
-  return { x: tf.tensor2d(trimmed.ids, [n, trimmed.used], 'int32'), y };
+  if (config.mlm) return { ...maskedLmBatch(tokens, rows, length, rng, config), y };
+  const trimmed = trimPadding(tokens, rows, length);
+  return { x: tf.tensor2d(trimmed.ids, [rows, trimmed.used], 'int32'), y };
 }
 
 /**
