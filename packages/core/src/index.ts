@@ -4,6 +4,7 @@ export * from './types';
 export * from './backend';
 export { registerWasmTrainingKernels } from './wasm-kernels';
 export * from './task';
+export * from './catalogue';
 export * from './registry';
 export * from './optimizer';
 export * from './checkpoint';

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { RegistryBase } from './catalogue';
 import { SslError, parseWith } from './errors';
 import type { AnyPretextTask, Heads, PretextTask, PretextTaskSpec } from './task';
 import type { Modality } from './types';
@@ -73,8 +74,10 @@ function tasksIn(plugin: Plugin): readonly AnyPretextTask[] {
  * A typed collection of pretext tasks. `use()` returns the same registry with a wider type,
  * so `get()` and `parseConfig()` know every registered name and config.
  */
-export class Registry<T extends Record<string, AnyPretextTask> = {}> {
-  private readonly tasks = new Map<string, AnyPretextTask>();
+export class Registry<T extends Record<string, AnyPretextTask> = {}> extends RegistryBase<AnyPretextTask> {
+  constructor() {
+    super({ noun: 'method', kind: 'pretext-task', hint: 'Run `ssl list` to see every method.' });
+  }
 
   /**
    * Adds tasks. A name that is already registered throws, naming both tasks,
@@ -82,44 +85,20 @@ export class Registry<T extends Record<string, AnyPretextTask> = {}> {
    */
   use<P extends Plugin>(plugin: P, options: { override?: boolean } = {}): Registry<T & TasksOf<P>> {
     for (const task of tasksIn(plugin)) {
-      const existing = this.tasks.get(task.name);
+      const existing = this.items.get(task.name);
       if (existing && existing !== task && !options.override) {
         throw new SslError(
           `Duplicate pretext task "${task.name}": already registered as "${existing.title}" (${existing.family}), now "${task.title}" (${task.family}). Rename one, or pass { override: true } to replace it.`,
         );
       }
-      this.tasks.set(task.name, task);
     }
+    this.add(tasksIn(plugin), true);
     return this as unknown as Registry<T & TasksOf<P>>;
-  }
-
-  /** True when a task of that name is registered. */
-  has(name: string): boolean {
-    return this.tasks.has(name);
   }
 
   /** The task registered under `name`, typed; a name that is not registered does not compile. */
   get<K extends keyof T & string>(name: K): T[K] {
     return this.find(name) as T[K];
-  }
-
-  /** Looks up a task by a runtime string (CLI input); unknown names throw with the list of known ones. */
-  find(name: string): AnyPretextTask {
-    const task = this.tasks.get(name);
-    if (!task) {
-      throw new SslError(`Unknown method "${name}". Must be one of [${this.names().join(', ')}]. Run \`ssl list\` to see every method.`);
-    }
-    return task;
-  }
-
-  /** Registered names, sorted. */
-  names(): string[] {
-    return [...this.tasks.keys()].sort();
-  }
-
-  /** Every registered task. */
-  list(): AnyPretextTask[] {
-    return this.names().map((n) => this.tasks.get(n)!);
   }
 
   /** Validates a config for a task, filling the paper's defaults. */

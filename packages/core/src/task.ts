@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
 import type { Rng } from './rng';
-import type { BatchByModality, Family, Modality } from './types';
+import type { BatchByModality, DataSource, Family, Modality } from './types';
 
 /** The raw batch type for a modality (families add theirs to `BatchByModality`). */
 export type RawBatch<M extends Modality> = M extends keyof BatchByModality ? BatchByModality[M] : unknown;
@@ -130,6 +130,17 @@ export interface PretextTaskSpec<
    * exported encoder must apply it too. Pure and deterministic (no augmentation).
    */
   encoderView?(raw: RawBatch<M>, config: z.output<C>): RawBatch<M>;
+  /**
+   * The encoder's input shape on data whose examples have shape `sampleShape` (a frame, a
+   * time step), when the task feeds the encoder something else: e.g. chunks of `config.chunk`
+   * steps of a time series. Default: `sampleShape`.
+   */
+  encoderInputShape?(sampleShape: readonly number[], config: z.output<C>): number[];
+  /**
+   * Optional: writes method-specific artefacts of the trained encoder into the run directory
+   * (word2vec: the word vectors) and returns lines for the log.
+   */
+  exportArtifacts?(ctx: { config: z.output<C>; encoder: tf.LayersModel; source: DataSource<RawBatch<M>>; runDir: string }): Promise<string[]>;
   /** Encoder name (see `@ssl/encoders` ENCODERS) the CLI uses when `--encoder` is not given; default: the dataset's. */
   defaultEncoder?: string;
   /**

@@ -76,6 +76,28 @@ export interface TextBatch {
    * batch), for frequency-based sampling: word2vec's subsampling and unigram noise.
    */
   readonly vocabCounts?: Int32Array;
+  /**
+   * Set when rows are chunks of longer items (e.g. a document cut into 128-token rows): `owner[r]`
+   * is the item of row r and `weight[r]` its weight; frozen features are the weighted mean per item,
+   * and `labels` has one entry per item (`items` of them).
+   */
+  readonly chunks?: { readonly items: number; readonly owner: Int32Array; readonly weight: Float32Array };
+}
+
+/**
+ * What a dataset tells an encoder beyond the input shape: a vocabulary's size, a graph's nodes and
+ * edges. Encoders that need one of them read it; others ignore them.
+ *
+ * @example
+ * const inputs: EncoderInputs = { inputShape: [128], vocabSize: 8000 };
+ */
+export interface EncoderInputs {
+  /** Shape of one encoder input, e.g. [28, 28, 1] or [128] token ids. */
+  inputShape: number[];
+  /** Number of token ids (text datasets). */
+  vocabSize?: number;
+  /** The graph whose nodes are encoded (graph datasets): undirected edges as flat pairs. */
+  graph?: { numNodes: number; edges: Int32Array };
 }
 
 /** Raw batches by modality; other families add their own batch types here. */
