@@ -12,3 +12,5 @@ export * from './moving-mnist';
 export * from './text';
 export * from './bpe';
 export * from './text-source';
+export * from './registry';
+export * from './builtin-datasets';

@@ -1,9 +1,10 @@
 import type * as tf from '@tensorflow/tfjs';
-import { SslError, parseWith } from '@ssl/core';
+import { NamedRegistry, SslError, parseWith, type EncoderInputs } from '@ssl/core';
 import { z } from 'zod';
 import { createBagOfEmbeddings } from './bag-of-embeddings';
 import { createConvNet, createMlp, createResNet18Small } from './builders';
 import { createTransformer } from './transformer';
+import { createGcn } from './gcn';
 import { createSplitConvNet } from './split';
 
 /**
@@ -14,6 +15,10 @@ import { createSplitConvNet } from './split';
  * const enc = spec.create(spec.config.parse({ outputDim: 32 }), [784], 0);
  */
 export interface EncoderSpec<S extends z.AnyZodObject = z.AnyZodObject> {
+  /** The `--encoder` name. */
+  name: string;
+  /** Brand for registries. */
+  kind: 'encoder';
   /** One line for `ssl list` and the docs. */
   description: string;
   /** Validates the user's config; its defaults are the documented architecture. */
@@ -22,11 +27,20 @@ export interface EncoderSpec<S extends z.AnyZodObject = z.AnyZodObject> {
    * Builds the encoder from a parsed config; `seed` fixes every initial weight. Method syntax on
    * purpose: its bivariant parameter lets every entry widen to `EncoderSpec` without a cast.
    */
-  create(config: z.output<S>, inputShape: number[], seed: number): tf.LayersModel;
+  create(config: z.output<S>, inputShape: number[], seed: number, inputs?: EncoderInputs): tf.LayersModel;
 }
 
-// Identity helper: lets TypeScript infer each entry's config type for `create`.
-const defineEncoder = <S extends z.AnyZodObject>(spec: EncoderSpec<S>): EncoderSpec<S> => spec;
+/**
+ * Defines an encoder a registry (and `--plugin`) can add: name, zod config, factory. The factory
+ * gets the dataset's {@link EncoderInputs} (vocabulary size, graph) when it needs them.
+ *
+ * @example
+ * export const tiny = defineEncoder({ name: 'tiny', description: 'One dense layer.', config: z.object({}).strict(),
+ *   create: (_c, inputShape, seed) => createMlp({ inputShape, hidden: [], outputDim: 16, seed }) });
+ */
+export function defineEncoder<S extends z.AnyZodObject>(spec: Omit<EncoderSpec<S>, 'kind'>): EncoderSpec<S> {
+  return Object.freeze({ ...spec, kind: 'encoder' as const });
+}
 
 const widthList = (d: number[], exactly?: number) => {
   const list = z.array(z.number().int().min(1).max(4096)).min(1);
@@ -43,6 +57,7 @@ const widthList = (d: number[], exactly?: number) => {
  */
 export const ENCODERS = {
   mlp: defineEncoder({
+    name: 'mlp',
     description: 'Multilayer perceptron on flattened inputs.',
     config: z
       .object({
@@ -53,11 +68,13 @@ export const ENCODERS = {
     create: (c, inputShape, seed) => createMlp({ inputShape, hidden: c.hidden, outputDim: c.outputDim, seed }),
   }),
   convnet: defineEncoder({
+    name: 'convnet',
     description: 'Benchmark ConvNet: 3 conv3×3-BN-ReLU blocks (32, 64, 128) with max-pooling, global average pool.',
     config: z.object({ widths: widthList([32, 64, 128]).describe('channels of the conv blocks') }).strict(),
     create: (c, inputShape, seed) => createConvNet({ inputShape, widths: c.widths, seed }),
   }),
   resnet18: defineEncoder({
+    name: 'resnet18',
     description: 'CIFAR-style ResNet-18 (3×3 stem, 4 stages × 2 basic blocks, 1×1 projection shortcuts).',
     config: z
       .object({
@@ -68,13 +85,16 @@ export const ENCODERS = {
     create: (c, inputShape, seed) => createResNet18Small({ inputShape, widths: c.widths, width: c.width, seed }),
   }),
   gcn: defineEncoder({
+    name: 'gcn',
     description: 'Graph convolutional network (Kipf & Welling): GCN layers with PReLU, Â = D^-1/2 (A+I) D^-1/2; needs a graph dataset (e.g. cora:PATH).',
     config: z.object({ widths: widthList([512]).describe('units of each GCN layer (DGI: one layer of 512)') }).strict(),
-    create: () => {
-      throw new SslError('Encoder "gcn" needs a graph\'s adjacency, so only graph datasets can build it. Use it with a graph dataset, e.g. --dataset cora:PATH.');
+    create: (c, inputShape, seed, inputs) => {
+      if (!inputs?.graph) throw new SslError('Encoder "gcn" needs a graph\'s adjacency, so only graph datasets can build it. Use it with a graph dataset, e.g. --dataset cora:PATH.');
+      return createGcn({ numFeatures: inputShape[0]!, numNodes: inputs.graph.numNodes, edges: inputs.graph.edges, widths: c.widths, seed });
     },
   }),
   transformer: defineEncoder({
+    name: 'transformer',
     description: 'Small pre-LN transformer on token ids (token + position embeddings, self-attention blocks, mean or [CLS] pooling); needs a text dataset, which sets vocabSize from its vocabulary.',
     config: z
       .object({
@@ -87,12 +107,14 @@ export const ENCODERS = {
         hiddenStates: z.enum(['last', 'all']).default('all').describe("hidden states pooled into the features: 'all': token embedding + every block's output, concatenated (dim · (layers + 1); BERT's feature-based approach, Devlin et al. 2019 §5.3, which beat using the last layer alone), or 'last' (final layer norm, dim features)"),
       })
       .strict(),
-    create: (c, inputShape, seed) => {
+    create: (c, inputShape, seed, inputs) => {
+      if (inputs?.vocabSize !== undefined) c = { ...c, vocabSize: inputs.vocabSize };
       if (inputShape.length !== 1) throw new SslError(`Encoder "transformer" takes token-id sequences of shape [length]; got input shape [${inputShape.join(', ')}]. Use it with a text dataset.`);
       return createTransformer({ ...c, maxLength: inputShape[0]!, seed });
     },
   }),
   'bag-of-embeddings': defineEncoder({
+    name: 'bag-of-embeddings',
     description: 'Text: token embedding lookup + mean pooling over the non-[PAD]/[UNK] tokens (word2vec\'s input vectors); text datasets set vocabSize.',
     config: z
       .object({
@@ -100,9 +122,10 @@ export const ENCODERS = {
         vocabSize: z.number().int().min(0).default(0).describe('number of token ids; text datasets fill it from their tokenizer (0: unset)'),
       })
       .strict(),
-    create: (c, _inputShape, seed) => createBagOfEmbeddings({ vocabSize: c.vocabSize, dim: c.dim, seed }),
+    create: (c, _inputShape, seed, inputs) => createBagOfEmbeddings({ vocabSize: inputs?.vocabSize ?? c.vocabSize, dim: c.dim, seed }),
   }),
   'split-convnet': defineEncoder({
+    name: 'split-convnet',
     description: 'Split-brain encoder: one ConvNet tower per disjoint channel group (default L | ab of a Lab image), each seeing only its channels; features = the towers’ concatenated.',
     config: z
       .object({
@@ -153,4 +176,46 @@ export function createEncoder(name: string, config: unknown, inputShape: number[
   // Sound despite the widening: each entry's create receives what its own schema outputs.
   const spec: EncoderSpec = ENCODERS[name as EncoderName];
   return spec.create(parseWith(spec.config, config ?? {}, `encoder "${name}" config`), inputShape, seed);
+}
+
+/**
+ * The built-in encoders as a list, for `createEncoderRegistry().use(builtinEncoders)`.
+ *
+ * @example
+ * const encoders = createEncoderRegistry().use(builtinEncoders).use(myEncoder);
+ */
+export const builtinEncoders: readonly EncoderSpec[] = Object.values(ENCODERS);
+
+/**
+ * Encoders by name: typed lookup, `.use()` for plugins, and `create` that validates the config.
+ *
+ * @example
+ * const enc = createEncoderRegistry().use(builtinEncoders).create('mlp', { outputDim: 32 }, { inputShape: [784] }, 0);
+ */
+export class EncoderRegistry extends NamedRegistry<EncoderSpec> {
+  constructor() {
+    super({ noun: 'encoder', kind: 'encoder', hint: 'Pick one with --encoder.' });
+  }
+
+  /** Validates `config` against the encoder's schema (defaults filled in). */
+  parseConfig(name: string, config: unknown): Record<string, unknown> {
+    const spec = this.find(name);
+    return parseWith(spec.config, config ?? {}, `encoder "${name}" config`) as Record<string, unknown>;
+  }
+
+  /** Builds encoder `name` (random init fixed by `seed`) for data described by `inputs`. */
+  create(name: string, config: unknown, inputs: EncoderInputs, seed: number): tf.LayersModel {
+    const spec = this.find(name);
+    return spec.create(parseWith(spec.config, config ?? {}, `encoder "${name}" config`), inputs.inputShape, seed, inputs);
+  }
+}
+
+/**
+ * An empty encoder registry; add the built-ins and plugins with `.use()`.
+ *
+ * @example
+ * const encoders = createEncoderRegistry().use(builtinEncoders);
+ */
+export function createEncoderRegistry(): EncoderRegistry {
+  return new EncoderRegistry();
 }
