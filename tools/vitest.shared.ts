@@ -3,7 +3,7 @@ import path from 'node:path';
 import { defineProject, type UserWorkspaceConfig } from 'vitest/config';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const packages = ['core', 'encoders', 'data', 'eval', 'context', 'temporal', 'contrastive', 'cli'];
+const packages = ['core', 'encoders', 'data', 'eval', 'context', 'temporal', 'contrastive', 'runner', 'cli'];
 
 /** Tests import sibling packages from source, so no build is needed to run them. */
 export const sourceAliases = Object.fromEntries(

@@ -29,7 +29,8 @@ const cell = (v) => String(v).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const json = (v) => (v === undefined ? '—' : `\`${cell(JSON.stringify(v))}\``);
 
 const tasks = cli.builtinRegistry().list();
-const datasetsOf = (modality) => cli.datasetNames(modality);
+const catalogue = cli.builtinCatalogue();
+const datasetsOf = (modality) => catalogue.datasets.choices(modality);
 
 function page(task) {
   const fields = cli.describeFields(task.config);
@@ -52,10 +53,10 @@ function page(task) {
     '## Config',
     '',
     fields.length
-      ? ['| field | type | default | description |', '|---|---|---|---|', ...fields.map((f) => `| \`${f.name}\` | ${cell(f.type)} | ${json(f.default)} | ${cell(f.description)} |`)].join('\n')
+      ? ['| field | `--set` key | type | default | description |', '|---|---|---|---|---|', ...fields.map((f) => `| \`${f.name}\` | \`${cli.taskSetKey(catalogue, f.name)}\` | ${cell(f.type)} | ${json(f.default)} | ${cell(f.description)} |`)].join('\n')
       : 'This method has no config fields.',
     '',
-    'Set any field from the CLI with `--set field=value`; from the API pass it in `taskConfig`. Defaults are the paper\'s unless the description says otherwise.',
+    'Set any field from the CLI with `--set KEY=value`, KEY as in the `--set key` column (`task.field` where a trainer, probe or encoder field has the same name; `task.field` always works); from the API pass it in `taskConfig`. Defaults are the paper\'s unless the description says otherwise.',
     '',
     '## Trainer defaults',
     '',
@@ -69,7 +70,7 @@ function page(task) {
     '',
     '```sh',
     `npx ssl pretrain --method ${task.name}${dataset ? ` --dataset ${dataset}` : ''}`,
-    ...(fields[0] ? [`npx ssl pretrain --method ${task.name}${dataset ? ` --dataset ${dataset}` : ''} --set ${fields[0].name}=${JSON.stringify(fields[0].default)} --epochs 1`] : []),
+    ...(fields[0] ? [`npx ssl pretrain --method ${task.name}${dataset ? ` --dataset ${dataset}` : ''} --set ${cli.taskSetKey(catalogue, fields[0].name)}=${JSON.stringify(fields[0].default)} --epochs 1`] : []),
     '```',
     '',
     `Datasets of modality ${task.modality}: ${datasets.length ? datasets.map((d) => `\`${d}\``).join(', ') : 'none built in yet ([bring your own](../guide/datasets.md))'}.`,

@@ -43,22 +43,3 @@ export function numberFlag(name: string, value: string | undefined): number | un
   if (value.trim() === '' || !Number.isFinite(n)) throw new SslError(`Invalid --${name} "${value}": must be a number, e.g. --${name} 3.`);
   return n;
 }
-
-/** Parses `--set key=value` pairs; values are JSON when they parse as JSON, else strings. */
-export function parseSets(sets: string[] | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const s of sets ?? []) {
-    const eq = s.indexOf('=');
-    if (eq <= 0) throw new SslError(`Invalid --set "${s}": must be key=value, e.g. --set lr=0.001.`);
-    const key = s.slice(0, eq).trim();
-    const raw = s.slice(eq + 1).trim();
-    let value: unknown = raw;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      value = raw;
-    }
-    out[key] = value;
-  }
-  return out;
-}

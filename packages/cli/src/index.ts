@@ -1,22 +1,29 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SslError, type Plugin, type Registry } from '@ssl/core';
+import { SslError } from '@ssl/core';
+import { builtinCatalogue, type Catalogue, type CataloguePlugin } from '@ssl/runner';
 import { evalCommand } from './commands/eval';
 import { listCommand } from './commands/list';
 import { pretrainCommand } from './commands/pretrain';
 import { trainCommand } from './commands/train';
 import { processIo, type Io } from './io';
-import { builtinRegistry } from './registry';
-import './data';
 
-export { builtinRegistry } from './registry';
-export { buildRunConfig, pretrainCommand, type PretrainResult } from './commands/pretrain';
-export { describeFields, listCommand, type FieldInfo } from './commands/list';
+export { pretrainCommand, type PretrainResult } from './commands/pretrain';
+export { describeFields, listCommand, taskSetKey, type FieldInfo } from './commands/list';
 export { evalCommand } from './commands/eval';
-export { parseTrainSettings, trainCommand, TRAIN_TASKS, type TrainCommandResult, type TrainSettings } from './commands/train';
-export { registerDataset, resolveDataset, datasetNames, type CliDataset, type ProbeFeatures, type ProbeScore } from './datasets';
-export { readRunConfig, runConfigSchema, type RunConfig } from './run-config';
+export { trainCommand } from './commands/train';
+export { builtinCatalogue, buildRunConfig, parseTrainSettings, readRunConfig, runConfigSchema, TRAIN_TASKS, type Catalogue, type RunConfig, type TrainCommandResult, type TrainSettings } from '@ssl/runner';
 export type { Io } from './io';
+
+/**
+ * The CLI's task registry (every family's tasks); the rest of the catalogue is {@link builtinCatalogue}.
+ *
+ * @example
+ * builtinRegistry().names(); // ['autoencoder', 'cmc', ...]
+ */
+export function builtinRegistry() {
+  return builtinCatalogue().tasks;
+}
 
 const HELP = `ssl: self-supervised learning for TypeScript
 
@@ -27,10 +34,11 @@ Usage:
   ssl train --task T [--aux NAME]       supervised | fewshot | semi, with a pretext task as auxiliary
 
 Global option:
-  --plugin MODULE                        load pretext tasks from a module (a path or a package
-                                         name) whose default export, or export \`plugin\`, is a task,
-                                         a list of tasks or { tasks: [...] }; repeatable. The
-                                         SSL_PLUGINS environment variable (comma-separated) does the same.
+  --plugin MODULE                        load tasks, datasets, protocols or encoders from a module (a
+                                         path or a package name) whose default export, or export
+                                         \`plugin\`, is one of them, a list, or { tasks, datasets,
+                                         protocols, encoders }; repeatable. The SSL_PLUGINS
+                                         environment variable (comma-separated) does the same.
 
 Run \`ssl <command> --help\` for a command's options.`;
 
@@ -43,16 +51,16 @@ const COMMANDS = { list: listCommand, pretrain: pretrainCommand, eval: evalComma
  * @example
  * process.exitCode = await main(['pretrain', '--method', 'rotation', '--epochs', '1']);
  */
-export async function main(argv: string[], io: Io = processIo, registry: Registry = builtinRegistry()): Promise<number> {
+export async function main(argv: string[], io: Io = processIo, catalogue: Catalogue = builtinCatalogue()): Promise<number> {
   let plugins: string[];
   try {
     ({ argv, plugins } = splitPluginArgs(argv));
     for (const spec of plugins) {
       const plugin = await loadPlugin(spec);
       try {
-        registry = registry.use(plugin);
+        catalogue.use(plugin);
       } catch (e) {
-        throw new SslError(`--plugin "${spec}" does not export pretext tasks: ${e instanceof Error ? e.message : String(e)}`);
+        throw new SslError(`--plugin "${spec}" does not export tasks, datasets, protocols or encoders: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
   } catch (e) {
@@ -67,7 +75,7 @@ export async function main(argv: string[], io: Io = processIo, registry: Registr
   const run = COMMANDS[command as keyof typeof COMMANDS];
   try {
     if (!run) throw new SslError(`Unknown command "${command}". Must be one of [${Object.keys(COMMANDS).join(', ')}]. Run \`ssl --help\`.`);
-    return await run(rest, io, registry);
+    return await run(rest, io, catalogue);
   } catch (e) {
     const debug = process.env.SSL_DEBUG === '1';
     if (e instanceof SslError) {
@@ -100,10 +108,10 @@ function splitPluginArgs(argv: string[]): { argv: string[]; plugins: string[] } 
 
 /**
  * Imports a plugin module: a relative or absolute path (resolved from the working directory) or a
- * package name. Its default export, or its export named `plugin`, must be something `registry.use()`
+ * package name. Its default export, or its export named `plugin`, must be something `Catalogue.use()`
  * accepts.
  */
-async function loadPlugin(spec: string): Promise<Plugin> {
+async function loadPlugin(spec: string): Promise<CataloguePlugin> {
   const isPath = spec.startsWith('.') || isAbsolute(spec);
   const url = isPath ? pathToFileURL(resolve(spec)).href : spec;
   let mod: Record<string, unknown>;
@@ -113,7 +121,7 @@ async function loadPlugin(spec: string): Promise<Plugin> {
     const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
     throw new SslError(`--plugin "${spec}" could not be imported (${why}). Pass a path to a built JavaScript module (e.g. ./dist/index.js) or an installed package name.`);
   }
-  const plugin = (mod.default ?? mod.plugin) as Plugin | undefined;
+  const plugin = (mod.default ?? mod.plugin) as CataloguePlugin | undefined;
   if (!plugin) throw new SslError(`--plugin "${spec}" has no default export and no export named "plugin". Export the task (or { tasks: [...] }) as default or as \`plugin\`.`);
   return plugin;
 }

@@ -48,6 +48,7 @@ export function rotationBatch(images: Float32Array, n: number, height: number, w
  */
 export const rotationTask = definePretextTask({
   name: 'rotation',
+  transformations: { count: 4, apply: rotationBatch },
   family: 'context',
   modality: 'image',
   title: 'Rotation prediction (RotNet)',

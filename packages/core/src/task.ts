@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
 import type { Rng } from './rng';
-import type { BatchByModality, DataSource, Family, Modality } from './types';
+import type { BatchByModality, DataSource, Family, ImageTransformSet, Modality } from './types';
 
 /** The raw batch type for a modality (families add theirs to `BatchByModality`). */
 export type RawBatch<M extends Modality> = M extends keyof BatchByModality ? BatchByModality[M] : unknown;
@@ -141,6 +141,11 @@ export interface PretextTaskSpec<
    * (word2vec: the word vectors) and returns lines for the log.
    */
   exportArtifacts?(ctx: { config: z.output<C>; encoder: tf.LayersModel; source: DataSource<RawBatch<M>>; runDir: string }): Promise<string[]>;
+  /**
+   * Optional: the discrete input transformations the task recognises (rotation: 4 quarter turns),
+   * for joint (class, transformation) labels (`ssl train --joint-labels --aux NAME`).
+   */
+  transformations?: ImageTransformSet;
   /** Encoder name (see `@ssl/encoders` ENCODERS) the CLI uses when `--encoder` is not given; default: the dataset's. */
   defaultEncoder?: string;
   /**

@@ -100,6 +100,18 @@ export interface EncoderInputs {
   graph?: { numNodes: number; edges: Int32Array };
 }
 
+/**
+ * A discrete set of image transformations (e.g. the four quarter turns): `apply` returns every
+ * image under every transformation, image i's t-th copy at row `count·i + t`, labelled t.
+ *
+ * @example
+ * const quarterTurns: ImageTransformSet = { count: 4, apply: rotationBatch };
+ */
+export interface ImageTransformSet {
+  count: number;
+  apply(images: Float32Array, n: number, height: number, width: number, channels: number): { images: Float32Array; labels: Int32Array };
+}
+
 /** Raw batches by modality; other families add their own batch types here. */
 export interface BatchByModality {
   image: ImageBatch;

@@ -102,36 +102,36 @@ export function withAuxiliary<M extends AnyPretextTask, A extends AnyPretextTask
 }
 
 /**
- * Joint labels (Lee et al. 2019): class `c` seen at rotation `r` (0..3, quarter turns) becomes one
- * of `4C` classes, `c * 4 + r`.
+ * Joint labels (Lee et al. 2019): class `c` seen under transformation `t` (one of `count`, e.g.
+ * the 4 quarter turns) becomes one of `count·C` classes, `c · count + t`.
  *
  * @example
- * jointLabel(2, 3); // 11
+ * jointLabel(2, 3, 4); // 11
  */
-export function jointLabel(cls: number, rotation: number): number {
-  if (!Number.isInteger(rotation) || rotation < 0 || rotation > 3) throw new SslError(`Invalid rotation ${rotation}: must be 0, 1, 2 or 3 quarter turns.`);
+export function jointLabel(cls: number, t: number, count: number): number {
+  if (!Number.isInteger(t) || t < 0 || t >= count) throw new SslError(`Invalid transformation ${t}: must be a whole number in [0, ${count - 1}].`);
   if (!Number.isInteger(cls) || cls < 0) throw new SslError(`Invalid class ${cls}: must be a whole number ≥ 0.`);
-  return cls * 4 + rotation;
+  return cls * count + t;
 }
 
 /**
- * Test-time aggregation of joint-label predictions: for each image, the four rotated copies'
- * scores for their own rotation are summed per class, `score[c] = Σ_r logits_r[c * 4 + r]`,
- * and the class with the highest sum wins.
+ * Test-time aggregation of joint-label predictions: for each image, the `count` transformed
+ * copies' scores for their own transformation are summed per class,
+ * `score[c] = Σ_t logits_t[c · count + t]`, and the class with the highest sum wins.
  *
- * @param logits joint-label scores, `4 * n` rows (row `4i + r` is image i at rotation r) of `4C` columns
+ * @param logits joint-label scores, `count · n` rows (row `count·i + t` is image i under t) of `count·C` columns
  * @example
- * aggregateJointPredictions(logits, n, numClasses); // Int32Array of n class ids
+ * aggregateJointPredictions(logits, n, numClasses, 4); // Int32Array of n class ids
  */
-export function aggregateJointPredictions(logits: Float32Array, n: number, numClasses: number): Int32Array {
-  const cols = 4 * numClasses;
-  if (logits.length !== 4 * n * cols) throw new SslError(`aggregateJointPredictions got ${logits.length} scores; expected 4 rotations × ${n} images × ${cols} joint classes = ${4 * n * cols}.`);
+export function aggregateJointPredictions(logits: Float32Array, n: number, numClasses: number, count: number): Int32Array {
+  const cols = count * numClasses;
+  if (logits.length !== count * n * cols) throw new SslError(`aggregateJointPredictions got ${logits.length} scores; expected ${count} transformations × ${n} images × ${cols} joint classes = ${count * n * cols}.`);
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     let best = -Infinity;
     for (let c = 0; c < numClasses; c++) {
       let s = 0;
-      for (let r = 0; r < 4; r++) s += logits[(4 * i + r) * cols + c * 4 + r]!;
+      for (let t = 0; t < count; t++) s += logits[(count * i + t) * cols + c * count + t]!;
       if (s > best) {
         best = s;
         out[i] = c;

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseClassList, semiBatch } from '../commands/train';
+import { parseClassList, semiBatch } from '@ssl/runner';
 import { builtinRegistry, main, parseTrainSettings, type Io, type TrainCommandResult } from '../index';
 
 async function run(...argv: string[]) {

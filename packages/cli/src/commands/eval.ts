@@ -1,29 +1,22 @@
-import path from 'node:path';
-import { SslError, initBackend, type Registry } from '@ssl/core';
-import { loadLayersModel } from '@ssl/encoders';
-import { fineTune, labelFractionSplit, parseLabelFraction, type FeatureSet } from '@ssl/eval';
-import { loadDataset } from '@ssl/data';
+import { SslError } from '@ssl/core';
+import { parseLabelFraction } from '@ssl/eval';
+import { evaluateRun, type Catalogue } from '@ssl/runner';
 import { numberFlag, parseFlags } from '../args';
-import { buildEncoder, knnScore, probeScore, resolveDataset, taskView, viewSource, type ProbeFeatures } from '../datasets';
 import type { Io } from '../io';
-import { readRunConfig } from '../run-config';
 
-export const EVAL_HELP = `Usage: ssl eval --run DIR [--protocol linear|knn|finetune] [--labels 1%|10%|100%] [--json]
+const evalHelp = (catalogue: Catalogue) => `Usage: ssl eval --run DIR [--protocol P] [--labels 1%|10%|100%] [--json]
 
 Evaluates a pretrained encoder (DIR/encoder) beside the same encoder at random init.
-  --protocol   linear (default): softmax probe on frozen features
-               knn: cosine kNN, k=20, temperature-weighted votes
-               finetune: encoder + linear head trained end to end
-  --labels     fraction of labelled training images (class-balanced, seeded); default 100%
+  --protocol   default: the dataset's (linear for image classes). One of:
+${catalogue.protocols.list().map((p) => `               ${p.name}: ${p.summary}`).join('\n')}
+  --labels     fraction of labelled training items (class-balanced, seeded); default 100%
   --epochs N   fine-tuning epochs (default 5)
   --backend B  tensorflow | wasm | cpu
   --json       print one JSON object
 `;
 
-const PROTOCOLS = ['linear', 'knn', 'finetune'] as const;
-
 /** `ssl eval`: measure a run's encoder with a protocol, beside random init. */
-export async function evalCommand(argv: string[], io: Io, registry: Registry): Promise<number> {
+export async function evalCommand(argv: string[], io: Io, catalogue: Catalogue): Promise<number> {
   const { values } = parseFlags('eval', argv, {
     run: { type: 'string' },
     protocol: { type: 'string' },
@@ -34,73 +27,26 @@ export async function evalCommand(argv: string[], io: Io, registry: Registry): P
     help: { type: 'boolean' },
   } as const);
   if (values.help) {
-    io.out(EVAL_HELP);
+    io.out(evalHelp(catalogue));
     return 0;
   }
   if (!values.run) throw new SslError('ssl eval needs --run DIR: the --out folder of `ssl pretrain`.');
-  const protocol = values.protocol ?? 'linear';
-  if (!(PROTOCOLS as readonly string[]).includes(protocol)) {
-    throw new SslError(`Unsupported protocol "${protocol}". Must be one of [${PROTOCOLS.join(', ')}].`);
-  }
   const fraction = parseLabelFraction(values.labels ?? '100%');
-  const cfg = readRunConfig(values.run);
-  // `ssl train` runs (method "train:...") hold a supervised encoder with no registered pretext task.
-  const view = cfg.method.startsWith('train:') ? undefined : taskView(registry.find(cfg.method), cfg.taskConfig);
-  const backend = await initBackend({ ...(values.backend ? { backend: values.backend } : {}), log: io.err });
-  const start = performance.now();
-  const encoder = await loadLayersModel(path.join(values.run, 'encoder'));
-  const { dataset, arg } = resolveDataset(cfg.dataset);
-  const ctx = { seed: cfg.seed, ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}) };
-  const random = buildEncoder(dataset, cfg.encoder, cfg.encoderConfig, dataset.trainSource(arg, { ...ctx, limit: Math.min(cfg.limit, 64) }), cfg.seed);
-  let accuracy: number;
-  let randomInitAccuracy: number;
-  if (protocol === 'finetune') {
-    if (dataset.modality !== 'image') throw new SslError(`--protocol finetune supports image datasets; "${cfg.dataset}" is ${dataset.modality} data. Use --protocol linear or knn.`);
-    const load = (split: 'train' | 'test', limit: number) => loadDataset(arg, { split, limit, ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}) });
-    let probeTrain = load('train', cfg.probe.trainLimit);
-    const probeTest = load('test', cfg.probe.testLimit);
-    if (fraction < 1) {
-      if (!probeTrain.labels) throw new SslError(`Dataset "${cfg.dataset}" has no labels; --labels needs a labelled dataset.`);
-      probeTrain = probeTrain.subset(labelFractionSplit(probeTrain.labels, fraction, cfg.seed));
-    }
-    const epochs = numberFlag('epochs', values.epochs) ?? 5;
-    if (!Number.isInteger(epochs) || epochs < 1) throw new SslError(`Invalid --epochs ${epochs}: must be a whole number ≥ 1.`);
-    const opts = { epochs, seed: cfg.seed };
-    const [viewTrain, viewTest] = [viewSource(probeTrain, view), viewSource(probeTest, view)];
-    accuracy = (await fineTune(encoder, viewTrain, viewTest, opts)).accuracy;
-    randomInitAccuracy = (await fineTune(random, viewTrain, viewTest, opts)).accuracy;
-  } else {
-    const probeCtx = { ...ctx, trainLimit: cfg.probe.trainLimit, testLimit: cfg.probe.testLimit, ...(view ? { view } : {}) };
-    const measure = async (enc: typeof encoder) => {
-      const f = withLabelFraction(await dataset.probeFeatures(enc, arg, probeCtx), fraction, cfg.seed, cfg.dataset);
-      return protocol === 'knn' ? knnScore(dataset, f) : (await probeScore(dataset, f, { epochs: cfg.probe.epochs, seed: cfg.seed })).value;
-    };
-    accuracy = await measure(encoder);
-    randomInitAccuracy = await measure(random);
-  }
-  encoder.dispose();
-  random.dispose();
-  const seconds = (performance.now() - start) / 1000;
-  const result = { run: values.run, method: cfg.method, dataset: cfg.dataset, protocol, labels: fraction, accuracy, randomInitAccuracy, backend: backend.name, seconds };
-  if (values.json) io.out(JSON.stringify(result));
+  const epochs = numberFlag('epochs', values.epochs);
+  if (epochs !== undefined && (!Number.isInteger(epochs) || epochs < 1)) throw new SslError(`Invalid --epochs ${epochs}: must be a whole number ≥ 1.`);
+  const r = await evaluateRun({
+    run: values.run,
+    ...(values.protocol ? { protocol: values.protocol } : {}),
+    ...(epochs !== undefined ? { options: { epochs } } : {}),
+    labelFraction: fraction,
+    catalogue,
+    ...(values.backend ? { backend: values.backend } : {}),
+    log: io.err,
+  });
+  if (values.json) io.out(JSON.stringify(r));
   else {
     const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
-    io.out(`${protocol} (${Math.round(fraction * 100)}% labels, test top-1): pretrained ${pct(accuracy)}   random init ${pct(randomInitAccuracy)}   (${seconds.toFixed(0)} s on ${backend.name})`);
+    io.out(`${r.protocol} (${Math.round(fraction * 100)}% labels, ${r.metric}): pretrained ${pct(r.accuracy)}   random init ${pct(r.randomInitAccuracy)}   (${r.seconds.toFixed(0)} s on ${r.backend})`);
   }
   return 0;
-}
-
-/** Keeps a class-balanced, seeded fraction of the labelled training rows. */
-function withLabelFraction(f: ProbeFeatures, fraction: number, seed: number, name: string): ProbeFeatures {
-  if (fraction >= 1) return f;
-  const labels = f.train.labels;
-  if (!labels) throw new SslError(`Dataset "${name}" has no labels; --labels needs a labelled dataset.`);
-  const keep = labelFractionSplit(labels, fraction, seed);
-  const { dim } = f.train;
-  const train: FeatureSet = { features: new Float32Array(keep.length * dim), n: keep.length, dim, labels: new Int32Array(keep.length) };
-  keep.forEach((row, i) => {
-    train.features.set(f.train.features.subarray(row * dim, (row + 1) * dim), i * dim);
-    train.labels![i] = labels[row]!;
-  });
-  return { train, test: f.test };
 }

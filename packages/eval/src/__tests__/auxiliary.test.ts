@@ -52,10 +52,10 @@ function encoder(): tf.LayersModel {
 describe('joint (class, rotation) labels', () => {
   it('maps the 4C pairs one to one onto 0..4C-1 and rejects bad rotations', () => {
     const seen = new Set<number>();
-    for (let c = 0; c < 3; c++) for (let r = 0; r < 4; r++) seen.add(jointLabel(c, r));
+    for (let c = 0; c < 3; c++) for (let r = 0; r < 4; r++) seen.add(jointLabel(c, r, 4));
     expect([...seen].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-    expect(jointLabel(2, 3)).toBe(11);
-    expect(() => jointLabel(1, 4)).toThrow('Invalid rotation 4');
+    expect(jointLabel(2, 3, 4)).toBe(11);
+    expect(() => jointLabel(1, 4, 4)).toThrow('Invalid transformation 4');
   });
 
   it('aggregates the four rotations by summing each class’s score at its own rotation', () => {
@@ -67,10 +67,10 @@ describe('joint (class, rotation) labels', () => {
     logits[0 * 8 + 4 + 0] = 5;
     // ...and large scores at the wrong rotation must not count.
     logits[1 * 8 + 4 + 3] = 100;
-    expect(Array.from(aggregateJointPredictions(logits, 1, 2))).toEqual([1]);
+    expect(Array.from(aggregateJointPredictions(logits, 1, 2, 4))).toEqual([1]);
     logits[0 * 8 + 4 + 0] = 3; // now class 1 sums to 3 < 4
-    expect(Array.from(aggregateJointPredictions(logits, 1, 2))).toEqual([0]);
-    expect(() => aggregateJointPredictions(logits, 2, 2)).toThrow('expected 4 rotations');
+    expect(Array.from(aggregateJointPredictions(logits, 1, 2, 4))).toEqual([0]);
+    expect(() => aggregateJointPredictions(logits, 2, 2, 4)).toThrow('expected 4 transformations');
   });
 });
 

@@ -1,14 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng, initBackend, type DataSource, type ImageBatch } from '@ssl/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { jointLabelAccuracy, jointLabelTask, type RotateBatch } from '../joint';
+import type { ImageTransformSet } from '@ssl/core';
+import { jointLabelAccuracy, jointLabelTask } from '../joint';
 
 beforeAll(async () => {
   await initBackend({ backend: 'cpu' });
 });
 
 // Exact quarter turns of square single-channel images (an independent implementation for the test).
-const rotate: RotateBatch = (images, n, h, w, c) => {
+const rotateFn: ImageTransformSet['apply'] = (images, n, h, w, c) => {
   const size = h * w * c;
   const out = new Float32Array(4 * size * n);
   const labels = new Int32Array(4 * n);
@@ -26,6 +27,7 @@ const rotate: RotateBatch = (images, n, h, w, c) => {
   }
   return { images: out, labels };
 };
+const rotate: ImageTransformSet = { count: 4, apply: rotateFn };
 
 function source(labels: Int32Array): DataSource<ImageBatch> {
   const rng = new Rng(2);
@@ -39,7 +41,7 @@ function source(labels: Int32Array): DataSource<ImageBatch> {
 
 describe('joint (class, rotation) label task', () => {
   it('labels the copy of class c at rotation r as 4c + r, and keeps unlabelled rows at -1', () => {
-    const task = jointLabelTask(rotate);
+    const task = jointLabelTask(rotate, 'rotation');
     const raw = source(Int32Array.of(2, -1, 0)).batch(Int32Array.of(0, 1, 2), new Rng(0));
     const y = tf.tidy(() => Array.from(task.prepare(raw, { config: { numClasses: 3 }, rng: new Rng(0), training: true }).y!.dataSync()));
     expect(y).toEqual([8, 9, 10, 11, -1, -1, -1, -1, 0, 1, 2, 3]);
@@ -55,7 +57,7 @@ describe('joint (class, rotation) label task', () => {
     const acc = await jointLabelAccuracy(enc, head, src, rotate, 2, 3);
     // By hand: logits of the 4 rotated copies, class score Σ_r logit[4c + r].
     const b = src.batch(Int32Array.from(labels.keys()), new Rng(0));
-    const rot = rotate(b.images, 10, 3, 3, 1).images;
+    const rot = rotateFn(b.images, 10, 3, 3, 1).images;
     const logits = tf.tidy(() => (head.predict(enc.predict(tf.tensor4d(rot, [40, 3, 3, 1])) as tf.Tensor) as tf.Tensor).arraySync() as number[][]);
     let correct = 0;
     for (let i = 0; i < 10; i++) {

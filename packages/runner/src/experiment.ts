@@ -1,0 +1,160 @@
+import * as tf from '@tensorflow/tfjs';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { SslError, initBackend, train } from '@ssl/core';
+import { saveLayersModel } from '@ssl/encoders';
+import { builtinCatalogue, type Catalogue } from './catalogue';
+import { buildRunConfig, readRunConfig, type ExperimentInput, type RunConfig } from './config';
+import { planRun } from './pipeline';
+import { writeRunReport, writeTaskImages } from './report';
+
+/** Options of {@link runExperiment}: the user's choices plus where and how to run. */
+export interface ExperimentOptions extends ExperimentInput {
+  /** Tasks, datasets, protocols and encoders to draw from (default {@link builtinCatalogue}). */
+  catalogue?: Catalogue;
+  /** Run directory (default `runs/<method>-<dataset>-seed<S>`). */
+  out?: string;
+  /** Continue the run in `out` from its last checkpoint (its config.json wins). */
+  resume?: boolean;
+  /** Force a backend: tensorflow | wasm | cpu (default: fastest available). */
+  backend?: string;
+  /** Log lines (progress, what was saved); default: none. */
+  log?: (line: string) => void;
+  /** Draw a progress bar on stderr (default false). */
+  progress?: boolean;
+}
+
+/** What {@link runExperiment} returns and writes to `results.json` (`ssl pretrain --json` prints it). */
+export interface ExperimentResult {
+  method: string;
+  dataset: string;
+  encoder: string;
+  backend: string;
+  epochs: number;
+  steps: number;
+  trainImages: number;
+  finalLoss: number;
+  /** What the probe measures, e.g. "linear probe top-1". */
+  probeMetric: string;
+  /** The probe's score for the pretrained encoder (for the default probe: test top-1 accuracy). */
+  probeAccuracy: number;
+  randomInitProbeAccuracy: number;
+  knnAccuracy: number;
+  randomInitKnnAccuracy: number;
+  /** Training images consumed per second (pretraining only). */
+  imagesPerSec: number;
+  /** Pretext examples per second (e.g. 4 rotations per image). */
+  examplesPerSec: number;
+  seconds: number;
+  runDir: string;
+}
+
+/**
+ * One experiment, end to end: config → data → encoder → pretrain → evaluate (pretrained and the
+ * same encoder at random init, with the dataset's protocol and kNN) → artefacts (config.json,
+ * metrics.jsonl, checkpoint, encoder/, results.json) → report.html.
+ *
+ * @example
+ * const r = await runExperiment({ method: 'rotation', dataset: 'mnist', epochs: 1, limit: 2000, out: 'runs/rot' });
+ * console.log(r.probeMetric, r.probeAccuracy, 'vs random init', r.randomInitProbeAccuracy);
+ */
+export async function runExperiment(options: ExperimentOptions = {}): Promise<ExperimentResult> {
+  const catalogue = options.catalogue ?? builtinCatalogue();
+  const log = options.log ?? (() => {});
+  const start = performance.now();
+  let cfg: RunConfig;
+  let runDir: string;
+  if (options.resume) {
+    if (!options.out) throw new SslError('--resume needs --out DIR: the run directory to continue.');
+    runDir = options.out;
+    cfg = readRunConfig(runDir);
+    if (options.method && options.method !== cfg.method) {
+      throw new SslError(`--method ${options.method} does not match the run in "${runDir}" (method ${cfg.method}). Drop --method, or resume the right run.`);
+    }
+  } else {
+    cfg = buildRunConfig(catalogue, options);
+    runDir = options.out ?? path.join('runs', `${cfg.method}-${cfg.dataset.replace(/[^a-z0-9]+/gi, '_')}-seed${cfg.seed}`);
+  }
+  const task = catalogue.tasks.find(cfg.method);
+  const backend = await initBackend({ ...(options.backend ? { backend: options.backend } : {}), log });
+  const plan = planRun(catalogue, cfg, task);
+  log(`method ${cfg.method} · dataset ${cfg.dataset} (${plan.train.size} train examples, input ${plan.encoderInputs.inputShape.join('×')}) · encoder ${cfg.encoder} · seed ${cfg.seed} · run ${runDir}`);
+
+  await fsp.mkdir(runDir, { recursive: true });
+  if (!options.resume) {
+    await fsp.rm(path.join(runDir, 'checkpoint.ckpt'), { force: true });
+    await fsp.writeFile(path.join(runDir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
+  }
+
+  // The baseline: the very same encoder (name, config, seed) before any training.
+  const encoder = plan.createEncoder();
+  log('probing the random-init encoder...');
+  const randomInit = await plan.evaluate(encoder);
+
+  const monitorLimits = { trainLimit: Math.min(5000, cfg.probe.trainLimit), testLimit: Math.min(2000, cfg.probe.testLimit) };
+  const result = await train({
+    task,
+    taskConfig: cfg.taskConfig,
+    encoder,
+    source: plan.train as never,
+    config: cfg.trainer,
+    runDir,
+    resume: !!options.resume,
+    progress: !!options.progress,
+    log,
+    monitor: async () => {
+      if (plan.dataset.knn === false) return { knn: NaN };
+      return { knn: (await plan.evaluate(encoder, { protocol: 'knn', limits: monitorLimits, knn: false, features: false })).score.value };
+    },
+  });
+  await saveLayersModel(encoder, path.join(runDir, 'encoder'));
+  for (const line of (await plan.dataset.exportArtifacts?.(plan.arg, { ...plan.ctx, runDir })) ?? []) log(line);
+  for (const line of (await task.exportArtifacts?.({ config: cfg.taskConfig, encoder, source: plan.train as never, runDir })) ?? []) log(line);
+
+  log('probing the pretrained encoder...');
+  const pretrained = await plan.evaluate(encoder);
+  const seconds = (performance.now() - start) / 1000;
+  const out: ExperimentResult = {
+    method: cfg.method,
+    dataset: cfg.dataset,
+    encoder: cfg.encoder,
+    backend: backend.name,
+    epochs: result.epochs,
+    steps: result.steps,
+    trainImages: plan.train.size,
+    probeMetric: pretrained.score.metric,
+    finalLoss: result.history.at(-1)?.loss ?? NaN,
+    probeAccuracy: pretrained.score.value,
+    randomInitProbeAccuracy: randomInit.score.value,
+    knnAccuracy: pretrained.knn,
+    randomInitKnnAccuracy: randomInit.knn,
+    imagesPerSec: result.inputsPerSec,
+    examplesPerSec: result.examplesPerSec,
+    seconds,
+    runDir,
+  };
+  await fsp.writeFile(path.join(runDir, 'results.json'), JSON.stringify(out, null, 2) + '\n');
+  const images = await writeTaskImages(runDir, task, cfg.taskConfig, cfg.seed, encoder, result.heads, plan.train);
+  const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
+  await writeRunReport(runDir, {
+    title: `${cfg.method} on ${cfg.dataset}`,
+    subtitle: `encoder ${cfg.encoder}, ${out.epochs} epochs, seed ${cfg.seed}, backend ${out.backend}, ${out.seconds.toFixed(0)} s`,
+    config: cfg,
+    history: result.history,
+    table: [
+      { name: `${out.probeMetric}, pretrained`, value: pct(out.probeAccuracy) },
+      { name: `${out.probeMetric}, same encoder at random init`, value: pct(out.randomInitProbeAccuracy) },
+      { name: 'kNN k=20, pretrained', value: pct(out.knnAccuracy) },
+      { name: 'kNN k=20, random init', value: pct(out.randomInitKnnAccuracy) },
+      { name: 'Final pretext loss', value: out.finalLoss.toFixed(4) },
+      { name: 'Training throughput (images/s)', value: out.imagesPerSec.toFixed(1) },
+      { name: 'Training throughput (pretext examples/s)', value: out.examplesPerSec.toFixed(1) },
+    ],
+    embed: pretrained.features!.test,
+    ...((plan.train as { classNames?: string[] }).classNames ? { classNames: (plan.train as { classNames?: string[] }).classNames! } : {}),
+    images,
+  });
+  tf.dispose(Object.values(result.heads).flatMap((h) => h.weights.map((w) => w.read())));
+  encoder.dispose();
+  return out;
+}

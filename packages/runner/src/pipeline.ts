@@ -1,0 +1,109 @@
+import type * as tf from '@tensorflow/tfjs';
+import { SslError, type AnyPretextTask, type DataSource, type EncoderInputs } from '@ssl/core';
+import type { Dataset, DatasetContext, LabelledSplits } from '@ssl/data';
+import { knnProtocol, protocolContext, type ProtocolScore, type SplitFeatures } from '@ssl/eval';
+import type { Catalogue } from './catalogue';
+import type { RunConfig } from './config';
+
+/** Maps a raw batch to the encoder's input (a task's `encoderView` with its config bound). */
+export type BatchView = (raw: unknown) => unknown;
+
+/**
+ * The task's `encoderView` with its parsed config bound, or undefined when the encoder sees raw batches.
+ *
+ * @example
+ * const view = taskView(catalogue.tasks.find('colorization'), cfg.taskConfig); // raw RGB batch → L batch
+ */
+export function taskView(task: AnyPretextTask | undefined, taskConfig: unknown): BatchView | undefined {
+  const view = task?.encoderView;
+  return view ? (raw) => view(raw as never, taskConfig) : undefined;
+}
+
+/**
+ * A data source whose batches go through `view` (e.g. RGB → the L channel a colorization encoder reads).
+ *
+ * @example
+ * const greySource = viewSource(testSet, (b) => ({ ...b, images: toGrey(b.images) }));
+ */
+export function viewSource<B>(source: DataSource<B> & { labels?: Int32Array }, view: BatchView | undefined): DataSource<B> & { labels?: Int32Array } {
+  if (!view) return source;
+  const labels = source.labels;
+  return { modality: source.modality, size: source.size, batch: (idx, rng) => view(source.batch(idx, rng)) as B, ...(labels ? { labels } : {}) };
+}
+
+/** The resolved pieces of a run: task, dataset, training data, encoder factory and evaluation. */
+export interface RunPlan {
+  task: AnyPretextTask | undefined;
+  dataset: Dataset;
+  /** The argument of a prefix dataset (its path), else the dataset's name. */
+  arg: string;
+  ctx: DatasetContext;
+  train: DataSource<unknown>;
+  /** What the encoder is built for (input shape, vocabulary, graph). */
+  encoderInputs: EncoderInputs;
+  view: BatchView | undefined;
+  /** The encoder of the config at random init (weights fixed by the seed). */
+  createEncoder(): tf.LayersModel;
+  /** Labelled evaluation splits (view applied), at the given limits. */
+  splits(limits?: { trainLimit: number; testLimit: number }): LabelledSplits;
+  /**
+   * Scores an encoder with the dataset's protocol (or `protocol`), plus kNN where it applies;
+   * returns the features too (for the report's embedding).
+   */
+  evaluate(encoder: tf.LayersModel, opts?: { protocol?: string; options?: Record<string, unknown>; labelFraction?: number; limits?: { trainLimit: number; testLimit: number }; knn?: boolean; features?: boolean }): Promise<Evaluation>;
+}
+
+/** What {@link RunPlan.evaluate} measures. */
+export interface Evaluation {
+  score: ProtocolScore;
+  /** kNN top-1 (k = 20), NaN where the dataset says kNN does not apply or it was not asked for. */
+  knn: number;
+  features: SplitFeatures | undefined;
+}
+
+/**
+ * Resolves a run config against a catalogue: the dataset (checked against the task's modality),
+ * its training data, the encoder's inputs, the task's encoder view and the evaluation.
+ *
+ * @example
+ * const plan = planRun(builtinCatalogue(), cfg);
+ * const encoder = plan.createEncoder();
+ * const { score } = await plan.evaluate(encoder);
+ */
+export function planRun(catalogue: Catalogue, cfg: RunConfig, task: AnyPretextTask | undefined, opts: { trainLimit?: number } = {}): RunPlan {
+  const { dataset, arg } = catalogue.datasets.resolve(cfg.dataset);
+  if (task && task.modality !== dataset.modality) {
+    throw new SslError(`Method "${cfg.method}" trains on ${task.modality} data but dataset "${cfg.dataset}" is ${dataset.modality} data. Pick a ${task.modality} dataset (one of [${catalogue.datasets.choices(task.modality).join(', ')}]).`);
+  }
+  const ctx: DatasetContext = { seed: cfg.seed, ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}) };
+  const train = dataset.train(arg, { ...ctx, limit: opts.trainLimit ?? cfg.limit });
+  const sample = dataset.sampleShape(train);
+  const inputShape = task?.encoderInputShape ? task.encoderInputShape(sample, cfg.taskConfig) : sample;
+  const encoderInputs: EncoderInputs = { ...(dataset.encoderInputs?.(train) ?? {}), inputShape };
+  const view = taskView(task, cfg.taskConfig);
+  const splits = (limits = { trainLimit: cfg.probe.trainLimit, testLimit: cfg.probe.testLimit }): LabelledSplits => {
+    const s = dataset.probeSplits(arg, { ...ctx, ...limits, inputShape });
+    return { train: viewSource(s.train, view), test: viewSource(s.test, view) };
+  };
+  return {
+    task,
+    dataset,
+    arg,
+    ctx,
+    train,
+    encoderInputs,
+    view,
+    createEncoder: () => catalogue.encoders.create(cfg.encoder, cfg.encoderConfig, encoderInputs, cfg.seed),
+    splits,
+    async evaluate(encoder, o = {}) {
+      const choice = o.protocol ? { name: o.protocol, options: o.options ?? {} } : { name: dataset.protocol?.name ?? 'linear', options: { ...(dataset.protocol?.options ?? {}), ...(o.options ?? {}) } };
+      const protocol = catalogue.protocols.find(choice.name);
+      const pc = protocolContext(encoder, splits(o.limits), { epochs: cfg.probe.epochs, seed: cfg.seed, labelFraction: o.labelFraction ?? 1, options: choice.options });
+      const score = await protocol.run(pc);
+      const features = o.features === false ? undefined : await pc.features();
+      const note = dataset.metricNote && features?.train.labels ? dataset.metricNote(new Set(features.train.labels).size) : '';
+      const knn = o.knn !== false && dataset.knn !== false && features?.train.labels && features.test.labels ? (await knnProtocol.run(pc)).value : NaN;
+      return { score: { metric: `${score.metric}${note}`, value: score.value }, knn, features };
+    },
+  };
+}

@@ -1,0 +1,3 @@
+import { packageProject } from '../../tools/vitest.shared';
+
+export default packageProject('runner');
