@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { Rng, SslError, definePretextTask, learningRateAt, type TextBatch } from '@ssl/core';
 import { NUM_SPECIAL_TOKENS, type Vocabulary } from '@ssl/data';
@@ -413,6 +415,9 @@ function outputEmbeddings(vocabSize: number, dim: number): tf.LayersModel {
   return tf.sequential({ layers: [tf.layers.embedding({ inputDim: vocabSize, outputDim: dim, inputShape: [null as unknown as number], embeddingsInitializer: 'zeros', name: 'output_vectors' })] });
 }
 
+/** Frequent content words whose nearest neighbours are logged after training. */
+const SHOWCASE_WORDS = ['war', 'peace', 'government', 'congress', 'economy', 'tax', 'freedom', 'money', 'whale', 'sea', 'free', 'school'];
+
 function defineWord2Vec<N extends string>(name: N, mode: 'skipgram' | 'cbow') {
   return definePretextTask({
     name,
@@ -431,6 +436,20 @@ function defineWord2Vec<N extends string>(name: N, mode: 'skipgram' | 'cbow') {
     // no learning at a stable lr). Default: 3 passes over SOTU's ~1.8M words (one pass leaves most
     // words near a shared direction: WordNet synonyms no closer than random pairs).
     trainDefaults: { epochs: 3, batchSize: 64, lr: mode === 'cbow' ? 0.05 : 0.025, optimizer: 'sgd', momentum: 0, schedule: 'linear', limit: 1_000_000 },
+    // The trained input vectors are the method's product: write them in word2vec's text format.
+    exportArtifacts: async ({ encoder, source, runDir }) => {
+      const vocab = (source as { tokenizer?: { vocab: Vocabulary } }).tokenizer?.vocab;
+      if (!vocab) return [];
+      const wv = await wordVectorsOf(encoder, vocab);
+      const file = path.join(runDir, 'vectors.txt');
+      await writeFile(file, wv.toText());
+      return [
+        `word vectors (word2vec text format) saved to ${file}`,
+        ...SHOWCASE_WORDS.filter((w) => vocab.has(w))
+          .slice(0, 6)
+          .map((w) => `  nearest(${w}): ${wv.nearest(w, 8).map((n) => `${n.word} ${n.score.toFixed(2)}`).join(', ')}`),
+      ];
+    },
     createHeads: ({ featureDim, encoder }) => {
       if (!encoder) throw new SslError(`${name} sizes its output vectors from the encoder's vocabulary; it must be given the encoder (HeadContext.encoder).`);
       const vocabSize = embeddingTableOf(encoder).shape[0]!;

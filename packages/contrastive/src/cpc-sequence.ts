@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { SslError, definePretextTask, type SequenceBatch } from '@ssl/core';
+import { unitShape } from '@ssl/data';
 import { z } from 'zod';
 import { cpcHeads, sequenceInfoNCE } from './cpc';
 
@@ -55,6 +56,7 @@ export const cpcSequenceTask = definePretextTask({
   name: 'cpc-sequence',
   family: 'contrastive',
   modality: 'sequence',
+  encoderInputShape: (sample, config) => unitShape(sample, config.chunk),
   title: 'Contrastive Predictive Coding on sequences (CPC)',
   paper: 'van den Oord, Li, Vinyals. Representation Learning with Contrastive Predictive Coding. arXiv 2018',
   description:

@@ -250,3 +250,15 @@ export function loadSensorWindows(opts: SensorWindowOptions = {}): SequenceDatas
   const keep = opts.split === undefined ? undefined : (_s: number, t: number) => Math.floor(t / block) === Math.floor((t + window - 1) / block) && Math.floor(t / block) % 2 === parity;
   return windowSeries(loadSensorSeries(), { window, stride, ...(keep ? { keep } : {}), name: `sensors${opts.split ? `/${opts.split}` : ''}` });
 }
+
+/**
+ * What the shared encoder sees at one time step of a sequence: a frame ([h, w, c]) for video, or a
+ * chunk of `chunk` consecutive steps ([chunk, features]) for a time series.
+ *
+ * @example
+ * unitShape([64, 64, 1], 8); // [64, 64, 1]
+ * unitShape([2], 8); // [8, 2]
+ */
+export function unitShape(frameShape: readonly number[], chunk: number): number[] {
+  return frameShape.length === 1 ? [chunk, frameShape[0]!] : [...frameShape];
+}

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { SslError, definePretextTask, type Rng, type SequenceBatch, type TaskState } from '@ssl/core';
+import { unitShape } from '@ssl/data';
 import { z } from 'zod';
 import { cropPatch, findMovingPatches, padPatchToFrame, type FrameView } from './tracking';
 import { gatherUnits, motionAt, unitCount } from './units';
@@ -181,6 +182,7 @@ export const shuffleLearnTask = definePretextTask({
   name: 'shuffle-learn',
   family: 'temporal',
   modality: 'sequence',
+  encoderInputShape: (sample, config) => unitShape(sample, config.chunk),
   title: 'Shuffle and Learn (temporal order verification)',
   paper: 'Misra, Zitnick, Hebert. Shuffle and Learn: Unsupervised Learning using Temporal Order Verification. ECCV 2016',
   description:

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { SslError, definePretextTask, type Rng } from '@ssl/core';
+import { unitShape } from '@ssl/data';
 import { z } from 'zod';
 import { candidateInfoNce, l2Normalize, tripletLoss } from './losses';
 import { gatherUnits, unitCount } from './units';
@@ -117,6 +118,7 @@ export const tcnTask = definePretextTask({
   name: 'tcn',
   family: 'temporal',
   modality: 'sequence',
+  encoderInputShape: (sample, config) => unitShape(sample, config.chunk),
   title: 'Time-contrastive network (TCN)',
   paper: 'Sermanet, Lynch, Chebotar, Hsu, Jang, Schaal, Levine. Time-Contrastive Networks: Self-Supervised Learning from Video. ICRA 2018',
   description:

@@ -1,17 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { SslError, type SequenceBatch } from '@ssl/core';
+import { unitShape } from '@ssl/data';
 
-/**
- * What the shared encoder sees at one time step of a sequence: a frame ([h, w, c]) for video, or a
- * chunk of `chunk` consecutive steps ([chunk, features]) for a time series.
- *
- * @example
- * unitShape([64, 64, 1], 8); // [64, 64, 1]
- * unitShape([2], 8); // [8, 2]
- */
-export function unitShape(frameShape: readonly number[], chunk: number): number[] {
-  return frameShape.length === 1 ? [chunk, frameShape[0]!] : [...frameShape];
-}
+export { unitShape };
 
 /**
  * How many time steps of a sequence have a full unit (frames, or chunk start positions).
