@@ -4,16 +4,7 @@ import { z } from 'zod';
 import { BpeTokenizer } from './bpe';
 import { SPECIAL_TOKENS, Vocabulary, splitSentences, tokenizeWords, type TextCorpus } from './text';
 
-/** Token id of padding ([PAD]); every text tensor is 0-padded. */
-export const PAD_ID = 0;
-/** Token id of out-of-vocabulary words ([UNK]). */
-export const UNK_ID = 1;
-/** Token id of the classification token ([CLS]). */
-export const CLS_ID = 2;
-/** Token id of the separator token ([SEP]). */
-export const SEP_ID = 3;
-/** Token id of the mask token ([MASK]). */
-export const MASK_ID = 4;
+export { PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID } from '@ssl/core';
 /** Number of reserved ids (0..4); ids of real tokens start here. */
 export const NUM_SPECIAL_TOKENS = SPECIAL_TOKENS.length;
 

@@ -5,3 +5,5 @@ export * from './bag-of-embeddings';
 export * from './io';
 export * from './transformer';
 export * from './split';
+export * from './masked-lm';
+export * from './heads';

@@ -1,7 +1,7 @@
 import { SslError, definePretextTask, type Rng, type TextBatch } from '@ssl/core';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { classifierHead } from '@ssl/context';
+import { classifierHead } from '@ssl/encoders';
 import { fitLengths } from '@ssl/data';
 import { balancedLabels, checkTextBatch, itemSentences, packSegments, sentenceTaskBatch, sentenceTaskFields, sentenceTaskHeads, sentenceTaskLoss, splitEvenly } from './text-segments';
 

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SslError, type LossContext, type PretextBatch, type Rng, type TextBatch } from '@ssl/core';
-import { classifierHead, maskedLmBatch, maskedLmHeads, maskedLmOutputFields, maskedLmTermOf, maskingFields, type MaskingConfig } from '@ssl/context';
 import { CLS_ID, PAD_ID, SEP_ID } from '@ssl/data';
-import { transformerSequenceModel, transformerWidth, trimPadding } from '@ssl/encoders';
+import { classifierHead, maskedLmBatch, maskedLmHeads, maskedLmOutputFields, maskedLmTermOf, maskingFields, transformerSequenceModel, transformerWidth, trimPadding, type MaskingConfig } from '@ssl/encoders';
 import { z } from 'zod';
 
 /**

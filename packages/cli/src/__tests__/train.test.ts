@@ -72,7 +72,7 @@ describe('S4L batches', () => {
 });
 
 describe('ssl train: end to end (tiny MNIST budget)', () => {
-  const TINY = ['--encoder', 'mlp', '--set', 'hidden=[32]', '--set', 'outputDim=16'];
+  const TINY = ['--encoder', 'mlp', '--set', 'encoder.hidden=[32]', '--set', 'encoder.outputDim=16'];
   it('few-shot with a rotation auxiliary: trains on classes 0-4, tests on 5-9, writes the run directory', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ssl-train-'));
     const r = await run(
