@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { definePretextTask } from '@ssl/core';
 import { z } from 'zod';
+import { nearestMeanProtocol, stripesDataset, tinyDenseEncoder } from './more';
 
 /** Config of flip prediction. Every field has a default, so `{}` parses. */
 export const flipConfig = z
@@ -53,7 +54,10 @@ export const flipTask = definePretextTask({
 });
 
 /** The plugin value `ssl --plugin` loads (any task, list of tasks or `{ tasks }` works). */
-export default { tasks: [flipTask] } as const;
+export { nearestMeanAccuracy, nearestMeanProtocol, stripes, stripesDataset, tinyDenseEncoder } from './more';
+
+/** The plugin: the task, plus a dataset, a protocol and an encoder (see ./more.ts). */
+export default { tasks: [flipTask], datasets: [stripesDataset], protocols: [nearestMeanProtocol], encoders: [tinyDenseEncoder] } as const;
 
 declare module '@ssl/core' {
   interface TaskRegister {

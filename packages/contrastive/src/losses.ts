@@ -1,9 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { SslError } from '@ssl/core';
+import { SslError, l2NormalizeRows as l2Normalize } from '@ssl/core';
 
-function l2Normalize(x: tf.Tensor, axis = -1): tf.Tensor {
-  return x.div(x.norm('euclidean', axis, true).maximum(1e-12));
-}
 
 /**
  * NT-Xent (SimCLR): the two views of N examples give 2N anchors; for each, its other view is

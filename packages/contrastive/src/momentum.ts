@@ -43,10 +43,8 @@ export function modelVariables(model: tf.LayersModel): tf.Variable[] {
   return model.weights.map((w) => w.read() as tf.Variable);
 }
 
-/** Row-wise L2 normalisation. */
-export function l2NormalizeRows<T extends tf.Tensor>(x: T): T {
-  return tf.tidy(() => x.div(x.norm('euclidean', -1, true).maximum(1e-12)) as T);
-}
+// Row L2 normalisation is shared by every family: it lives in @ssl/core.
+export { l2NormalizeRows } from '@ssl/core';
 
 const detachOp = tf.customGrad(((x: tf.Tensor) => ({ value: x.clone(), gradFunc: () => tf.zerosLike(x) })) as unknown as Parameters<typeof tf.customGrad>[0]);
 

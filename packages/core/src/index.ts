@@ -2,6 +2,7 @@ export * from './rng';
 export * from './errors';
 export * from './types';
 export * from './tokens';
+export * from './ops';
 export * from './backend';
 export { registerWasmTrainingKernels } from './wasm-kernels';
 export * from './task';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { matMulPlainGrads } from './ops';
 import { Rng, SslError, showValue } from '@ssl/core';
 
 /**
@@ -75,23 +76,6 @@ function sparsePropagation(n: number, src: ArrayLike<number>, dst: ArrayLike<num
   return (h) => op(h) as tf.Tensor2D;
 }
 
-/**
- * x·W with gradients xᵀ·dy computed as transpose(x)·dy: the wasm backend's transposed-operand
- * matmul is ~20× slower than a plain one on these shapes.
- */
-const denseMatMul = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-  const [x, w, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
-  save([x, w]);
-  return {
-    value: tf.matMul(x, w),
-    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-      const g = dy as tf.Tensor2D;
-      const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-      return [tf.matMul(g, tf.transpose(ws)), tf.matMul(tf.transpose(xs), g)];
-    },
-  };
-}) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
-
 interface GraphConvolutionArgs {
   units: number;
   numNodes: number;
@@ -156,7 +140,7 @@ export class GraphConvolution extends tf.layers.Layer {
       propagate: sparsePropagation(this.numNodes, this.srcIds, this.dstIds, this.edgeWeights),
     };
     const propagate = this.ops.propagate;
-    return tf.tidy(() => tf.add(propagate(denseMatMul(x, this.kernel!.read() as tf.Tensor2D)), this.bias!.read()));
+    return tf.tidy(() => tf.add(propagate(matMulPlainGrads(x, this.kernel!.read() as tf.Tensor2D)), this.bias!.read()));
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -4,6 +4,7 @@ export * from './gcn';
 export * from './bag-of-embeddings';
 export * from './io';
 export * from './transformer';
+export * from './ops';
 export * from './split';
 export * from './masked-lm';
 export * from './heads';

@@ -2,7 +2,8 @@
 // masked-lm task and the text tasks that add an MLM term (next-sentence, sentence order).
 import * as tf from '@tensorflow/tfjs';
 import { CLS_ID, MASK_ID, PAD_ID, SEP_ID, SslError, parseWith, type Rng } from '@ssl/core';
-import { LayerNorm, TokenDense, matMulPlainGrads, transformerTokenEmbeddings, trimPadding } from './transformer';
+import { matMulPlainGrads } from './ops';
+import { LayerNorm, TokenDense, transformerTokenEmbeddings, trimPadding } from './transformer';
 import { z } from 'zod';
 
 /** BERT's masking rates, as zod fields (other text tasks spread them into their configs). */

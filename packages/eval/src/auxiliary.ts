@@ -55,7 +55,7 @@ export function withAuxiliary<M extends AnyPretextTask, A extends AnyPretextTask
     family: 'supervised',
     modality: main.modality,
     title: `${main.title} + λ · ${aux.title}`,
-    paper: 'Lee et al., 2019 (auxiliary rotation); Zhai et al., ICCV 2019 (S4L)',
+    paper: 'Lee et al., 2019 (auxiliary self-supervision); Zhai et al., ICCV 2019 (S4L)',
     description: `Trains "${main.name}" and "${aux.name}" together on one encoder: loss = main + λ · auxiliary.`,
     config,
     ...(main.trainDefaults ? { trainDefaults: main.trainDefaults } : {}),

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { parseWith } from '@ssl/core';
+import { l2NormalizeRows, parseWith } from '@ssl/core';
 import type { FeatureSet } from './features';
 import { checkLabelledPair } from './validate';
 
@@ -57,14 +57,14 @@ export async function knnClassify(train: FeatureSet, test: FeatureSet, options: 
   const T = opts.temperature;
   const chunk = opts.chunkSize ?? Math.max(1, Math.min(1024, Math.floor(2 ** 24 / train.n)));
   // The bank is stored transposed ([dim, nTrain]): tfjs-wasm's matMul is ~5× slower with transposeB.
-  const bankT = tf.tidy(() => l2Normalise(tf.tensor2d(train.features, [train.n, train.dim])).transpose());
+  const bankT = tf.tidy(() => l2NormalizeRows(tf.tensor2d(train.features, [train.n, train.dim])).transpose());
   const bankLabels = tf.tensor1d(trainLabels, 'int32');
   const predictions = new Int32Array(test.n);
   try {
     for (let s = 0; s < test.n; s += chunk) {
       const m = Math.min(chunk, test.n - s);
       const pred = tf.tidy(() => {
-        const q = l2Normalise(tf.tensor2d(test.features.subarray(s * test.dim, (s + m) * test.dim), [m, test.dim]));
+        const q = l2NormalizeRows(tf.tensor2d(test.features.subarray(s * test.dim, (s + m) * test.dim), [m, test.dim]));
         const { values, indices } = tf.topk(tf.matMul(q, bankT), k);
         // exp((sim − max sim)/T) is exp(sim/T) scaled by a per-row constant: same vote winner,
         // but no overflow for small T (e^{1/0.01} is beyond float32).
@@ -84,9 +84,4 @@ export async function knnClassify(train: FeatureSet, test: FeatureSet, options: 
   let correct = 0;
   for (let i = 0; i < test.n; i++) if (predictions[i] === testLabels[i]) correct++;
   return { accuracy: correct / test.n, predictions };
-}
-
-function l2Normalise(x: tf.Tensor2D): tf.Tensor2D {
-  // The epsilon keeps all-zero rows at zero instead of NaN.
-  return tf.div(x, tf.add(tf.norm(x, 'euclidean', 1, true), 1e-12));
 }

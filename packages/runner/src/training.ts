@@ -104,7 +104,7 @@ export function parseTrainSettings(registry: Registry, values: Record<string, un
     }
   }
   if (kind === 'semi' && aux === undefined) {
-    throw new SslError('--task semi (S4L) needs --aux NAME, the pretext task trained on the unlabelled images (e.g. --aux rotation). For the supervised-only baseline use --task supervised --labels F.');
+    throw new SslError('--task semi (S4L) needs --aux NAME, the pretext task trained on the unlabelled images (any image task from `ssl list`). For the supervised-only baseline use --task supervised --labels F.');
   }
   let labels = 1;
   if (values.labels !== undefined) {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { SslError } from '@ssl/core';
+import { SslError, l2NormalizeRows } from '@ssl/core';
 
 /**
  * Triplet loss with margin (Schroff 2015, used by TCN and tracking): mean over rows of
@@ -37,7 +37,5 @@ export function candidateInfoNce(anchor: tf.Tensor2D, candidates: tf.Tensor2D, t
   });
 }
 
-/** Rows scaled to unit L2 norm. */
-export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => x.div(x.norm('euclidean', 1, true).maximum(1e-12)));
-}
+/** Row L2 normalisation (the shared one from @ssl/core). */
+export const l2Normalize = (x: tf.Tensor2D): tf.Tensor2D => l2NormalizeRows(x);

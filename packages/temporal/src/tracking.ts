@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { SslError, definePretextTask, type Rng, type SequenceBatch } from '@ssl/core';
+import { SslError, definePretextTask, type Rng, type SequenceBatch, l2NormalizeRows } from '@ssl/core';
 import { z } from 'zod';
 
 /**
@@ -284,7 +284,7 @@ export function hardNegativeTripletLoss(anchor: tf.Tensor2D, positive: tf.Tensor
   if (!Number.isInteger(k) || k < 1) throw new SslError(`hardNegativeTripletLoss: k ${k} must be a whole number ≥ 1.`);
   if (!(margin >= 0)) throw new SslError(`hardNegativeTripletLoss: margin ${margin} must be ≥ 0.`);
   return tf.tidy(() => {
-    const unit = (x: tf.Tensor2D) => x.div(x.norm('euclidean', 1, true).maximum(1e-12)) as tf.Tensor2D;
+    const unit = (x: tf.Tensor2D) => l2NormalizeRows(x);
     const a = unit(anchor);
     const dPos = tf.scalar(1).sub(a.mul(unit(positive)).sum(1, true)); // [N, 1]
     const dNeg = tf.scalar(1).sub(a.matMul(unit(negatives), false, true)); // [N, M]

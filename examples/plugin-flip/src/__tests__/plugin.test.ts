@@ -57,7 +57,7 @@ describe('the plugin example through the CLI', () => {
     expect(err.join('\n')).toMatch(/--plugin "\.\/no\/such\/plugin\.js" could not be imported.*built JavaScript module/);
     const err2: string[] = [];
     expect(await main(['--plugin', 'zod', 'list'], io([], err2))).not.toBe(0);
-    expect(err2.join('\n')).toMatch(/--plugin "zod" does not export pretext tasks: registry.use\(\) got/);
+    expect(err2.join('\n')).toMatch(/--plugin "zod" does not export tasks, datasets, protocols or encoders: A plugin must be/);
   });
 
   it('the built `ssl` binary pretrains and evaluates the built plugin', () => {

@@ -144,6 +144,33 @@ describe('the built bin', () => {
     const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/bin.js');
     expect(existsSync(bin), 'run `npm run build` first (npm test does)').toBe(true);
     const stdout = execFileSync(process.execPath, [bin, 'list', '--json'], { encoding: 'utf8' });
-    expect(JSON.parse(stdout).methods.length).toBeGreaterThanOrEqual(2);
+    const listed = JSON.parse(stdout) as { methods: unknown[]; datasets: Array<{ name: string }>; protocols: Array<{ name: string }>; encoders: Array<{ name: string }> };
+    expect(listed.methods.length).toBeGreaterThanOrEqual(2);
+    // Registered explicitly, so the bundle cannot drop them (they once vanished with sideEffects: false).
+    expect(listed.datasets.map((d) => d.name)).toEqual(expect.arrayContaining(['mnist', 'fashion-mnist', 'imagefolder:PATH', 'moving-mnist', 'sensors', 'cora:PATH', 'sotu', 'moby-dick', 'brown', 'spam', 'textdir:PATH']));
+    expect(listed.protocols.map((p) => p.name)).toEqual(expect.arrayContaining(['linear', 'knn', 'finetune', 'multi-label', 'balanced-accuracy', 'few-shot']));
+    expect(listed.encoders.map((e) => e.name)).toEqual(expect.arrayContaining(['mlp', 'convnet', 'gcn', 'transformer']));
+  });
+});
+
+describe('--set keys are namespaced', () => {
+  it("task.momentum sets MoCo's momentum in config.json; the bare ambiguous key is refused naming both", async () => {
+    const out = path.join(tmp('ssl-moco-'), 'run');
+    const r = await run(
+      'pretrain', '--method', 'moco', '--limit', '64', '--epochs', '1', '--batch-size', '32', '--encoder', 'mlp', '--out', out, '--json',
+      '--set', 'task.momentum=0.999', '--set', 'encoder.hidden=[16]', '--set', 'encoder.outputDim=8',
+      '--set', 'probe.trainLimit=50', '--set', 'probe.testLimit=50', '--set', 'probe.epochs=1',
+    );
+    expect(r.code, r.err).toBe(0);
+    const cfg = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'));
+    expect(cfg.taskConfig.momentum).toBe(0.999);
+    expect(cfg.trainer.momentum).not.toBe(0.999);
+    expect(cfg.encoderConfig.hidden).toEqual([16]);
+    expectOneLineError(await run('pretrain', '--method', 'moco', '--set', 'momentum=0.999'), /--set momentum is ambiguous: use trainer\.momentum or task\.momentum/);
+  });
+
+  it('ssl list shows the key that works (task.momentum for MoCo)', async () => {
+    const r = await run('list');
+    expect(r.out).toMatch(/--set task\.momentum=0\.99\b/);
   });
 });

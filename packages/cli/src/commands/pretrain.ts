@@ -1,4 +1,4 @@
-import { runExperiment, type Catalogue, type ExperimentOptions, type ExperimentResult } from '@ssl/runner';
+import { DEFAULT_METHOD, runExperiment, type Catalogue, type ExperimentOptions, type ExperimentResult } from '@ssl/runner';
 import { numberFlag, parseFlags, type FlagValues } from '../args';
 import type { Io } from '../io';
 
@@ -8,7 +8,7 @@ Pretrains an encoder with a pretext task, then measures the dataset's probe besi
 encoder at random initialisation.
 
 Options:
-  --method NAME        pretext task (see \`ssl list\`); default rotation
+  --method NAME        pretext task (see \`ssl list\`); default ${DEFAULT_METHOD}
   --dataset D          see \`ssl list\` (default mnist)
   --data-dir DIR       folder holding the dataset files (fashion-mnist)
   --encoder NAME       see \`ssl list\` (default: the method's, else the dataset's)
