@@ -16,8 +16,8 @@ import { z } from 'zod';
 const SIZE = 12;
 
 /**
- * `size` labelled 12×12 images: class 0 horizontal stripes, class 1 vertical, random phase and
- * noise; image i of a split is a pure function of (split seed, i).
+ * `size` labelled 12×12 images: class 0 horizontal stripes, class 1 vertical, plus uniform noise;
+ * image i of a split is a pure function of (split seed, i).
  *
  * @example
  * stripes(100, 1).batch(Int32Array.of(0, 1), new Rng(0)).labels; // Int32Array [0, 1]
@@ -32,11 +32,10 @@ export function stripes(size: number, seed: number): DataSource<ImageBatch> & { 
       const images = new Float32Array(indices.length * SIZE * SIZE);
       indices.forEach((i, k) => {
         const rng = new Rng(seed * 1_000_003 + i);
-        const phase = rng.int(4);
         for (let y = 0; y < SIZE; y++) {
           for (let x = 0; x < SIZE; x++) {
             const line = labels[i] === 0 ? y : x;
-            images[k * SIZE * SIZE + y * SIZE + x] = ((line + phase) % 4 < 2 ? 0.8 : 0.2) + 0.1 * (rng.float() - 0.5);
+            images[k * SIZE * SIZE + y * SIZE + x] = (line % 4 < 2 ? 0.8 : 0.2) + 0.4 * (rng.float() - 0.5);
           }
         }
       });
