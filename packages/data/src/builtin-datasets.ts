@@ -5,7 +5,7 @@ import { DATASET_SPECS, loadDataset } from './load';
 import { loadMnist } from './mnist';
 import { createMovingMnist, type MovingMnist } from './moving-mnist';
 import { defineDataset, cachedLoader, type Dataset, type DatasetContext } from './registry';
-import { loadSensorWindows, type SequenceDataset } from './sequence';
+import { loadSensorWindows } from './sequence';
 import { loadTextCorpus, splitSentences, type TextCorpus } from './text';
 import { buildTokenizer, createTextSource, saveTokenizer, type TextSource, type TextTokenizer } from './text-source';
 
@@ -76,7 +76,7 @@ const movingMnist = defineDataset({
   modality: 'sequence',
   defaultEncoder: 'convnet',
   knn: false,
-  protocol: { name: 'multi-label', options: { labels: 10, minEpochs: 100 } },
+  protocol: { name: 'multi-label', options: { labels: 10, minEpochs: 100, label: 'digits present' } },
   train: (_arg, { seed, limit }) => createMovingMnist(mnistTrain(), { size: limit, seed }),
   sampleShape: (source) => [...(source as MovingMnist).frameShape],
   probeSplits: (_arg, { seed, trainLimit, testLimit }) => {
@@ -110,9 +110,9 @@ const sensors = defineDataset({
   modality: 'sequence',
   defaultEncoder: 'mlp',
   knn: false,
-  protocol: { name: 'balanced-accuracy', options: { minEpochs: 1000 } },
+  protocol: { name: 'balanced-accuracy', options: { minEpochs: 1000, label: 'anomaly' } },
   train: (_arg, { limit }) => firstItems(loadSensorWindows({ split: 'train', window: 48, stride: 8, block: BLOCK }), limit),
-  sampleShape: (source) => [...(source as SequenceDataset).frameShape],
+  sampleShape: (source) => [...(source as DataSource<SequenceBatch>).batch(Int32Array.of(0), new Rng(0)).frameShape],
   probeSplits: (_arg, { trainLimit, testLimit, inputShape }) => {
     // The encoder reads [steps, features] (a chunk of the series) or one step [features].
     const window = inputShape.length >= 2 ? inputShape[0]! : 1;
