@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { SslError } from './errors';
+import { installLowMemoryGradients } from './tape';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 
 /** Backends `@ssl` can run on, fastest first. */
@@ -30,6 +31,7 @@ async function tryBackend(name: BackendName): Promise<void> {
     await import('@tensorflow/tfjs-backend-wasm');
     registerWasmTrainingKernels();
   }
+  installLowMemoryGradients();
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`tf.setBackend('${name}') returned false`);
   await tf.ready();

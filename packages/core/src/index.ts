@@ -3,6 +3,7 @@ export * from './errors';
 export * from './types';
 export * from './backend';
 export { registerWasmTrainingKernels } from './wasm-kernels';
+export { installLowMemoryGradients } from './tape';
 export * from './task';
 export * from './registry';
 export * from './optimizer';

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
  * convolution, transpose, slice, matmul). Registered once, on first use of the wasm backend.
  */
 type KernelInputs = Record<string, tf.TensorInfo>;
-type Backend = { disposeData(dataId: object): void };
+type Backend = { disposeData(dataId: object): void; incRef(dataId: object): void };
 
 function call(name: string, backend: Backend, inputs: KernelInputs, attrs: Record<string, unknown> = {}): tf.TensorInfo {
   const k = tf.getKernel(name, 'wasm');
@@ -243,6 +243,22 @@ function makeLeadingReduce(native: tf.KernelFunc, mean: boolean): tf.KernelFunc 
 }
 
 /**
+ * Identity (and a Cast to the same dtype) share their input's data, ref-counted, as the cpu backend
+ * does. The wasm backend copies instead, and the gradient tape clones every tensor it saves for the
+ * backward pass through Identity: a full second copy of every activation kept for backward (about
+ * half the heap of a ResNet-18 step). Tensor data is immutable, so sharing is exact.
+ */
+function makeSharingIdentity(native: tf.KernelFunc, isCast: boolean): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x } = inputs as { x: tf.TensorInfo };
+    const dtype = isCast ? (attrs as unknown as { dtype: string }).dtype : x.dtype;
+    if (x.dtype === 'string' || dtype !== x.dtype) return native({ inputs, backend, attrs });
+    (backend as unknown as Backend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
+/**
  * Replaces a native wasm kernel with `make(native)`, which may fall back to it. The native
  * setup is kept: it binds the wasm function the fallback calls.
  */
@@ -268,6 +284,8 @@ export function registerWasmTrainingKernels(): void {
   wrapNative('Sum', (native) => makeLeadingReduce(native, false));
   wrapNative('Mean', (native) => makeLeadingReduce(native, true));
   wrapNative('GatherV2', makeRowGather);
+  wrapNative('Identity', (native) => makeSharingIdentity(native, false));
+  wrapNative('Cast', (native) => makeSharingIdentity(native, true));
   if (!have.has('UnsortedSegmentSum')) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum });
   }

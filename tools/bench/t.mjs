@@ -1,0 +1,10 @@
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '@ssl/core';
+import { createResNet18Small } from '@ssl/encoders';
+await initBackend({ backend: 'wasm' });
+const track = (await import('./heapwrap.mjs')).trackMalloc();
+const encoder = createResNet18Small({ inputShape: [32, 32, 3], width: 1, seed: 0 });
+const vars = encoder.trainableWeights.map((w) => w.read());
+const x = tf.randomUniform([16, 32, 32, 3]);
+globalThis.__tapeDebug = (node) => console.log(node.kernelName, (track.live / 2 ** 20).toFixed(1), tf.memory().numTensors, (node.saved??[]).map(t=>t.isDisposed).join(','));
+const { value, grads } = tf.variableGrads(() => encoder.apply(x, { training: true }).square().mean(), vars);
