@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { SslError } from './errors';
+import { installWasmHeapGuard } from './memory';
 import { installLowMemoryGradients } from './tape';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 
@@ -35,6 +36,10 @@ async function tryBackend(name: BackendName): Promise<void> {
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`tf.setBackend('${name}') returned false`);
   await tf.ready();
+  if (name === 'wasm') {
+    const mb = isNode ? Number(process.env.SSL_WASM_HEAP_MB ?? '') : NaN;
+    installWasmHeapGuard(Number.isFinite(mb) && mb > 0 ? mb * 2 ** 20 : undefined);
+  }
 }
 
 /**

@@ -4,6 +4,7 @@ export * from './types';
 export * from './backend';
 export { registerWasmTrainingKernels } from './wasm-kernels';
 export { installLowMemoryGradients } from './tape';
+export * from './memory';
 export * from './task';
 export * from './registry';
 export * from './optimizer';

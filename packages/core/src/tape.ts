@@ -32,7 +32,7 @@ function filterTape(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNode[]
   const fromX = new Set<number>(xs.map((x) => x.id));
   const nodesFromX = new Set<number>();
   for (const node of tape) {
-    if (Object.values(node.inputs).some((t) => fromX.has(t.id))) {
+    if (Object.values(node.inputs).some((t) => t && fromX.has(t.id))) {
       node.outputs.forEach((o) => fromX.add(o.id));
       nodesFromX.add(node.id);
     }
@@ -42,7 +42,7 @@ function filterTape(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNode[]
   for (let i = tape.length - 1; i >= 0; i--) {
     const node = tape[i]!;
     if (node.outputs.some((o) => toY.has(o.id))) {
-      for (const t of Object.values(node.inputs)) toY.add(t.id);
+      for (const t of Object.values(node.inputs)) if (t) toY.add(t.id);
       nodesToY.add(node.id);
     }
   }
@@ -50,7 +50,7 @@ function filterTape(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNode[]
   for (const node of tape) {
     if (!nodesFromX.has(node.id) || !nodesToY.has(node.id)) continue;
     const inputs: Record<string, tf.Tensor> = {};
-    for (const [name, t] of Object.entries(node.inputs)) if (fromX.has(t.id)) inputs[name] = t;
+    for (const [name, t] of Object.entries(node.inputs)) if (t && fromX.has(t.id)) inputs[name] = t;
     out.push({ ...node, inputs });
   }
   return out;
@@ -59,11 +59,23 @@ function filterTape(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNode[]
 function lowMemoryGradients(this: EngineInternals, f: () => tf.Tensor, xs: tf.Tensor[], dy?: tf.Tensor, allowNoGradients = false): { value: tf.Tensor; grads: tf.Tensor[] } {
   if (xs.length === 0) throw new Error('gradients() received an empty list of xs.');
   if (dy != null && dy.dtype !== 'float32') throw new Error(`dy must have 'float32' dtype, but has '${dy.dtype}'`);
-  const y = this.scopedRun(
-    () => this.startTape(),
-    () => this.endTape(),
-    () => this.tidy('forward', f),
-  );
+  // A step that fails (e.g. out of memory) must not strand the tensors its tape saved.
+  const dropTape = () => {
+    if (this.state.gradientDepth !== 0) return;
+    for (const node of this.state.activeTape ?? []) for (const t of node.saved ?? []) t.dispose();
+    this.state.activeTape = null;
+  };
+  let y: tf.Tensor;
+  try {
+    y = this.scopedRun(
+      () => this.startTape(),
+      () => this.endTape(),
+      () => this.tidy('forward', f),
+    );
+  } catch (e) {
+    dropTape();
+    throw e;
+  }
   if (!(y instanceof tf.Tensor)) throw new Error('The result y returned by f() must be a tensor.');
   const tape = this.state.activeTape ?? [];
   const filtered = filterTape(tape, xs, y);
@@ -71,6 +83,15 @@ function lowMemoryGradients(this: EngineInternals, f: () => tf.Tensor, xs: tf.Te
     throw new Error('Cannot compute gradient of y=f(x) with respect to x. Make sure that the f you passed encloses all operations that lead from x to y.');
   }
   const topLevel = this.state.gradientDepth === 0;
+  try {
+    return backward.call(this, y, xs, filtered, tape, topLevel, dy);
+  } catch (e) {
+    dropTape();
+    throw e;
+  }
+}
+
+function backward(this: EngineInternals, y: tf.Tensor, xs: tf.Tensor[], filtered: TapeNode[], tape: TapeNode[], topLevel: boolean, dy?: tf.Tensor): { value: tf.Tensor; grads: tf.Tensor[] } {
   return this.tidy('backward', () => {
     const grad = new Map<number, tf.Tensor>();
     // A tensor object may stand as the gradient of several tensors (a gradient function may
@@ -128,7 +149,6 @@ function lowMemoryGradients(this: EngineInternals, f: () => tf.Tensor, xs: tf.Te
       // and now used. The node's saved tensors are not needed again either.
       for (const o of node.outputs) if (!keepIds.has(o.id)) dropGrad(o.id);
       if (topLevel) for (const t of node.saved ?? []) if (!uses.has(t)) t.dispose();
-      (globalThis as { __tapeDebug?: (n: TapeNode) => void }).__tapeDebug?.(node);
     }
     const grads = xs.map((x) => grad.get(x.id)!);
     if (topLevel) {
