@@ -5,7 +5,7 @@ export * from './backend';
 export { registerWasmTrainingKernels } from './wasm-kernels';
 export { installLowMemoryGradients } from './tape';
 export * from './memory';
-export { startWasmPool, splitSizes, type PoolJob, type PoolTensor } from './wasm-pool';
+export { startWasmPool, splitSizes, wasmPoolStats, type PoolJob, type PoolTensor } from './wasm-pool';
 export * from './task';
 export * from './registry';
 export * from './optimizer';

@@ -261,7 +261,7 @@ function makeSharingIdentity(native: tf.KernelFunc, isCast: boolean): tf.KernelF
 }
 
 /** Below this many multiply-adds a kernel runs on the calling thread alone. */
-const POOL_MIN_MACS = 1 << 24;
+const POOL_MIN_MACS = 1 << 22;
 
 /**
  * Runs `kernel` split along the batch over the {@link wasmPool}: chunk 0 here through `local`,

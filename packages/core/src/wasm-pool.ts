@@ -47,6 +47,8 @@ let pool: WasmPool | undefined;
 class WasmPool {
   /** Set while a job runs: kernels called from inside one (composed kernels) stay on their thread. */
   busy = false;
+  /** Jobs run so far (all threads): lets tests check that kernels really went through the pool. */
+  jobs = 0;
   constructor(
     readonly threads: number,
     private readonly slots: WorkerSlot[],
@@ -60,6 +62,7 @@ class WasmPool {
   run(jobs: PoolJob[], local: (job: PoolJob) => Float32Array): Float32Array[] {
     if (jobs.length - 1 > this.slots.length) throw new Error(`wasm pool: ${jobs.length} jobs for ${this.slots.length + 1} threads`);
     this.busy = true;
+    this.jobs += jobs.length;
     try {
       return this.runJobs(jobs, local);
     } finally {
@@ -160,6 +163,11 @@ export async function startWasmPool(threads: number): Promise<number> {
   for (const s of slots) Atomics.store(s.ctrl, 1, 0);
   pool = new WasmPool(threads, slots, receiveMessageOnPort as unknown as ReceiveFn);
   return threads;
+}
+
+/** Threads of the running pool (1 when none) and the chunk jobs it has run. */
+export function wasmPoolStats(): { threads: number; jobs: number } {
+  return { threads: pool?.threads ?? 1, jobs: pool?.jobs ?? 0 };
 }
 
 /** Chunk sizes of a batch of `n` over `parts` threads: as equal as possible, larger first. */
