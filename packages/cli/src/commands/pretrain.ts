@@ -26,6 +26,7 @@ Options:
   --seed S             seed for everything random (default 0)
   --out DIR            run directory (default runs/<method>-<dataset>-seed<S>)
   --backend B          tensorflow | wasm | cpu (default: fastest available)
+  --threads N          threads for the wasm kernels (default: SSL_THREADS or every core)
   --set key=value      any trainer, method, encoder or probe field (repeatable),
                        e.g. --set lr=0.001 --set probe.epochs=50
   --resume             continue the run in --out from its last checkpoint
@@ -43,6 +44,7 @@ export const RUN_FLAGS = {
   seed: { type: 'string' },
   out: { type: 'string' },
   backend: { type: 'string' },
+  threads: { type: 'string' },
   set: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   help: { type: 'boolean' },
@@ -133,6 +135,8 @@ export interface PretrainResult {
   dataset: string;
   encoder: string;
   backend: string;
+  /** Threads the wasm kernels ran on. */
+  threads: number;
   epochs: number;
   steps: number;
   trainImages: number;
@@ -174,7 +178,7 @@ export async function pretrainCommand(argv: string[], io: Io, registry: Registry
     runDir = values.out ?? path.join('runs', `${cfg.method}-${cfg.dataset.replace(/[^a-z0-9]+/gi, '_')}-seed${cfg.seed}`);
   }
   const task = registry.find(cfg.method);
-  const backend = await initBackend({ ...(values.backend ? { backend: values.backend } : {}), log: io.err });
+  const backend = await initBackend({ ...(values.backend ? { backend: values.backend } : {}), ...(values.threads ? { threads: Number(values.threads) } : {}), log: io.err });
 
   const { dataset, arg } = resolveDataset(cfg.dataset);
   if (task.modality !== dataset.modality) {
@@ -231,6 +235,7 @@ export async function pretrainCommand(argv: string[], io: Io, registry: Registry
     dataset: cfg.dataset,
     encoder: cfg.encoder,
     backend: backend.name,
+    threads: backend.threads,
     epochs: result.epochs,
     steps: result.steps,
     trainImages: trainSet.size,

@@ -323,7 +323,7 @@ export async function trainCommand(argv: string[], io: Io, registry: Registry): 
   const auxTag = s.jointLabels ? '-joint' : s.aux ? `-${s.aux}` : '';
   const labelTag = s.labels < 1 ? `-${+(s.labels * 100).toFixed(2)}pct` : '';
   const runDir = (values.out as string | undefined) ?? path.join('runs', `train-${s.task}${auxTag}${labelTag}-${datasetName.replace(/[^a-z0-9]+/gi, '_')}-seed${seed}`);
-  const backend = await initBackend({ ...(values.backend ? { backend: values.backend as string } : {}), log: io.err });
+  const backend = await initBackend({ ...(values.backend ? { backend: values.backend as string } : {}), ...(values.threads ? { threads: Number(values.threads) } : {}), log: io.err });
 
   // Training data per task.
   let source: DataSource<ImageBatch>;
