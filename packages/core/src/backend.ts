@@ -66,7 +66,7 @@ export async function initBackend(options: { backend?: string; threads?: number;
   const wanted = await resolveThreads(options.threads);
   const describe = (b: BackendInfo) => `backend: ${b.name} (${b.reason}), ${b.threads} thread${b.threads === 1 ? '' : 's'}`;
   if (current && (!forced || forced === current.name)) {
-    if (current.name === 'wasm' && wanted !== current.threads) current = { ...current, threads: await startWasmPool(wanted) };
+    if (current.name === 'wasm' && wanted !== current.threads) current = { ...current, threads: await startPool(wanted, options.log) };
     options.log?.(describe(current));
     return current;
   }
@@ -75,7 +75,7 @@ export async function initBackend(options: { backend?: string; threads?: number;
   for (const name of order) {
     try {
       await tryBackend(name);
-      const threads = name === 'wasm' ? await startWasmPool(wanted) : (await startWasmPool(1), 1);
+      const threads = name === 'wasm' ? await startPool(wanted, options.log) : (await startWasmPool(1), 1);
       current = { name, reason: forced ? 'forced' : skipped.length ? `fallback after ${skipped.map((s) => s.name).join(', ')}` : 'fastest available', skipped, threads };
       options.log?.(describe(current));
       return current;
@@ -85,6 +85,16 @@ export async function initBackend(options: { backend?: string; threads?: number;
   }
   const why = skipped.map((s) => `${s.name}: ${s.error}`).join('; ');
   throw new SslError(`No TensorFlow.js backend could start (${why}). ${forced ? `Unset SSL_BACKEND/--backend or pick another of [${BACKENDS.join(', ')}].` : 'Reinstall @tensorflow/tfjs and @tensorflow/tfjs-backend-wasm.'}`);
+}
+
+/** Starts the wasm pool; if workers cannot start here (no worker_threads, a CJS bundle), runs on one thread. */
+async function startPool(threads: number, log?: (line: string) => void): Promise<number> {
+  try {
+    return await startWasmPool(threads);
+  } catch (e) {
+    log?.(`wasm thread pool unavailable (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); running on 1 thread`);
+    return 1;
+  }
 }
 
 /** `threads` option → SSL_THREADS → the machine's available cores (1 outside Node.js). */

@@ -138,7 +138,9 @@ export async function startWasmPool(threads: number): Promise<number> {
   }
   if (threads <= 1) return 1;
   const { Worker, MessageChannel, receiveMessageOnPort } = await import('node:worker_threads');
-  const url = new URL('../worker/wasm-worker.mjs', import.meta.url);
+  // A variable, not a literal: bundlers would otherwise try to bundle the worker for browsers.
+  const workerFile = '../worker/wasm-worker.mjs';
+  const url = new URL(workerFile, import.meta.url);
   const slots: WorkerSlot[] = [];
   for (let i = 0; i < threads - 1; i++) {
     const { port1, port2 } = new MessageChannel();
