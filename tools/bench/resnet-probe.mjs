@@ -1,6 +1,9 @@
-// Probe: one ResNet-18 SimCLR step on wasm; prints peak wasm heap and per-kernel times.
+// Probe: ResNet-18 SimCLR steps on wasm; prints the wasm heap, the peak of live tensor bytes per
+// step and, with PROFILE=1 as the 5th argument, per-kernel times of the last step.
+// node tools/bench/resnet-probe.mjs HALF SIZE WIDTH STEPS [PROFILE]   e.g. 128 32 1 1
+// HEAPWRAP=2 prints every kernel that grows the heap.
 import * as tf from '@tensorflow/tfjs';
-import { Optimizer, initBackend } from '@ssl/core';
+import { Optimizer, initBackend, resetWasmHeapPeak, wasmHeapStats } from '@ssl/core';
 import { createResNet18Small } from '@ssl/encoders';
 import { ntXentLoss } from '@ssl/contrastive';
 const [half = 64, size = 32, width = 1, steps = 2, profile = 0] = process.argv.slice(2).map(Number);
@@ -8,7 +11,6 @@ await initBackend({ backend: 'wasm' });
 if (process.env.HEAPWRAP) (await import('./heapwrap.mjs')).wrapAll();
 const wasm = tf.backend().wasm;
 const heap = () => wasm.HEAPU8.buffer.byteLength;
-const track = (await import('./heapwrap.mjs')).trackMalloc();
 const encoder = createResNet18Small({ inputShape: [size, size, 3], width, seed: 0 });
 const fd = encoder.outputs[0].shape[1];
 const head = tf.sequential({ layers: [
@@ -35,12 +37,12 @@ console.log(`start heap ${(heap() / 2 ** 20).toFixed(0)} MB, tensors ${tf.memory
 for (let i = 0; i < steps; i++) {
   const t0 = performance.now();
   let prof;
-  track.reset();
+  resetWasmHeapPeak();
   if (profile && i === steps - 1) {
     prof = await tf.profile(step);
   } else await step();
   const dt = (performance.now() - t0) / 1000;
-  console.log(`step ${i}: ${dt.toFixed(2)} s, ${(2 * half / dt).toFixed(1)} img/s, heap ${(heap() / 2 ** 20).toFixed(0)} MB, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB, tensors ${tf.memory().numTensors}, tensor heap peak ${(track.peak/2**20).toFixed(0)} MB (live ${(track.live/2**20).toFixed(0)}) at ${globalThis.__peakAt}`);
+  console.log(`step ${i}: ${dt.toFixed(2)} s, ${(2 * half / dt).toFixed(1)} img/s, heap ${(heap() / 2 ** 20).toFixed(0)} MB, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB, tensors ${tf.memory().numTensors}, tensor peak ${(wasmHeapStats().peakBytes / 2 ** 20).toFixed(0)} MB (live between steps ${(wasmHeapStats().liveBytes / 2 ** 20).toFixed(0)} MB)`);
   if (prof) {
     const agg = new Map();
     for (const k of prof.kernels) {
