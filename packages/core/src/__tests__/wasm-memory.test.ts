@@ -7,7 +7,7 @@ import { Rng } from '../rng';
 
 type Grads = (f: () => tf.Tensor, xs: tf.Tensor[]) => { value: tf.Tensor; grads: tf.Tensor[] };
 // tfjs's own backprop, kept on the engine's prototype; initBackend installs ours on the instance.
-const tfjsGradients: Grads = (f, xs) => (Object.getPrototypeOf(tf.engine()) as { gradients: Function }).gradients.call(tf.engine(), f, xs);
+const tfjsGradients: Grads = (f, xs) => (Object.getPrototypeOf(tf.engine()) as { gradients: Grads }).gradients.call(tf.engine(), f, xs);
 const ourGradients: Grads = (f, xs) => (tf.engine() as unknown as { gradients: Grads }).gradients(f, xs);
 
 function randomTensor(shape: number[], seed: number): tf.Tensor {
