@@ -4,14 +4,18 @@
 // projection head Dense(128)-ReLU-Dense(64), NT-Xent (τ=0.5), Adam 1e-3; forward + backward +
 // update, augmentations already materialised. Also: forward-only inference on 512 images, a
 // 2048² matmul, and peak RSS. Medians over timed steps after warm-up.
+// wasm runs once per thread count (--threads 1,2; default 1 and every core): the scaling table.
+// The ResNet-18 row: CIFAR ResNet-18 (3×3 stem), 2 × 64 views of 32×32×3, projector 512-512-128,
+// NT-Xent, Adam, with the wasm heap's peak. --profile prints the per-kernel time of one step.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { BACKENDS, Optimizer, initBackend } from '@ssl/core';
-import { createConvNet } from '@ssl/encoders';
+import os from 'node:os';
+import { BACKENDS, Optimizer, initBackend, resetWasmHeapPeak, wasmHeapStats } from '@ssl/core';
+import { createConvNet, createResNet18Small } from '@ssl/encoders';
 import { ntXentLoss } from '@ssl/contrastive';
 
 const { values } = parseArgs({
@@ -22,6 +26,10 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '2' },
     'leak-steps': { type: 'string', default: '0' },
     'no-torch': { type: 'boolean' },
+    threads: { type: 'string' },
+    resnet: { type: 'string', default: '64' },
+    'resnet-steps': { type: 'string', default: '2' },
+    profile: { type: 'boolean' },
   },
 });
 const out = (s) => process.stdout.write(`${s}\n`);
@@ -44,8 +52,20 @@ async function timeIt(fn, steps, warmup) {
   return median(times);
 }
 
-async function benchBackend(name, steps, warmup, leakSteps) {
-  await initBackend({ backend: name });
+function profileTable(prof) {
+  const by = new Map();
+  for (const k of prof.kernels) {
+    // Stride and kernel size tell the convolutions apart (3×3 vs 1×1 shortcuts, stride 1 vs 2).
+    const conv = /Conv2D/.test(k.name) ? ` ${k.inputShapes[1]?.slice(0, 2).join('×') ?? ''}` : '';
+    const key = `${k.name}${conv}`;
+    by.set(key, (by.get(key) ?? 0) + k.kernelTimeMs);
+  }
+  const total = [...by.values()].reduce((a, b) => a + b, 0);
+  return [...by].sort((a, b) => b[1] - a[1]).slice(0, 14).map(([name, ms]) => ({ kernel: name, ms: Math.round(ms), share: ms / total }));
+}
+
+async function benchBackend(name, steps, warmup, leakSteps, threads) {
+  const info = await initBackend({ backend: name, ...(threads ? { threads } : {}) });
   const encoder = createConvNet({ inputShape: [28, 28, 1], seed: 0 });
   const head = tf.sequential({
     layers: [
@@ -85,13 +105,16 @@ async function benchBackend(name, steps, warmup, leakSteps) {
   const trainSec = await timeIt(trainStep, steps, warmup);
   const inferSec = await timeIt(inferStep, steps, 1);
   const matmulSec = await timeIt(matmulStep, Math.min(steps, 5), 1);
+  const profile = values.profile && name !== 'cpu' ? profileTable(await tf.profile(trainStep)) : undefined;
   const result = {
     backend: name,
+    threads: info.threads,
     steps,
     trainImagesPerSec: (2 * HALF) / trainSec,
     inferImagesPerSec: (2 * HALF) / inferSec,
     matmulGflops: (2 * n ** 3) / matmulSec / 1e9,
     peakRssMB: peakRss / 2 ** 20,
+    ...(profile ? { profile } : {}),
   };
   if (leakSteps > 0) {
     // Memory must be flat after warm-up: RSS and tensor count after 10% of the steps vs at the end.
@@ -117,10 +140,55 @@ async function benchBackend(name, steps, warmup, leakSteps) {
   return result;
 }
 
-function torchReference(steps, warmup) {
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'torch_step.py');
+async function benchResNet(threads, half, steps) {
+  const info = await initBackend({ backend: 'wasm', threads });
+  const encoder = createResNet18Small({ inputShape: [32, 32, 3], seed: 0 });
+  const head = tf.sequential({
+    layers: [
+      tf.layers.dense({ inputShape: [512], units: 512, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }),
+      tf.layers.dense({ units: 128, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+    ],
+  });
+  const vars = [...encoder.trainableWeights, ...head.trainableWeights].map((w) => w.read());
+  const opt = new Optimizer({ kind: 'adam', momentum: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 }, vars);
+  const views = tf.randomUniform([2 * half, 32, 32, 3], 0, 1, 'float32', 3);
+  const step = async () => {
+    const loss = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => {
+        const [z1, z2] = tf.split(head.apply(encoder.apply(views, { training: true })), 2, 0);
+        return ntXentLoss(z1, z2, 0.5);
+      }, vars);
+      opt.apply(vars.map((v) => grads[v.name]), 1e-3);
+      return value;
+    });
+    await loss.data();
+    loss.dispose();
+  };
+  resetWasmHeapPeak();
+  const sec = await timeIt(step, steps, 1);
+  const heap = wasmHeapStats();
+  const profile = values.profile ? profileTable(await tf.profile(step)) : undefined;
+  tf.dispose(views);
+  opt.dispose();
+  encoder.dispose();
+  head.dispose();
+  return {
+    backend: 'wasm',
+    model: 'resnet18',
+    threads: info.threads,
+    views: 2 * half,
+    steps,
+    trainImagesPerSec: (2 * half) / sec,
+    peakTensorHeapMB: heap.peakBytes / 2 ** 20,
+    wasmHeapMB: heap.heapBytes / 2 ** 20,
+    peakRssMB: process.memoryUsage().rss / 2 ** 20,
+    ...(profile ? { profile } : {}),
+  };
+}
+
+function findPython() {
   // Debian's python3-torch lives beside the system Python, which may not be first on PATH.
-  const python = ['python3', '/usr/bin/python3'].find((py) => {
+  return ['python3', '/usr/bin/python3'].find((py) => {
     try {
       execFileSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
       return true;
@@ -128,43 +196,84 @@ function torchReference(steps, warmup) {
       return false;
     }
   });
+}
+
+function torchReference(args) {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'torch_step.py');
+  const python = findPython();
   if (!python || !existsSync(script)) return undefined;
   // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (set on some machines for old OpenBLAS builds) slow a
   // current PyTorch several-fold; the reference runs without them, at its best.
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
-  const json = execFileSync(python, [script, String(steps), String(warmup)], { encoding: 'utf8', env });
+  const json = execFileSync(python, [script, ...args.map(String)], { encoding: 'utf8', env });
   return JSON.parse(json.trim().split('\n').at(-1));
 }
 
 const steps = Number(values.steps);
 const warmup = Number(values.warmup);
+const cores = os.availableParallelism?.() ?? os.cpus().length;
+const threadList = (values.threads ?? [...new Set([1, 2, cores])].join(',')).split(',').map(Number);
 const wanted = (values.backends ?? BACKENDS.join(',')).split(',');
 const results = [];
 for (const name of wanted) {
-  try {
-    // The pure-JS backend is ~100x slower: time fewer steps there.
-    const r = await benchBackend(name, name === 'cpu' ? 1 : steps, name === 'cpu' ? 0 : warmup, name === 'cpu' ? 0 : Number(values['leak-steps']));
-    results.push(r);
-    log(`${name}: train ${r.trainImagesPerSec.toFixed(1)} img/s, infer ${r.inferImagesPerSec.toFixed(1)} img/s, matmul ${r.matmulGflops.toFixed(2)} GFLOP/s, peak RSS ${r.peakRssMB.toFixed(0)} MB`);
-  } catch (e) {
-    log(`${name}: not available (${e instanceof Error ? e.message.split('\n')[0] : e})`);
+  for (const threads of name === 'wasm' ? threadList : [undefined]) {
+    try {
+      // The pure-JS backend is ~100x slower: time fewer steps there.
+      const r = await benchBackend(name, name === 'cpu' ? 1 : steps, name === 'cpu' ? 0 : warmup, name === 'cpu' ? 0 : Number(values['leak-steps']), threads);
+      results.push(r);
+      log(`${name} ×${r.threads}: train ${r.trainImagesPerSec.toFixed(1)} img/s, infer ${r.inferImagesPerSec.toFixed(1)} img/s, matmul ${r.matmulGflops.toFixed(2)} GFLOP/s, peak RSS ${r.peakRssMB.toFixed(0)} MB`);
+    } catch (e) {
+      log(`${name}: not available (${e instanceof Error ? e.message.split('\n')[0] : e})`);
+      break;
+    }
   }
 }
-const torch = values['no-torch'] ? undefined : torchReference(steps, warmup);
-if (torch) for (const r of results) r.ratioToTorch = r.trainImagesPerSec / torch.trainImagesPerSec;
+const resnetHalf = Number(values.resnet);
+const resnet = [];
+if (resnetHalf > 0 && wanted.includes('wasm')) {
+  for (const threads of threadList) {
+    const r = await benchResNet(threads, resnetHalf, Number(values['resnet-steps']));
+    resnet.push(r);
+    log(`resnet18 wasm ×${r.threads}: ${r.trainImagesPerSec.toFixed(1)} img/s, tensor heap peak ${r.peakTensorHeapMB.toFixed(0)} MB (wasm heap ${r.wasmHeapMB.toFixed(0)} MB)`);
+  }
+}
+const torchThreads = [...new Set(threadList)];
+const torch = values['no-torch'] ? [] : torchThreads.map((t) => torchReference(['standard', steps, warmup, t])).filter(Boolean);
+const torchResnet = values['no-torch'] || !(resnetHalf > 0) ? [] : torchThreads.map((t) => torchReference(['resnet18', Number(values['resnet-steps']), 1, t, resnetHalf])).filter(Boolean);
+const torchAt = (rows, t) => rows.find((r) => r.threads === t) ?? rows.at(-1);
+for (const r of results) if (torch.length) r.ratioToTorch = r.trainImagesPerSec / torchAt(torch, r.threads).trainImagesPerSec;
+for (const r of resnet) if (torchResnet.length) r.ratioToTorch = r.trainImagesPerSec / torchAt(torchResnet, r.threads).trainImagesPerSec;
+const base = (rows, r) => rows.find((x) => x.backend === r.backend && x.threads === 1);
 if (values.json) {
-  for (const r of results) out(JSON.stringify(r));
-  if (torch) out(JSON.stringify(torch));
+  for (const r of [...results, ...resnet, ...torch, ...torchResnet]) out(JSON.stringify(r));
 } else {
-  out('| backend | train img/s | infer img/s | 2048² matmul GFLOP/s | peak RSS MB | vs PyTorch |');
-  out('|---|---|---|---|---|---|');
-  for (const r of [...results, ...(torch ? [torch] : [])]) {
-    out(`| ${r.backend} | ${r.trainImagesPerSec.toFixed(1)} | ${r.inferImagesPerSec.toFixed(1)} | ${r.matmulGflops.toFixed(2)} | ${r.peakRssMB?.toFixed(0) ?? '-'} | ${r.ratioToTorch ? `${r.ratioToTorch.toFixed(2)}×` : r.backend.startsWith('pytorch') ? '1.00×' : 'n/a'} |`);
+  out(`Standard step (2 × 256 views, 28×28×1 ConvNet, NT-Xent, Adam); ${cores} cores; load average ${os.loadavg().map((v) => v.toFixed(1)).join(' ')} at the end`);
+  out('| backend | threads | train img/s | vs 1 thread | infer img/s | 2048² matmul GFLOP/s | peak RSS MB | vs PyTorch (same threads) |');
+  out('|---|---|---|---|---|---|---|---|');
+  for (const r of [...results, ...torch]) {
+    const one = base([...results, ...torch], r);
+    out(`| ${r.backend} | ${r.threads ?? '-'} | ${r.trainImagesPerSec.toFixed(1)} | ${one ? `${(r.trainImagesPerSec / one.trainImagesPerSec).toFixed(2)}×` : '-'} | ${r.inferImagesPerSec.toFixed(1)} | ${r.matmulGflops.toFixed(2)} | ${r.peakRssMB?.toFixed(0) ?? '-'} | ${r.ratioToTorch ? `${r.ratioToTorch.toFixed(2)}×` : r.backend.startsWith('pytorch') ? '1.00×' : 'n/a'} |`);
+  }
+  if (resnet.length) {
+    out('');
+    out(`ResNet-18 step (2 × ${resnetHalf} views, 32×32×3, projector 512-512-128, NT-Xent, Adam)`);
+    out('| backend | threads | train img/s | vs 1 thread | peak memory | vs PyTorch (same threads) |');
+    out('|---|---|---|---|---|---|');
+    for (const r of [...resnet, ...torchResnet]) {
+      const one = base([...resnet, ...torchResnet], r);
+      const mem = r.peakTensorHeapMB !== undefined ? `${r.peakTensorHeapMB.toFixed(0)} MB tensors (wasm heap ${r.wasmHeapMB.toFixed(0)} MB)` : `${r.peakRssMB?.toFixed(0) ?? '-'} MB RSS`;
+      out(`| ${r.backend} | ${r.threads} | ${r.trainImagesPerSec.toFixed(1)} | ${one ? `${(r.trainImagesPerSec / one.trainImagesPerSec).toFixed(2)}×` : '-'} | ${mem} | ${r.ratioToTorch ? `${r.ratioToTorch.toFixed(2)}×` : r.backend.startsWith('pytorch') ? '1.00×' : 'n/a'} |`);
+    }
+  }
+  for (const r of [...results, ...resnet].filter((x) => x.profile)) {
+    out('');
+    out(`Per-kernel profile, ${r.model ?? 'standard step'} on ${r.backend} ×${r.threads} (one step; ms, share):`);
+    out(r.profile.map((p) => `  ${p.kernel.padEnd(36)} ${String(p.ms).padStart(7)} ms  ${(100 * p.share).toFixed(1).padStart(5)} %`).join('\n'));
   }
   for (const r of results.filter((x) => x.leakSteps)) {
-    out(`${r.backend}: ${r.leakSteps} steps, RSS after warm-up ${r.rssAfterWarmupMB.toFixed(0)} MB → end ${r.rssEndMB.toFixed(0)} MB; tensors ${r.tensorsAfterWarmup} → ${r.tensorsEnd}`);
+    out(`${r.backend} ×${r.threads}: ${r.leakSteps} steps, RSS after warm-up ${r.rssAfterWarmupMB.toFixed(0)} MB → end ${r.rssEndMB.toFixed(0)} MB; tensors ${r.tensorsAfterWarmup} → ${r.tensorsEnd}`);
   }
-  if (!torch) out('(PyTorch reference not run: install it with `apt-get install python3-torch` to compare.)');
+  if (!torch.length) out('(PyTorch reference not run: install it with `apt-get install python3-torch` to compare.)');
 }

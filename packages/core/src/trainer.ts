@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { readCheckpoint, writeCheckpoint, type StoredTensor } from './checkpoint';
 import { SslError, parseWith } from './errors';
+import { withMemoryGuard } from './memory';
 import { Optimizer, learningRateAt } from './optimizer';
 import { createProgress } from './progress';
 import { Rng } from './rng';
@@ -226,7 +227,7 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
         const rng = Rng.derive(cfg.seed, 'step', globalStep);
         const lr = learningRateAt(globalStep, totalSteps, cfg.lr, warmupSteps, cfg.schedule);
         const raw = source.batch(idx, rng.fork('data'));
-        const { value, grads, batch } = tf.tidy(() => {
+        const { value, grads, batch } = withMemoryGuard(() => tf.tidy(() => {
           const b: PretextBatch = task.prepare(raw as never, { config: taskConfig, rng: rng.fork('task'), training: true });
           const encode = (x: tf.Tensor) => encoder.apply(x, { training: true }) as tf.Tensor2D;
           const r = tf.variableGrads(
@@ -234,7 +235,7 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
             vars,
           );
           return { value: r.value, grads: vars.map((v) => r.grads[v.name]), batch: b };
-        });
+        }), { batchSize: idx.length, encoder: encoder.name, inputShape });
         const loss = (await value.data())[0]!;
         if (!Number.isFinite(loss)) {
           await flushMetrics();

@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
+import { type PoolJob, splitSizes, wasmPool } from './wasm-pool';
 
 /**
  * Training kernels the tfjs wasm backend lacks, composed from kernels it has (XNNPACK-backed
  * convolution, transpose, slice, matmul). Registered once, on first use of the wasm backend.
  */
 type KernelInputs = Record<string, tf.TensorInfo>;
-type Backend = { disposeData(dataId: object): void };
+type Backend = { disposeData(dataId: object): void; incRef(dataId: object): void };
+type HeapBackend = Backend & WasmHeap;
 
 function call(name: string, backend: Backend, inputs: KernelInputs, attrs: Record<string, unknown> = {}): tf.TensorInfo {
   const k = tf.getKernel(name, 'wasm');
@@ -153,10 +155,12 @@ const unsortedSegmentSum: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 /**
- * dX of a stride-1 convolution is itself a convolution: dY convolved with the kernel flipped
- * in space and with its in/out channels swapped, padded by K−1−pad. Routing it through the
- * XNNPACK convolution replaces the backend's slow direct loop. Strided or dilated cases keep
- * the native kernel.
+ * dX of a convolution is itself a convolution: dY, dilated by the forward stride (zeros between
+ * its rows and columns), convolved with the kernel flipped in space and with its in/out channels
+ * swapped, padded by K−1−pad before and whatever reaches the input size after. Routing it
+ * through the XNNPACK convolution replaces the backend's direct loop, which is many times slower
+ * even though a stride-2 dilation makes 3/4 of the products zeros. Dilated-kernel cases keep the
+ * native kernel.
  */
 function makeConv2DBackpropInput(native: tf.KernelFunc): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {
@@ -165,21 +169,50 @@ function makeConv2DBackpropInput(native: tf.KernelFunc): tf.KernelFunc {
       inputShape: [number, number, number, number];
     };
     const [sh, sw] = typeof strides === 'number' ? [strides, strides] : strides;
-    if (sh !== 1 || sw !== 1 || (dataFormat && dataFormat !== 'NHWC')) return native({ inputs, backend, attrs });
-    const b = backend as unknown as Backend;
+    if ((dataFormat && dataFormat !== 'NHWC') || dy.dtype !== 'float32') return native({ inputs, backend, attrs });
+    const b = backend as unknown as HeapBackend;
     const fs = filter.shape as [number, number, number, number];
     const info = tf.backend_util.computeConv2DInfo(inputShape, fs, strides, 1, pad, dimRoundingMode);
-    const { top, bottom, left, right } = info.padInfo;
+    const { top, left } = info.padInfo;
+    let src = dy;
+    if (sh !== 1 || sw !== 1) {
+      const [n, oh, ow, c] = dy.shape as [number, number, number, number];
+      const dh = (oh - 1) * sh + 1;
+      const dw = (ow - 1) * sw + 1;
+      src = b.makeOutput([n, dh, dw, c], 'float32');
+      const to = b.typedArrayFromHeap(src) as Float32Array;
+      const from = b.typedArrayFromHeap(dy) as Float32Array;
+      to.fill(0);
+      for (let i = 0; i < n; i++) {
+        for (let y = 0; y < oh; y++) {
+          for (let x = 0; x < ow; x++) {
+            const s0 = ((i * oh + y) * ow + x) * c;
+            to.set(from.subarray(s0, s0 + c), ((i * dh + y * sh) * dw + x * sw) * c);
+          }
+        }
+      }
+    }
+    const padTop = fs[0] - 1 - top;
+    const padLeft = fs[1] - 1 - left;
+    // Padding after: whatever makes the output inputShape. Negative only when the forward pass
+    // ignored trailing input rows (valid padding with a remainder): rare, left to the native kernel.
+    const padBottom = inputShape[1] - src.shape[1]! - padTop + fs[0] - 1;
+    const padRight = inputShape[2] - src.shape[2]! - padLeft + fs[1] - 1;
+    if (padTop < 0 || padLeft < 0 || padBottom < 0 || padRight < 0) {
+      if (src !== dy) b.disposeData(src.dataId);
+      return native({ inputs, backend, attrs });
+    }
     const flipped = call('Reverse', b, { x: filter }, { dims: [0, 1] });
     const swapped = call('Transpose', b, { x: flipped }, { perm: [0, 1, 3, 2] });
     b.disposeData(flipped.dataId);
-    const out = call('Conv2D', b, { x: dy, filter: swapped }, {
+    const out = call('Conv2D', b, { x: src, filter: swapped }, {
       strides: [1, 1],
-      pad: [[0, 0], [fs[0] - 1 - top, fs[0] - 1 - bottom], [fs[1] - 1 - left, fs[1] - 1 - right], [0, 0]],
+      pad: [[0, 0], [padTop, padBottom], [padLeft, padRight], [0, 0]],
       dilations: [1, 1],
       dataFormat: 'NHWC',
     });
     b.disposeData(swapped.dataId);
+    if (src !== dy) b.disposeData(src.dataId);
     return out;
   };
 }
@@ -243,6 +276,193 @@ function makeLeadingReduce(native: tf.KernelFunc, mean: boolean): tf.KernelFunc 
 }
 
 /**
+ * Identity (and a Cast to the same dtype) share their input's data, ref-counted, as the cpu backend
+ * does. The wasm backend copies instead, and the gradient tape clones every tensor it saves for the
+ * backward pass through Identity: a full second copy of every activation kept for backward (about
+ * half the heap of a ResNet-18 step). Tensor data is immutable, so sharing is exact.
+ */
+function makeSharingIdentity(native: tf.KernelFunc, isCast: boolean): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x } = inputs as { x: tf.TensorInfo };
+    const dtype = isCast ? (attrs as unknown as { dtype: string }).dtype : x.dtype;
+    if (x.dtype === 'string' || dtype !== x.dtype) return native({ inputs, backend, attrs });
+    (backend as unknown as Backend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
+/** Below this many multiply-adds a kernel runs on the calling thread alone. */
+const POOL_MIN_MACS = 1 << 22;
+
+/**
+ * Runs `kernel` split along the batch over the {@link wasmPool}: chunk 0 here through `local`,
+ * the others in the workers. `batched` inputs are cut along axis 0, the rest sent whole. The
+ * chunks' outputs are concatenated along the batch, or summed in chunk order (`sum`). Returns
+ * undefined when there is no pool or nothing to split.
+ */
+function runPooled(
+  backend: HeapBackend,
+  kernel: string,
+  local: tf.KernelFunc,
+  inputs: KernelInputs,
+  attrs: Record<string, unknown>,
+  batched: string[],
+  outShape: number[],
+  combine: 'concat' | 'sum',
+  chunkAttrs: (n: number) => Record<string, unknown> = () => attrs,
+): tf.TensorInfo | undefined {
+  const pool = wasmPool();
+  const n = inputs[batched[0]!]!.shape[0]!;
+  if (!pool || n < 2) return undefined;
+  const sizes = splitSizes(n, pool.threads);
+  const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, v) => a + v, 0));
+  const names = Object.keys(inputs).filter((k) => inputs[k]);
+  const jobs: PoolJob[] = sizes.map((m, i) => {
+    const chunkInputs: PoolJob['inputs'] = {};
+    for (const name of names) {
+      const t = inputs[name]!;
+      const view = backend.typedArrayFromHeap(t) as Float32Array;
+      if (batched.includes(name)) {
+        const inner = t.shape.slice(1).reduce((a, v) => a * v, 1);
+        // Chunk 0 is read after this thread allocates (which may move the heap): copy it out.
+        const part = view.subarray(starts[i]! * inner, (starts[i]! + m) * inner);
+        chunkInputs[name] = { shape: [m, ...t.shape.slice(1)], data: i === 0 ? part.slice() : part };
+      } else chunkInputs[name] = { shape: t.shape, data: view };
+    }
+    const outSize = (combine === 'concat' ? m * outShape.slice(1).reduce((a, v) => a * v, 1) : outShape.reduce((a, v) => a * v, 1));
+    return { kernel, inputs: chunkInputs, attrs: chunkAttrs(m), outSize };
+  });
+  const results = pool.run(jobs, (job) => {
+    const made: tf.TensorInfo[] = [];
+    const local0: KernelInputs = {};
+    for (const name of names) {
+      if (!batched.includes(name)) local0[name] = inputs[name]!;
+      else {
+        const info = backend.makeOutput(job.inputs[name]!.shape, 'float32');
+        made.push(info);
+        local0[name] = info;
+      }
+    }
+    for (const name of batched) (backend.typedArrayFromHeap(local0[name]!) as Float32Array).set(job.inputs[name]!.data);
+    const y = local({ inputs: local0, backend: backend as never, attrs: job.attrs as never }) as tf.TensorInfo;
+    const out = (backend.typedArrayFromHeap(y) as Float32Array).slice();
+    for (const t of [...made, y]) backend.disposeData(t.dataId);
+    return out;
+  });
+  const out = backend.makeOutput(outShape, 'float32');
+  const view = backend.typedArrayFromHeap(out) as Float32Array;
+  if (combine === 'concat') {
+    let offset = 0;
+    for (const r of results) {
+      view.set(r, offset);
+      offset += r.length;
+    }
+  } else {
+    view.set(results[0]!);
+    for (const r of results.slice(1)) for (let i = 0; i < r.length; i++) view[i]! += r[i]!;
+  }
+  return out;
+}
+
+/** Conv2D / FusedConv2D split along the batch over the pool when it pays. */
+function makePooledConv(name: string, native: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs } = args as { inputs: KernelInputs; backend: unknown; attrs: Record<string, unknown> };
+    const { x, filter } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+    const a = attrs as unknown as ConvGradAttrs & { dilations: [number, number] | number };
+    if (wasmPool() && !inputs['preluActivationWeights'] && (!a.dataFormat || a.dataFormat === 'NHWC') && x.dtype === 'float32') {
+      const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], a.strides, a.dilations, a.pad, a.dimRoundingMode);
+      const macs = info.outShape.reduce((p, q) => p * q, 1) * info.filterHeight * info.filterWidth * info.inChannels;
+      if (macs >= POOL_MIN_MACS) {
+        const out = runPooled(backend as HeapBackend, name, native, inputs, attrs, ['x'], info.outShape, 'concat');
+        if (out) return out;
+      }
+    }
+    return native(args);
+  };
+}
+
+/** The convolution gradients split along the batch over the pool when it pays (see runPooled). */
+function makePooledConvGrad(name: 'Conv2DBackpropInput' | 'Conv2DBackpropFilter', unpooled: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs } = args as { inputs: KernelInputs; backend: unknown; attrs: Record<string, unknown> };
+    const dy = inputs['dy']!;
+    const a = attrs as unknown as ConvGradAttrs & { inputShape?: number[]; filterShape?: number[] };
+    if (wasmPool() && (!a.dataFormat || a.dataFormat === 'NHWC') && dy.dtype === 'float32') {
+      const filterShape = name === 'Conv2DBackpropFilter' ? a.filterShape! : inputs['filter']!.shape;
+      const macs = dy.shape.reduce((p, q) => p * q, 1) * filterShape[0]! * filterShape[1]! * filterShape[2]!;
+      if (macs >= POOL_MIN_MACS) {
+        const out =
+          name === 'Conv2DBackpropFilter'
+            ? runPooled(backend as HeapBackend, name, unpooled, inputs, attrs, ['x', 'dy'], a.filterShape!, 'sum')
+            : runPooled(backend as HeapBackend, name, unpooled, inputs, attrs, ['dy'], a.inputShape!, 'concat', (m) => ({ ...attrs, inputShape: [m, ...a.inputShape!.slice(1)] }));
+        if (out) return out;
+      }
+    }
+    return unpooled(args);
+  };
+}
+
+/**
+ * The gradient of a 2×2, stride-2 max-pool as one pass over the windows: dY goes to the first
+ * maximum of each window (row-major, as the cpu backend picks it), zeros elsewhere. The native
+ * kernel is a general loop that costs about 15 % of the benchmark ConvNet's step. Other pools
+ * keep the native kernel.
+ */
+function makeMaxPoolGrad(native: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+    const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as {
+      filterSize: number | [number, number];
+      strides: number | [number, number];
+      pad: 'valid' | 'same' | number;
+      dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    };
+    const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+    const p = info.padInfo;
+    if (
+      info.filterHeight !== 2 || info.filterWidth !== 2 || info.strideHeight !== 2 || info.strideWidth !== 2 ||
+      p.top !== 0 || p.left !== 0 || info.outHeight * 2 > info.inHeight || info.outWidth * 2 > info.inWidth ||
+      input.dtype !== 'float32' || dy.dtype !== 'float32'
+    ) {
+      return native(args);
+    }
+    const b = backend as unknown as HeapBackend;
+    const out = b.makeOutput(input.shape, 'float32');
+    const dx = b.typedArrayFromHeap(out) as Float32Array;
+    const x = b.typedArrayFromHeap(input) as Float32Array;
+    const g = b.typedArrayFromHeap(dy) as Float32Array;
+    dx.fill(0);
+    const [n, h, w, c] = input.shape as [number, number, number, number];
+    const oh = info.outHeight;
+    const ow = info.outWidth;
+    const row = w * c;
+    for (let i = 0; i < n; i++) {
+      for (let y = 0; y < oh; y++) {
+        for (let xw = 0; xw < ow; xw++) {
+          const base = ((i * h + 2 * y) * w + 2 * xw) * c;
+          const gBase = ((i * oh + y) * ow + xw) * c;
+          for (let ch = 0; ch < c; ch++) {
+            const p0 = base + ch;
+            let best = p0;
+            let m = x[p0]!;
+            const p1 = p0 + c;
+            if (x[p1]! > m) { m = x[p1]!; best = p1; }
+            const p2 = p0 + row;
+            if (x[p2]! > m) { m = x[p2]!; best = p2; }
+            const p3 = p2 + c;
+            if (x[p3]! > m) best = p3;
+            dx[best] = g[gBase + ch]!;
+          }
+        }
+      }
+    }
+    return out;
+  };
+}
+
+/**
  * Replaces a native wasm kernel with `make(native)`, which may fall back to it. The native
  * setup is kept: it binds the wasm function the fallback calls.
  */
@@ -261,13 +481,18 @@ export function registerWasmTrainingKernels(): void {
   registered = true;
   const have = new Set(tf.getKernelsForBackend('wasm').map((k) => k.kernelName));
   if (!have.has('Conv2DBackpropFilter')) {
-    tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter });
+    tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: makePooledConvGrad('Conv2DBackpropFilter', conv2DBackpropFilter) });
   }
   tf.registerGradient(fusedBatchNormGrad);
-  wrapNative('Conv2DBackpropInput', makeConv2DBackpropInput);
+  wrapNative('Conv2DBackpropInput', (native) => makePooledConvGrad('Conv2DBackpropInput', makeConv2DBackpropInput(native)));
+  wrapNative('MaxPoolGrad', makeMaxPoolGrad);
+  wrapNative('Conv2D', (native) => makePooledConv('Conv2D', native));
+  wrapNative('FusedConv2D', (native) => makePooledConv('FusedConv2D', native));
   wrapNative('Sum', (native) => makeLeadingReduce(native, false));
   wrapNative('Mean', (native) => makeLeadingReduce(native, true));
   wrapNative('GatherV2', makeRowGather);
+  wrapNative('Identity', (native) => makeSharingIdentity(native, false));
+  wrapNative('Cast', (native) => makeSharingIdentity(native, true));
   if (!have.has('UnsortedSegmentSum')) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum });
   }

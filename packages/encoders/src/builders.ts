@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng, SslError, showValue } from '@ssl/core';
+import { batchNormalization } from './batch-norm';
 
 type Sym = tf.SymbolicTensor;
 type Initializer = ReturnType<typeof tf.initializers.heNormal>;
@@ -87,7 +88,7 @@ export interface ConvNetOptions {
 function convBnRelu(x: Sym, filters: number, seeds: SeedStream, strides = 1): Sym {
   // No conv bias: the following BatchNorm's beta does the same job.
   const h = apply(tf.layers.conv2d({ filters, kernelSize: 3, strides, padding: 'same', useBias: false, kernelInitializer: seeds.he() }), x);
-  return apply(tf.layers.reLU(), apply(tf.layers.batchNormalization({ momentum: BN_MOMENTUM }), h));
+  return apply(tf.layers.reLU(), apply(batchNormalization({ momentum: BN_MOMENTUM }), h));
 }
 
 /**
@@ -132,12 +133,12 @@ function basicBlock(x: Sym, filters: number, strides: number, seeds: SeedStream)
   const inChannels = x.shape[x.shape.length - 1];
   let h = convBnRelu(x, filters, seeds, strides);
   h = apply(tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: seeds.he() }), h);
-  h = apply(tf.layers.batchNormalization({ momentum: BN_MOMENTUM }), h);
+  h = apply(batchNormalization({ momentum: BN_MOMENTUM }), h);
   let shortcut = x;
   // A 1×1 projection only where the shape changes; identity elsewhere, as in He et al. (option B).
   if (strides !== 1 || inChannels !== filters) {
     shortcut = apply(tf.layers.conv2d({ filters, kernelSize: 1, strides, useBias: false, kernelInitializer: seeds.he() }), x);
-    shortcut = apply(tf.layers.batchNormalization({ momentum: BN_MOMENTUM }), shortcut);
+    shortcut = apply(batchNormalization({ momentum: BN_MOMENTUM }), shortcut);
   }
   return apply(tf.layers.reLU(), apply(tf.layers.add(), [h, shortcut]));
 }

@@ -18,6 +18,8 @@ export interface ExperimentOptions extends ExperimentInput {
   resume?: boolean;
   /** Force a backend: tensorflow | wasm | cpu (default: fastest available). */
   backend?: string;
+  /** Threads for the wasm kernels (default: `SSL_THREADS`, else every core). */
+  threads?: number;
   /** Log lines (progress, what was saved); default: none. */
   log?: (line: string) => void;
   /** Draw a progress bar on stderr (default false). */
@@ -30,6 +32,8 @@ export interface ExperimentResult {
   dataset: string;
   encoder: string;
   backend: string;
+  /** Threads the wasm kernels ran on. */
+  threads: number;
   epochs: number;
   steps: number;
   trainImages: number;
@@ -76,7 +80,7 @@ export async function runExperiment(options: ExperimentOptions = {}): Promise<Ex
     runDir = options.out ?? path.join('runs', `${cfg.method}-${cfg.dataset.replace(/[^a-z0-9]+/gi, '_')}-seed${cfg.seed}`);
   }
   const task = catalogue.tasks.find(cfg.method);
-  const backend = await initBackend({ ...(options.backend ? { backend: options.backend } : {}), log });
+  const backend = await initBackend({ ...(options.backend ? { backend: options.backend } : {}), ...(options.threads !== undefined ? { threads: options.threads } : {}), log });
   const plan = planRun(catalogue, cfg, task);
   log(`method ${cfg.method} · dataset ${cfg.dataset} (${plan.train.size} train examples, input ${plan.encoderInputs.inputShape.join('×')}) · encoder ${cfg.encoder} · seed ${cfg.seed} · run ${runDir}`);
 
@@ -119,6 +123,7 @@ export async function runExperiment(options: ExperimentOptions = {}): Promise<Ex
     dataset: cfg.dataset,
     encoder: cfg.encoder,
     backend: backend.name,
+    threads: backend.threads,
     epochs: result.epochs,
     steps: result.steps,
     trainImages: plan.train.size,

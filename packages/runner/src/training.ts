@@ -151,6 +151,8 @@ export interface TrainCommandResult {
   dataset: string;
   encoder: string;
   backend: string;
+  /** Threads the wasm kernels ran on. */
+  threads: number;
   epochs: number;
   steps: number;
   trainImages: number;
@@ -188,6 +190,8 @@ export interface TrainingOptions {
   seed?: number | string;
   out?: string;
   backend?: string;
+  /** Threads for the wasm kernels (default: `SSL_THREADS`, else every core). */
+  threads?: number;
   /** `--set` pairs: an object or `key=value` strings; namespaces trainer, task, aux, encoder, probe. */
   set?: Record<string, unknown> | readonly string[];
   catalogue?: Catalogue;
@@ -306,7 +310,7 @@ export async function runTraining(options: TrainingOptions): Promise<{ result: T
   const auxTag = s.jointLabels ? '-joint' : s.aux ? `-${s.aux}` : '';
   const labelTag = s.labels < 1 ? `-${+(s.labels * 100).toFixed(2)}pct` : '';
   const runDir = options.out ?? path.join('runs', `train-${s.task}${auxTag}${labelTag}-${datasetName.replace(/[^a-z0-9]+/gi, '_')}-seed${seed}`);
-  const backend = await initBackend({ ...(options.backend ? { backend: options.backend } : {}), log });
+  const backend = await initBackend({ ...(options.backend ? { backend: options.backend } : {}), ...(options.threads !== undefined ? { threads: options.threads } : {}), log });
 
   // Training data per task.
   let source: DataSource<ImageBatch>;
@@ -350,6 +354,7 @@ export async function runTraining(options: TrainingOptions): Promise<{ result: T
     dataset: datasetName,
     encoder: encoderName,
     backend: backend.name,
+    threads: backend.threads,
     epochs: result.epochs,
     steps: result.steps,
     trainImages: s.task === 'fewshot' ? countIn(trainData.labels, s.trainClasses!) : trainData.size,

@@ -18,6 +18,7 @@ Options:
   --seed S             seed for everything random (default 0)
   --out DIR            run directory (default runs/<method>-<dataset>-seed<S>)
   --backend B          tensorflow | wasm | cpu (default: fastest available)
+  --threads N          threads for the wasm kernels (default: SSL_THREADS, else every core)
   --set key=value      a trainer, method, encoder or probe field (repeatable), namespaced
                        trainer.KEY | task.KEY | encoder.KEY | probe.KEY; the bare KEY works where
                        only one of them has it, e.g. --set lr=0.001 --set task.momentum=0.999
@@ -36,6 +37,7 @@ export const RUN_FLAGS = {
   seed: { type: 'string' },
   out: { type: 'string' },
   backend: { type: 'string' },
+  threads: { type: 'string' },
   set: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   help: { type: 'boolean' },
@@ -57,6 +59,7 @@ export function runFlagOptions(values: FlagValues): Omit<ExperimentOptions, 'met
     batchSize: num('batch-size'),
     limit: num('limit'),
     seed: num('seed'),
+    threads: num('threads'),
     out: values.out as string | undefined,
     backend: values.backend as string | undefined,
     set: (values.set as string[] | undefined) ?? [],

@@ -65,7 +65,7 @@ export async function trainCommand(argv: string[], io: Io, catalogue: Catalogue)
     return 0;
   }
   const settings = Object.fromEntries(['task', 'aux', 'aux-weight', 'labels', 'joint-labels', 'train-classes', 'episodes', 'test-episodes', 'eval-shots'].filter((k) => values[k] !== undefined).map((k) => [k, values[k]]));
-  const { dataset, dataDir, encoder, out, backend, set } = runFlagOptions(values);
+  const { dataset, dataDir, encoder, out, backend, threads, set } = runFlagOptions(values);
   const { result, table } = await runTraining({
     settings,
     ...(dataset ? { dataset } : {}),
@@ -73,6 +73,7 @@ export async function trainCommand(argv: string[], io: Io, catalogue: Catalogue)
     ...(encoder ? { encoder } : {}),
     ...(out ? { out } : {}),
     ...(backend ? { backend } : {}),
+    ...(threads !== undefined ? { threads } : {}),
     ...(set ? { set } : {}),
     epochs: values.epochs as string | undefined,
     batchSize: values['batch-size'] as string | undefined,

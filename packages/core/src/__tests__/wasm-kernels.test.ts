@@ -18,6 +18,25 @@ beforeAll(async () => {
 });
 
 describe('wasm training kernels match the cpu backend', () => {
+  it.each([
+    [8, 'valid'],
+    [9, 'valid'],
+    [8, 'same'],
+  ] as const)('MaxPoolGrad 2×2/2 H=%i pad=%s, with ties after a ReLU', async (h, pad) => {
+    // Rounded, ReLU'd inputs: windows of equal maxima (zeros) test which position gets dY.
+    const x = randomArray(2 * h * h * 3, 7).map((v) => Math.max(0, Math.round(v * 2) / 2));
+    const grad = (backend: string) =>
+      on(backend, () =>
+        tf.tidy(() => {
+          const xt = tf.tensor4d(x, [2, h, h, 3]);
+          const y0 = tf.maxPool(xt, 2, 2, pad);
+          const dy = tf.tensor(randomArray(y0.size, 8), y0.shape);
+          return tf.grad((a) => tf.maxPool(a as tf.Tensor4D, 2, 2, pad).mul(dy).sum())(xt).dataSync().slice();
+        }),
+      );
+    expect(Array.from(await grad('wasm'))).toEqual(Array.from(await grad('cpu')));
+  });
+
   const cases: Array<[number, number, 'same' | 'valid', number]> = [
     [12, 1, 'same', 3],
     [12, 2, 'same', 3],

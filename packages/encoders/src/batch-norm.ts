@@ -1,0 +1,93 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Batch normalisation whose training step is one op with a hand-written gradient.
+ *
+ * tfjs-layers computes training-mode batch norm as moments (mean, x − mean, square, mean) then
+ * batchNorm, and the gradient tape keeps x − mean and its square for the backward pass: two extra
+ * activation-sized tensors per layer, about 40 % of what a ResNet step holds. Here the forward
+ * pass keeps only its input x (which the preceding convolution keeps anyway) and the per-channel
+ * mean and 1/σ; the backward pass recomputes x̂ and applies the standard formula
+ * dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂)), dγ = Σ dy · x̂, dβ = Σ dy.
+ * Same math as tfjs's; weights, config and serialisation are those of `tf.layers.batchNormalization`
+ * (the class name is unchanged, so saved models load as the standard layer).
+ */
+
+type LayerArgs = Parameters<typeof tf.layers.batchNormalization>[0];
+type BnFields = {
+  axis: number;
+  momentum: number;
+  epsilon: number;
+  gamma: tf.LayerVariable | null;
+  beta: tf.LayerVariable | null;
+  movingMean: tf.LayerVariable;
+  movingVariance: tf.LayerVariable;
+};
+
+const BatchNormalizationBase = Object.getPrototypeOf(tf.layers.batchNormalization({})).constructor as new (args: LayerArgs) => tf.layers.Layer;
+
+/** Training-mode batch norm over all axes but the last; returns y and (kept) batch mean, variance. */
+function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
+  const axes = x.shape.slice(0, -1).map((_, i) => i);
+  let stats: { mean: tf.Tensor; variance: tf.Tensor } | undefined;
+  const op = tf.customGrad((...args: unknown[]) => {
+    const [xi, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const mean = tf.mean(xi, axes);
+    const centred = tf.sub(xi, mean);
+    const variance = tf.mean(tf.square(centred), axes);
+    const rstd = tf.rsqrt(tf.add(variance, epsilon));
+    const y = tf.add(tf.mul(centred, tf.mul(rstd, g)), b);
+    stats = { mean: tf.keep(mean), variance: tf.keep(variance) };
+    save([xi, mean, rstd, g]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const d = Array.isArray(dy) ? dy[0]! : dy;
+        const [sx, sMean, sRstd, sGamma] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const xhat = tf.mul(tf.sub(sx, sMean), sRstd);
+        const dBeta = tf.sum(d, axes);
+        const dGamma = tf.sum(tf.mul(d, xhat), axes);
+        const m = sx.size / (sx.shape[sx.rank - 1] ?? 1);
+        // dx = γ/σ · (dy − dβ/m − x̂ · dγ/m)
+        const inner = tf.sub(tf.sub(d, tf.div(dBeta, m)), tf.mul(xhat, tf.div(dGamma, m)));
+        return [tf.mul(inner, tf.mul(sRstd, sGamma)), dGamma, dBeta];
+      },
+    };
+  });
+  const y = op(x, gamma, beta);
+  return { y, ...stats! };
+}
+
+class MemoryLeanBatchNormalization extends BatchNormalizationBase {
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
+    const self = this as unknown as BnFields;
+    const input = Array.isArray(inputs) ? inputs[0]! : inputs;
+    const lastAxis = self.axis === -1 || self.axis === input.rank - 1;
+    if (!kwargs['training'] || !lastAxis || !self.gamma || !self.beta) return super.call(inputs, kwargs);
+    return tf.tidy(() => {
+      const { y, mean, variance } = batchNormTraining(input, self.gamma!.read(), self.beta!.read(), self.epsilon);
+      // Moving statistics exactly as tf.layers.batchNormalization updates them.
+      for (const [v, value] of [
+        [self.movingMean, mean],
+        [self.movingVariance, variance],
+      ] as const) {
+        tf.tidy(() => {
+          const orig = v.read();
+          v.write(tf.sub(orig, tf.mul(tf.sub(orig, value), 1 - self.momentum)));
+        });
+      }
+      tf.dispose([mean, variance]);
+      return y;
+    });
+  }
+}
+
+/**
+ * `tf.layers.batchNormalization` with a memory-lean training step (see the file comment).
+ *
+ * @example
+ * const bn = batchNormalization({ momentum: 0.9 }); // drop-in for tf.layers.batchNormalization
+ */
+export function batchNormalization(args: LayerArgs = {}): tf.layers.Layer {
+  return new MemoryLeanBatchNormalization(args);
+}
