@@ -5,3 +5,4 @@ export * from './bag-of-embeddings';
 export * from './io';
 export * from './transformer';
 export * from './split';
+export * from './vit';
