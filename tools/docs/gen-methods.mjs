@@ -92,7 +92,9 @@ function page(task) {
 const byFamily = new Map();
 for (const t of tasks) {
   writeFileSync(path.join(out, `${t.name}.md`), page(t));
-  byFamily.set(t.family, [...(byFamily.get(t.family) ?? []), t]);
+  // A task's optional `group` (e.g. masked image modelling) gets its own heading under its family.
+  const heading = t.group ? `${t.family}: ${t.group}` : t.family;
+  byFamily.set(heading, [...(byFamily.get(heading) ?? []), t]);
 }
 const index = ['# Methods', '', `Every pretext task registered in the built-in registry (${tasks.length} in all), generated from the code: the tables below and each page read the tasks' zod schemas.`, ''];
 for (const [family, ts] of byFamily) {

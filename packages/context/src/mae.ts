@@ -268,6 +268,7 @@ function unpatchify(patches: Float32Array, grid: [number, number], p: number, c:
 export const maeTask = definePretextTask({
   name: 'mae',
   family: 'context',
+  group: 'masked image modelling',
   modality: 'image',
   title: 'Masked autoencoder (MAE)',
   paper: 'He, Chen, Xie, Li, Dollár, Girshick. Masked Autoencoders Are Scalable Vision Learners. CVPR 2022',
