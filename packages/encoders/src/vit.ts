@@ -80,6 +80,36 @@ export function sinCosPositions2d(gh: number, gw: number, dim: number): Float32A
   return out;
 }
 
+/**
+ * Bilinear interpolation weights from a `from` grid of positions to a `to` grid (half-pixel centres,
+ * edges clamped), as a row-major [to rows · to cols, from rows · from cols] matrix: its product with a
+ * position table resizes it. The identity when the grids match.
+ *
+ * @example
+ * positionResizeMatrix([2, 2], [1, 1]); // [[0.25, 0.25, 0.25, 0.25]]
+ */
+export function positionResizeMatrix(from: [number, number], to: [number, number]): Float32Array {
+  const [fh, fw] = from;
+  const [th, tw] = to;
+  const axis = (f: number, t: number) =>
+    Array.from({ length: t }, (_, i) => {
+      const src = Math.min(Math.max((i + 0.5) * (f / t) - 0.5, 0), f - 1);
+      const lo = Math.floor(src);
+      const hi = Math.min(lo + 1, f - 1);
+      return { lo, hi, w: src - lo };
+    });
+  const ys = axis(fh, th);
+  const xs = axis(fw, tw);
+  const m = new Float32Array(th * tw * fh * fw);
+  ys.forEach((y, i) =>
+    xs.forEach((x, j) => {
+      const row = (i * tw + j) * fh * fw;
+      for (const [yy, wy] of [[y.lo, 1 - y.w], [y.hi, y.w]] as const) for (const [xx, wx] of [[x.lo, 1 - x.w], [x.hi, x.w]] as const) m[row + yy * fw + xx]! += wy * wx;
+    }),
+  );
+  return m;
+}
+
 interface VitTokensArgs {
   grid: [number, number];
   positions: 'sincos' | 'learned';
@@ -151,9 +181,16 @@ export class VitTokens extends tf.layers.Layer {
         if (select.shape[0] !== n || select.shape[1] !== k || select.shape[2] !== L) throw new SslError(`VitTokens: the selection must be [${n}, ${k}, ${L}] (one-hot rows over the ${L} patches); got [${select.shape.join(', ')}].`);
         // A one-hot matrix product (plain-gradient matMul) instead of a gather: cheap and fast on wasm.
         pos = tf.reshape(matMulPlainGrads(tf.reshape(select, [n * k, L]) as tf.Tensor2D, patchPos), [n, k, d]);
-      } else {
-        if (k !== L) throw new SslError(`VitTokens: got ${k} patch tokens; the ViT was built for ${L} (a ${this.grid[0]}×${this.grid[1]} grid). Feed images of the size it was built for.`);
+      } else if (k === L) {
         pos = patchPos;
+      } else {
+        // Another resolution (e.g. DINO's local crops): the position grid resized bilinearly, as DINO
+        // interpolates its position embeddings; the grid keeps the built aspect ratio.
+        const [gh, gw] = this.grid;
+        const rows = Math.round(Math.sqrt((k * gh) / gw));
+        const cols = Math.round(k / rows);
+        if (rows * cols !== k || rows * gw !== cols * gh) throw new SslError(`VitTokens: got ${k} patch tokens, which is no grid of the ${gh}×${gw} aspect ratio the ViT was built for. Feed images with the same aspect ratio and sides divisible by the patch size.`);
+        pos = matMulPlainGrads(tf.tensor2d(positionResizeMatrix([gh, gw], [rows, cols]), [k, L]), patchPos);
       }
       const clsRow = tf.add(this.cls!.read(), tf.slice(table, [0, 0], [1, d]));
       const clsTokens = tf.add(tf.zeros([n, 1, d]), tf.reshape(clsRow, [1, 1, d]));
@@ -279,7 +316,8 @@ export interface VitOptions {
  * ({@link VitTokens}), pre-LN transformer blocks with a final layer norm ({@link createVitBlocks}),
  * and pooling to [n, dim] ({@link VitPooling}; default the mean of the patch tokens, which MAE's
  * authors also use for their fine-tuned features). An ordinary encoder: images [n, H, W, C] in,
- * features out; MAE reads its pieces by name with {@link vitParts}.
+ * features out; MAE reads its pieces by name with {@link vitParts}. Applied to images of another size
+ * with the same aspect ratio (DINO's local crops), its position embeddings are resized bilinearly.
  *
  * @example
  * const vit = createVit({ inputShape: [28, 28, 1], seed: 0 }); // [n, 28, 28, 1] → [n, 64], 49 patches of 4×4

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SslError, initBackend } from '@ssl/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ENCODERS, Patchify, VitTokens, createConvNet, createEncoder, createVit, featureDim, loadLayersModel, saveLayersModel, sinCosPositions2d, vitParts } from '../index';
+import { ENCODERS, Patchify, VitTokens, createConvNet, createEncoder, createVit, featureDim, loadLayersModel, positionResizeMatrix, saveLayersModel, sinCosPositions2d, vitParts } from '../index';
 
 beforeAll(async () => {
   await initBackend();
@@ -53,7 +53,7 @@ describe('createVit', () => {
     tf.dispose([x, fa]);
   });
 
-  it("pools the mean of the patch tokens or the class token; the class token carries its position 0 (zeros for sincos)", () => {
+  it("pools the mean of the patch tokens (class token left out) or the class token", () => {
     const enc = createVit({ inputShape: [8, 8, 3], patch: 4, ...tiny, pooling: 'cls', seed: 0 });
     const vit = vitParts(enc);
     expect(vit.grid).toEqual([2, 2]);
@@ -104,5 +104,25 @@ describe('createVit', () => {
 
   it('vitParts refuses a non-ViT encoder with one line naming --encoder vit', () => {
     expect(() => vitParts(createConvNet({ widths: [4, 8], seed: 0 }), 'MAE')).toThrow(/^MAE needs a ViT encoder.*Use --encoder vit\.$/);
+  });
+});
+
+describe('ViT at another resolution', () => {
+  it('resizes the position grid bilinearly (identity at the built size) and encodes smaller crops', () => {
+    const same = positionResizeMatrix([3, 3], [3, 3]);
+    expect(Array.from(same)).toEqual(Array.from({ length: 81 }, (_, k) => (Math.floor(k / 9) === k % 9 ? 1 : 0)));
+    expect(Array.from(positionResizeMatrix([2, 2], [1, 1]))).toEqual([0.25, 0.25, 0.25, 0.25]);
+    // 4 → 2 columns: centres at 0.5 and 2.5 of the source, halfway between source positions.
+    const half = positionResizeMatrix([1, 4], [1, 2]);
+    expect(Array.from(half)).toEqual([0.5, 0.5, 0, 0, 0, 0, 0.5, 0.5]);
+    for (let r = 0; r < 4; r++) expect(positionResizeMatrix([7, 7], [4, 4]).subarray(r * 49, (r + 1) * 49).reduce((s, v) => s + v, 0)).toBeCloseTo(1, 6);
+    const enc = createVit({ inputShape: [28, 28, 1], ...tiny, seed: 0 });
+    const crops = tf.randomUniform([2, 16, 16, 1], 0, 1, 'float32', 9);
+    const f = enc.apply(crops) as tf.Tensor;
+    expect(f.shape).toEqual([2, 16]);
+    expect(values(f).every(Number.isFinite)).toBe(true);
+    const odd = tf.zeros([1, 28, 16, 1]);
+    expect(() => enc.apply(odd)).toThrow(/aspect ratio/);
+    tf.dispose([crops, f, odd]);
   });
 });
