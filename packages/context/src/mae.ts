@@ -329,6 +329,6 @@ export const maeTask = definePretextTask({
       rows[1]!.push(unpatchify(masked, vit.grid, vit.patch, c));
       rows[2]!.push(unpatchify(recon, vit.grid, vit.patch, c));
     }
-    return [{ ...imageGrid(rows.flat(), n, h, w, c), caption: 'MAE rows: originals, visible patches (removed ones grey), reconstructions (predicted patches with the visible ones pasted back)' }];
+    return [{ ...imageGrid(rows.flat(), n, h, w, c), caption: 'mae rows: originals, visible patches, reconstructions' }];
   },
 });
