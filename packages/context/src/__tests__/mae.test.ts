@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng, createRegistry, initBackend, train } from '@ssl/core';
 import { createConvNet, createVit, vitParts } from '@ssl/encoders';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contextTasks, maeConfig, maeEncode, maeLoss, maeTask, normalizePatches, patchMaskFromNoise, randomPatchMask, selectionMatrix, visiblePatchCount } from '../index';
+import { MaeDecoderInput, contextTasks, maeConfig, maeEncode, maeLoss, maeTask, normalizePatches, patchMaskFromNoise, randomPatchMask, selectionMatrix, visiblePatchCount } from '../index';
 
 beforeAll(async () => {
   await initBackend();
@@ -128,6 +128,21 @@ describe('mae: the encoder sees the visible patches only', () => {
     const direct = tf.tidy(() => Array.from((vit.blocks.apply(vit.tokens.apply(vit.patchEmbed.apply(vit.patchify.apply(tf.tensor4d(base, [n, 16, 16, 1]))))) as tf.Tensor).dataSync()));
     viaSelection.forEach((v, k) => expect(v).toBeCloseTo(direct[k]!, 5));
     enc.dispose();
+  });
+});
+
+describe('mae: decoder input', () => {
+  it('puts each visible token back at its patch, the mask token at removed patches, and adds the positions', () => {
+    const layer = new MaeDecoderInput({ grid: [2, 2], seed: 1 });
+    // 1 image, class token + 2 visible tokens (patches 3 and 1, in selection order), width 4.
+    const tokens = tf.tensor3d([[[9, 9, 9, 9], [1, 2, 3, 4], [5, 6, 7, 8]]]);
+    const select = selectionMatrix(Int32Array.of(3, 1), 1, 2, 4);
+    const out = (layer.apply([tokens, tf.transpose(select, [0, 2, 1])]) as tf.Tensor3D).arraySync()[0]!;
+    const [maskToken, positions] = layer.getWeights().map((w) => w.arraySync() as number[] | number[][]) as [number[], number[][]];
+    expect(positions[0]).toEqual([0, 0, 0, 0]); // class token: no position
+    const expectedRow = [[9, 9, 9, 9], maskToken, [5, 6, 7, 8], maskToken, [1, 2, 3, 4]];
+    expectedRow.forEach((row, j) => row.forEach((v, k) => expect(out[j]![k]).toBeCloseTo(v + positions[j]![k]!, 5)));
+    tf.dispose([tokens, select]);
   });
 });
 
