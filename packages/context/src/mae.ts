@@ -276,8 +276,10 @@ export const maeTask = definePretextTask({
     'Masked image modelling: 75 % of the image patches are removed at random, a Vision Transformer encodes only the visible quarter, and a light decoder, given mask tokens at the removed places, predicts their pixels (normalised per patch by default), with the mean squared error on the removed patches only. With so much removed, the task cannot be solved by interpolating neighbours: the encoder has to model objects and their parts.',
   config: maeConfig,
   defaultEncoder: 'vit',
-  // Paper: AdamW, lr 1.5e-4 × batch/256, weight decay 0.05, β2 0.95, 40-epoch warm-up, 800+ epochs; scaled to minutes on 2 cores.
-  trainDefaults: { epochs: 2, batchSize: 64, lr: 1e-3, optimizer: 'adam', weightDecay: 0.05, limit: 30000 },
+  // Paper: AdamW, lr 1.5e-4 × batch/256, weight decay 0.05, β2 0.95, 40-epoch warm-up, 800+ epochs; scaled to
+  // minutes on 2 cores (312 steps). Measured on Fashion-MNIST (seed 0, ViT 4 × 64): linear probe 70.47 % vs
+  // 71.28 % for the random-init ViT; MAE does not beat random init at this budget (see the README).
+  trainDefaults: { epochs: 2, batchSize: 64, lr: 1e-3, optimizer: 'adam', weightDecay: 0.05, limit: 10000 },
   createHeads: ({ config, inputShape, seed, encoder }) => {
     if (!encoder) throw new SslError('MAE builds its decoder from the ViT encoder; call createHeads with the encoder. Use --encoder vit.');
     const vit = vitParts(encoder, 'MAE');
