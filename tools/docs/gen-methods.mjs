@@ -93,12 +93,16 @@ function page(task) {
 const byFamily = new Map();
 for (const t of tasks) {
   writeFileSync(path.join(out, `${t.name}.md`), page(t));
-  byFamily.set(t.family, [...(byFamily.get(t.family) ?? []), t]);
+  // A task's optional `group` (e.g. masked image modelling) gets its own heading under its family.
+  const heading = t.group ? `${t.family}: ${t.group}` : t.family;
+  byFamily.set(heading, [...(byFamily.get(heading) ?? []), t]);
 }
+// Headings in name order, so a family's groups (`context: …`) follow the family itself.
+const headings = [...byFamily].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 const index = ['# Methods', '', `Every pretext task registered in the built-in registry (${tasks.length} in all), generated from the code: the tables below and each page read the tasks' zod schemas.`, ''];
-for (const [family, ts] of byFamily) {
+for (const [family, ts] of headings) {
   index.push(`## ${family}`, '', '| method | modality | title |', '|---|---|---|', ...ts.map((t) => `| [\`${t.name}\`](./${t.name}.md) | ${t.modality} | ${cell(t.title)} |`), '');
 }
 writeFileSync(path.join(out, 'index.md'), index.join('\n'));
-writeFileSync(path.join(out, 'sidebar.json'), JSON.stringify([...byFamily].map(([family, ts]) => ({ text: family, items: ts.map((t) => ({ text: t.name, link: `/methods/${t.name}` })) })), null, 2));
+writeFileSync(path.join(out, 'sidebar.json'), JSON.stringify(headings.map(([family, ts]) => ({ text: family, items: ts.map((t) => ({ text: t.name, link: `/methods/${t.name}` })) })), null, 2));
 console.log(`docs: ${tasks.length} method pages in docs/methods`);

@@ -146,8 +146,13 @@ export function maskedL2Loss(target: tf.Tensor4D, prediction: tf.Tensor4D, mask:
   });
 }
 
-/** Tiles equally sized HWC images into a grid with a 1 px white border; rows of `columns` images. */
-function imageGrid(images: Float32Array[], columns: number, height: number, width: number, channels: number): Omit<ReportImage, 'caption'> {
+/**
+ * Tiles equally sized HWC images into a grid with a 1 px white border; rows of `columns` images.
+ *
+ * @example
+ * const picture = { ...imageGrid([a, b, c, d], 2, 28, 28, 1), caption: 'two rows' };
+ */
+export function imageGrid(images: Float32Array[], columns: number, height: number, width: number, channels: number): Omit<ReportImage, 'caption'> {
   const rows = Math.ceil(images.length / columns);
   const gh = rows * (height + 1) + 1;
   const gw = columns * (width + 1) + 1;

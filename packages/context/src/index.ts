@@ -7,6 +7,7 @@ import { contextEncoderTask } from './context-encoder';
 import { colorizationTask } from './colorization';
 import { splitBrainTask } from './split-brain';
 import { maskedLmTask } from './masked-lm';
+import { maeTask } from './mae';
 
 export * from './rotation';
 export * from './autoencoder';
@@ -21,6 +22,7 @@ export * from './lab';
 export * from './colorization';
 export * from './split-brain';
 export * from './masked-lm';
+export * from './mae';
 
 /**
  * Every context-based pretext task, as one plugin for `registry.use(contextTasks)`.
@@ -29,7 +31,7 @@ export * from './masked-lm';
  * const registry = createRegistry().use(contextTasks);
  * registry.get('rotation');
  */
-export const contextTasks = { tasks: [rotationTask, autoencoderTask, relativeLocationTask, jigsawTask, contextEncoderTask, colorizationTask, splitBrainTask, word2vecSkipgramTask, word2vecCbowTask, maskedLmTask] } as const;
+export const contextTasks = { tasks: [rotationTask, autoencoderTask, relativeLocationTask, jigsawTask, contextEncoderTask, colorizationTask, splitBrainTask, word2vecSkipgramTask, word2vecCbowTask, maskedLmTask, maeTask] } as const;
 
 declare module '@ssl/core' {
   interface TaskRegister {
@@ -43,5 +45,6 @@ declare module '@ssl/core' {
     colorization: typeof colorizationTask;
     'split-brain': typeof splitBrainTask;
     'masked-lm': typeof maskedLmTask;
+    mae: typeof maeTask;
   }
 }

@@ -94,6 +94,8 @@ export interface PretextTaskSpec<
   /** Unique kebab-case name, e.g. `rotation`. */
   name: N;
   family: Family;
+  /** Optional subheading of the family in the docs' methods index, e.g. `masked image modelling`. */
+  group?: string;
   modality: M;
   /** Human title, e.g. "Rotation prediction (RotNet)". */
   title: string;

@@ -6,6 +6,7 @@ import { createConvNet, createMlp, createResNet18Small } from './builders';
 import { createTransformer } from './transformer';
 import { createGcn } from './gcn';
 import { createSplitConvNet } from './split';
+import { createVit } from './vit';
 
 /**
  * One catalogue entry: a zod config (defaults filled in) and the factory it feeds.
@@ -134,6 +135,21 @@ export const ENCODERS = {
       })
       .strict(),
     create: (c, inputShape, seed) => createSplitConvNet({ inputShape, groups: c.groups, widths: c.widths, seed }),
+  }),
+  vit: defineEncoder({
+    description: 'Small Vision Transformer on images: patch embedding, class token, 2-D sine-cosine (or learned) positions, pre-LN transformer blocks, final layer norm; features = mean of the patch tokens (or the class token). MAE trains it.',
+    config: z
+      .object({
+        patch: z.number().int().min(1).max(64).default(4).describe('side of the square patches in pixels; must divide the image sides (28 or 32 px: 4 gives 49 or 64 patches)'),
+        dim: z.number().int().min(4).max(4096).default(64).describe('token width (ViT-B: 768)'),
+        depth: z.number().int().min(1).max(48).default(4).describe('transformer blocks (ViT-B: 12)'),
+        heads: z.number().int().min(1).max(64).default(4).describe('attention heads; must divide dim'),
+        mlpRatio: z.number().int().min(1).max(16).default(4).describe('MLP hidden width as a multiple of dim'),
+        positions: z.enum(['sincos', 'learned']).default('sincos').describe("position embeddings: fixed 2-D sine-cosine (MAE's) or learned"),
+        pooling: z.enum(['mean', 'cls']).default('mean').describe('feature vector: mean of the patch tokens, or the class token'),
+      })
+      .strict(),
+    create: (c, inputShape, seed) => createVit({ ...c, inputShape, seed }),
   }),
 } as const satisfies Record<string, EncoderSpec>;
 

@@ -8,3 +8,4 @@ export * from './ops';
 export * from './split';
 export * from './masked-lm';
 export * from './heads';
+export * from './vit';

@@ -164,7 +164,8 @@ interface AttentionArgs {
 
 /**
  * Multi-head scaled dot-product self-attention with a key padding mask. Inputs: [x [n, L, d],
- * ids [n, L]]; keys whose id is 0 get no attention weight. Output [n, L, d].
+ * ids [n, L]]; keys whose id is 0 get no attention weight. Output [n, L, d]. Given x alone (image
+ * tokens, no padding), every key is attended to.
  *
  * @example
  * const att = new MultiHeadSelfAttention({ heads: 4 });
@@ -202,7 +203,8 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
-      const [x, ids] = inputs as [tf.Tensor3D, tf.Tensor2D];
+      // Without ids (image tokens) every key is attended to.
+      const [x, ids] = (Array.isArray(inputs) ? inputs : [inputs]) as [tf.Tensor3D, tf.Tensor2D | undefined];
       const [n, len, d] = x.shape;
       const h = this.heads;
       const dh = d / h;
@@ -210,8 +212,7 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
       const proj = tf.add(matMulPlainGrads(flat, this.qkv!.read() as tf.Tensor2D), this.qkvBias!.read());
       const [q, k, v] = tf.split(proj, 3, 1).map((t) => tf.transpose(tf.reshape(t, [n, len, h, dh]), [0, 2, 1, 3])) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
       const scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)); // [n, h, L, L]
-      const padBias = tf.reshape(tf.mul(tf.sub(1, keepMask(ids)), -1e9), [n, 1, 1, len]);
-      const attn = tf.softmax(tf.add(scores, padBias));
+      const attn = tf.softmax(ids ? tf.add(scores, tf.reshape(tf.mul(tf.sub(1, keepMask(ids)), -1e9), [n, 1, 1, len])) : scores);
       const ctx = tf.reshape(tf.transpose(tf.matMul(attn, v), [0, 2, 1, 3]), [n * len, d]) as tf.Tensor2D;
       return tf.reshape(tf.add(matMulPlainGrads(ctx, this.out!.read() as tf.Tensor2D), this.outBias!.read()), [n, len, d]);
     });
@@ -348,6 +349,46 @@ export interface TransformerOptions {
   seed: number;
 }
 
+/**
+ * Options of {@link transformerBlock}.
+ *
+ * @example
+ * const opts: TransformerBlockOptions = { index: 0, heads: 4, mlpRatio: 4, rng: new Rng(0) };
+ */
+export interface TransformerBlockOptions {
+  /** Block number; its layers are named `${prefix}block${index}_…`. */
+  index: number;
+  /** Attention heads (must divide the token width). */
+  heads: number;
+  /** MLP hidden width as a multiple of the token width. */
+  mlpRatio: number;
+  /** Draws the initialiser seeds (attention, then the two MLP layers). */
+  rng: Rng;
+  /** Prefix of the layer names (e.g. `decoder_`); default none. */
+  prefix?: string;
+}
+
+/**
+ * Applies one new pre-LN transformer block to symbolic tokens h [n, L, d]: `x + MHSA(LN(x))`, then
+ * `x + MLP(LN(x))` (GELU). With `ids` [n, L], padding keys (id 0) are masked; without, all tokens attend.
+ * The text transformer and the ViT both build their blocks with it.
+ *
+ * @example
+ * const h2 = transformerBlock(h, undefined, { index: 0, heads: 4, mlpRatio: 4, rng }); // [n, L, 64] → [n, L, 64]
+ */
+export function transformerBlock(h: Sym, ids: Sym | undefined, { index: i, heads, mlpRatio, rng, prefix = '' }: TransformerBlockOptions): Sym {
+  const ap = (layer: tf.layers.Layer, x: Sym | Sym[]) => layer.apply(x) as Sym;
+  const dim = h.shape.at(-1);
+  if (typeof dim !== 'number') throw new SslError(`transformerBlock needs tokens with a known width (last axis); got shape ${showValue(h.shape)}.`);
+  const p = `${prefix}block${i}`;
+  const normed = ap(new LayerNorm({ name: `${p}_ln1` }), h);
+  const a = ap(new MultiHeadSelfAttention({ heads, seed: rng.seed(), name: `${p}_attention` }), ids ? [normed, ids] : normed);
+  h = ap(tf.layers.add({ name: `${p}_res1` }), [h, a]);
+  const m1 = ap(new TokenDense({ units: mlpRatio * dim, gelu: true, seed: rng.seed(), name: `${p}_mlp1` }), ap(new LayerNorm({ name: `${p}_ln2` }), h));
+  const m2 = ap(new TokenDense({ units: dim, seed: rng.seed(), name: `${p}_mlp2` }), m1);
+  return ap(tf.layers.add({ name: `${p}_res2` }), [h, m2]);
+}
+
 function checkPositiveInt(name: string, v: unknown): void {
   if (!Number.isInteger(v) || (v as number) < 1) throw new SslError(`Invalid transformer ${name}: ${showValue(v)}. Must be a positive integer.`);
 }
@@ -386,11 +427,7 @@ export function createTransformer(options: TransformerOptions): tf.LayersModel {
   let h = ap(new TokenPositionEmbedding({ vocabSize, dim, maxLength, seed: rng.seed(), name: TRANSFORMER_EMBEDDING_LAYER }), ids);
   const states: Sym[] = [h];
   for (let i = 0; i < layers; i++) {
-    const a = ap(new MultiHeadSelfAttention({ heads, seed: rng.seed(), name: `block${i}_attention` }), [ap(new LayerNorm({ name: `block${i}_ln1` }), h), ids]);
-    h = ap(tf.layers.add({ name: `block${i}_res1` }), [h, a]);
-    const m1 = ap(new TokenDense({ units: mlpRatio * dim, gelu: true, seed: rng.seed(), name: `block${i}_mlp1` }), ap(new LayerNorm({ name: `block${i}_ln2` }), h));
-    const m2 = ap(new TokenDense({ units: dim, seed: rng.seed(), name: `block${i}_mlp2` }), m1);
-    h = ap(tf.layers.add({ name: `block${i}_res2` }), [h, m2]);
+    h = transformerBlock(h, ids, { index: i, heads, mlpRatio, rng });
     if (i < layers - 1) states.push(h);
   }
   h = ap(new LayerNorm({ name: TRANSFORMER_SEQUENCE_LAYER }), h);

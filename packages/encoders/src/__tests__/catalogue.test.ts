@@ -9,7 +9,7 @@ beforeAll(async () => {
 
 describe('ENCODERS / createEncoder', () => {
   it('fills documented defaults and builds the same model as the direct builder', () => {
-    expect(ENCODER_NAMES).toEqual(['mlp', 'convnet', 'resnet18', 'gcn', 'transformer', 'bag-of-embeddings', 'split-convnet']);
+    expect(ENCODER_NAMES).toEqual(['mlp', 'convnet', 'resnet18', 'gcn', 'transformer', 'bag-of-embeddings', 'split-convnet', 'vit']);
     expect(ENCODERS.convnet.config.parse({})).toEqual({ widths: [32, 64, 128] });
     expect(ENCODERS.resnet18.config.parse({})).toEqual({ widths: [64, 128, 256, 512], width: 1 });
     expect(ENCODERS.mlp.config.parse({})).toEqual({ hidden: [512, 256], outputDim: 128 });
@@ -30,7 +30,7 @@ describe('ENCODERS / createEncoder', () => {
   });
 
   it('rejects an unknown name, listing the known ones', () => {
-    expect(() => createEncoder('vgg', {}, [28, 28, 1], 0)).toThrow(/Unknown encoder "vgg". Must be one of \[mlp, convnet, resnet18, gcn, transformer, bag-of-embeddings, split-convnet\]/);
+    expect(() => createEncoder('vgg', {}, [28, 28, 1], 0)).toThrow(/Unknown encoder "vgg". Must be one of \[mlp, convnet, resnet18, gcn, transformer, bag-of-embeddings, split-convnet, vit\]/);
     // not fooled by names inherited from Object.prototype
     expect(() => createEncoder('toString', {}, [28, 28, 1], 0)).toThrow(/Unknown encoder "toString"/);
   });
