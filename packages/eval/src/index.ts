@@ -9,3 +9,4 @@ export * from './multilabel';
 export * from './auxiliary';
 export * from './fewshot';
 export * from './joint';
+export * from './stats';
