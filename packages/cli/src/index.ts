@@ -1,10 +1,12 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SslError, type Plugin, type Registry } from '@ssl/core';
+import { compareCommand } from './commands/compare';
 import { evalCommand } from './commands/eval';
 import { listCommand } from './commands/list';
 import { pretrainCommand } from './commands/pretrain';
 import { trainCommand } from './commands/train';
+import { workerCommand } from './commands/worker';
 import { processIo, type Io } from './io';
 import { builtinRegistry } from './registry';
 import './data';
@@ -17,6 +19,9 @@ export { parseTrainSettings, trainCommand, TRAIN_TASKS, type TrainCommandResult,
 export { registerDataset, resolveDataset, datasetNames, type CliDataset, type ProbeFeatures, type ProbeScore } from './datasets';
 export { readRunConfig, runConfigSchema, type RunConfig } from './run-config';
 export type { Io } from './io';
+export { compareCommand } from './commands/compare';
+export { workerCommand } from './commands/worker';
+export * from './compare';
 
 const HELP = `ssl: self-supervised learning for TypeScript
 
@@ -25,6 +30,8 @@ Usage:
   ssl pretrain --method NAME [options]   pretrain, then linear probe vs random init
   ssl eval --run DIR [--protocol P]      evaluate a run's encoder (linear | knn | finetune)
   ssl train --task T [--aux NAME]       supervised | fewshot | semi, with a pretext task as auxiliary
+  ssl compare --methods LIST [options]   methods × datasets × seeds table (results.md, report.html)
+  ssl worker --queue redis://HOST:PORT   train \`ssl compare --queue\` runs taken from Redis
 
 Global option:
   --plugin MODULE                        load pretext tasks from a module (a path or a package
@@ -34,7 +41,7 @@ Global option:
 
 Run \`ssl <command> --help\` for a command's options.`;
 
-const COMMANDS = { list: listCommand, pretrain: pretrainCommand, eval: evalCommand, train: trainCommand } as const;
+const COMMANDS = { list: listCommand, pretrain: pretrainCommand, eval: evalCommand, train: trainCommand, compare: compareCommand, worker: workerCommand } as const;
 
 /**
  * Runs the `ssl` command line and returns the exit code. Errors become one line on stderr
