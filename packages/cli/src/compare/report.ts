@@ -35,10 +35,13 @@ function barsSvg(rows: SummaryRow[], runs: RunRecord[]): string {
   const rs = rows.filter((r) => r.seeds.length > 0);
   if (!rs.length) return '<p>No finished runs.</p>';
   const groupW = 90;
-  const m = { l: 60, r: 16, t: 16, b: 90 };
+  const m = { l: 60, r: 16, t: 30, b: 90 };
   const W = Math.max(360, m.l + m.r + rs.length * groupW);
   const H = 320;
-  const values = runs.flatMap((r) => (r.result ? [r.result.probeAccuracy, r.result.randomInitProbeAccuracy] : []));
+  const values = [
+    ...runs.flatMap((r) => (r.result ? [r.result.probeAccuracy, r.result.randomInitProbeAccuracy] : [])),
+    ...rs.flatMap((r) => [r.probe, r.randomInitProbe].flatMap((s) => (Number.isFinite(s.std) ? [s.mean - s.std, s.mean + s.std] : []))),
+  ];
   const [lo0, hi0] = extent(values);
   const pad = (hi0 - lo0) * 0.15 || 0.01;
   const [y0, y1] = [Math.max(0, lo0 - pad), Math.min(1, hi0 + pad)];
@@ -70,8 +73,8 @@ function barsSvg(rows: SummaryRow[], runs: RunRecord[]): string {
 ${parts.join('')}
 <line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="#333"/><line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="#333"/>
 <text x="14" y="${(H - m.b) / 2}" transform="rotate(-90 14 ${(H - m.b) / 2})" text-anchor="middle">probe, %</text>
-<rect x="${W - m.r - 200}" y="${m.t}" width="10" height="10" fill="#1f77b4"/><text x="${W - m.r - 186}" y="${m.t + 9}">pretrained</text>
-<rect x="${W - m.r - 120}" y="${m.t}" width="10" height="10" fill="#bbbbbb"/><text x="${W - m.r - 106}" y="${m.t + 9}">random init</text>
+<rect x="${W - m.r - 200}" y="6" width="10" height="10" fill="#1f77b4"/><text x="${W - m.r - 186}" y="15">pretrained</text>
+<rect x="${W - m.r - 120}" y="6" width="10" height="10" fill="#bbbbbb"/><text x="${W - m.r - 106}" y="15">random init</text>
 </svg>`;
 }
 
