@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { compareCommand } from '../commands/compare';
 import { JobError, type JobRunner, type RunRecord } from '../compare/execute';
 import { configHash, parseSeeds, planJobs, resolveMethods } from '../compare/plan';
+import { redisConnection } from '../compare/queue';
 import { accuracyTable, formatGain, summarize } from '../compare/table';
 import type { PretrainResult } from '../commands/pretrain';
 import { builtinRegistry, type Io } from '../index';
@@ -49,6 +50,15 @@ describe('planning', () => {
     expect(jobs[0]!.args).toEqual(['--method', 'rotation', '--dataset', 'mnist', '--seed', '0', '--limit', '64', '--set', 'lr=0.01']);
     expect(new Set(jobs.map((j) => j.id)).size).toBe(4);
     expect(jobs[1]!.dir).toBe(`rotation-mnist-seed1-${jobs[1]!.id}`);
+  });
+});
+
+describe('queue URLs', () => {
+  it('parses host, port, database and password; rejects other schemes in one line', () => {
+    expect(redisConnection('redis://127.0.0.1:6390')).toEqual({ host: '127.0.0.1', port: 6390, db: 0, maxRetriesPerRequest: null });
+    expect(redisConnection('redis://:p%40ss@10.0.0.5/2')).toEqual({ host: '10.0.0.5', port: 6379, db: 2, password: 'p@ss', maxRetriesPerRequest: null });
+    expect(() => redisConnection('http://x:1')).toThrow(/must start with redis:\/\//);
+    expect(() => redisConnection('redis://h:1/x')).toThrow(/Invalid database "x"/);
   });
 });
 

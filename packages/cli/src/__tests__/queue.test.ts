@@ -82,20 +82,24 @@ describe.skipIf(!hasRedis)('ssl compare --queue (real redis-server, two workers,
 
     const queued = proc([bin, ...compareArgs, '--queue', url, '--out', path.join(root, 'queued')], env);
     started.push(queued);
-    // Kill worker A (SIGKILL: no clean-up) as soon as it has started a simclr run.
-    const [, killedId] = await waitFor(a, /started ([0-9a-f]{16}) simclr/, 240_000);
-    a.child.kill('SIGKILL');
-    await a.exited;
+    // Kill the first worker that starts a simclr run (SIGKILL: no clean-up), in the middle of it.
+    const startedSimclr = /started ([0-9a-f]{16}) simclr/;
+    const first = await Promise.race([waitFor(a, startedSimclr, 240_000).then((m) => ({ victim: a, survivor: b, m })), waitFor(b, startedSimclr, 240_000).then((m) => ({ victim: b, survivor: a, m }))]);
+    const { victim, survivor } = first;
+    const killedId = first.m[1]!;
+    victim.child.kill('SIGKILL');
+    await victim.exited;
     expect(await Promise.race([queued.exited, new Promise((r) => setTimeout(() => r('timeout'), 400_000))]), queued.err.slice(-800)).toBe(1);
-    b.child.kill('SIGTERM');
-    await b.exited;
+    survivor.child.kill('SIGTERM');
+    await survivor.exited;
 
-    // Exactly once: each simclr run finished once, the killed one on B; each rotation run failed once.
+    // Exactly once: each simclr run finished once, the killed one on the survivor; each rotation run failed once.
     const logs = a.out + b.out;
     const finished = [...logs.matchAll(/finished ([0-9a-f]{16}) simclr/g)].map((m) => m[1]);
     expect(finished).toHaveLength(2);
     expect(new Set(finished).size).toBe(2);
-    expect(b.out).toContain(`finished ${killedId} simclr`);
+    expect(survivor.out).toContain(`finished ${killedId} simclr`);
+    expect(victim.out).not.toContain(`finished ${killedId}`);
     expect([...logs.matchAll(/failed ([0-9a-f]{16}): Unknown --set key "temperature"/g)]).toHaveLength(2);
     const queue = new Queue(QUEUE_NAME, { connection: redisConnection(url) });
     try {
@@ -120,7 +124,7 @@ describe.skipIf(!hasRedis)('ssl compare --queue (real redis-server, two workers,
     const runs = JSON.parse(readFileSync(path.join(root, 'queued', 'results.json'), 'utf8')).runs as Array<{ dir: string; status: string }>;
     for (const r of runs.filter((x) => x.status === 'done')) expect(existsSync(path.join(root, 'queued', 'runs', r.dir, 'encoder', 'weights.bin'))).toBe(true);
     // The killed worker's training child died with it (no orphan finished the run on machine A).
-    const killedDir = runs.find((r) => r.dir.endsWith(killedId!))!.dir;
-    expect(existsSync(path.join(root, 'worker-a', 'runs', killedDir, 'results.json'))).toBe(false);
+    const killedDir = runs.find((r) => r.dir.endsWith(killedId))!.dir;
+    expect(existsSync(path.join(root, victim === a ? 'worker-a' : 'worker-b', 'runs', killedDir, 'results.json'))).toBe(false);
   }, 600_000);
 });

@@ -141,7 +141,7 @@ export function renderCompareReport(r: CompareReportInput): string {
 <h2>Results</h2>${tableHtml}
 <p>Mean ± sample std over seeds; gain = pretrained − random init in points, paired by seed, with a 95 % Student-t interval; ✓: the interval excludes 0.</p>
 <h2>Linear probe per method</h2>${barsSvg(r.rows, r.runs)}
-<p>Bars: mean over seeds; whiskers: ± one sample standard deviation; red dots: each seed.</p>
+<p>Bars: mean over seeds; whiskers: ± one sample standard deviation; red dots: each seed. The axis starts near the lowest value, not at 0.</p>
 <h2>Training loss</h2><div>${panels.join('')}</div>
 ${r.embedding ? `<h2>Test embedding (UMAP), ${esc(r.embedding.caption)}</h2>${scatterSvg({ points: r.embedding.points, labels: r.embedding.labels })}` : ''}
 </body></html>
