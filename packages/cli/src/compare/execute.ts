@@ -78,7 +78,7 @@ export function cliBinPath(): string {
 }
 
 // Loaded before the CLI in each child: the child exits when its parent dies (its stdin pipe closes),
-// so a killed compare or worker leaves no orphan training in the run folder.
+// so a killed or interrupted compare or worker leaves no orphan training in the run folder.
 const PARENT_WATCH = "data:text/javascript,process.stdin.on('end',()=>process.exit(130));process.stdin.on('error',()=>process.exit(130));process.stdin.resume();process.stdin.unref();";
 
 /**
@@ -92,7 +92,12 @@ export function cliJobRunner(bin: string = cliBinPath()): JobRunner {
   return (job, runDir, { resume, env, logFile }) =>
     new Promise((resolve, reject) => {
       const args = resume ? ['pretrain', '--resume', '--out', runDir, '--json'] : ['pretrain', ...job.args, '--out', runDir, '--json'];
-      const child = spawn(process.execPath, ['--import', PARENT_WATCH, bin, ...args], { env: { ...env, SSL_QUIET: '0' }, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', PARENT_WATCH, bin, ...args], {
+        env: { ...env, SSL_QUIET: '0' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+        // Its own process group: a terminal Ctrl-C reaches the worker (which finishes the run) but not the run itself.
+        detached: true,
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
