@@ -77,9 +77,12 @@ export function cliBinPath(): string {
   return found;
 }
 
-// Loaded before the CLI in each child: the child exits when its parent dies (its stdin pipe closes),
-// so a killed or interrupted compare or worker leaves no orphan training in the run folder.
-const PARENT_WATCH = "data:text/javascript,process.stdin.on('end',()=>process.exit(130));process.stdin.on('error',()=>process.exit(130));process.stdin.resume();process.stdin.unref();";
+// Loaded before the CLI in each child: a worker thread (its own event loop, so busy training cannot
+// delay it) kills the child as soon as its parent is gone, so a killed or interrupted compare or
+// worker leaves no orphan training in the run folder.
+const WATCH_CODE = `import { Worker } from 'node:worker_threads';
+new Worker("const p = process.ppid; setInterval(() => { if (process.ppid !== p) process.kill(process.pid, 'SIGKILL'); }, 500);", { eval: true }).unref();`;
+const PARENT_WATCH = `data:text/javascript,${encodeURIComponent(WATCH_CODE)}`;
 
 /**
  * Runs each job as `node <cli> pretrain --json --out DIR …` in its own process (own wasm heap, own
