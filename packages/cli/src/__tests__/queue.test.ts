@@ -74,7 +74,7 @@ describe.skipIf(!hasRedis)('ssl compare --queue (real redis-server, two workers,
     started.push(redis);
     await waitFor(redis, /Ready to accept connections/, 30_000);
 
-    const workerArgs = (dir: string) => [bin, 'worker', '--queue', url, '--work-dir', path.join(root, dir), '--lock-duration', '5000', '--stalled-interval', '1000'];
+    const workerArgs = (dir: string) => [bin, 'worker', '--queue', url, '--work-dir', path.join(root, dir), '--lock-duration', '10000', '--stalled-interval', '1000'];
     const a = proc(workerArgs('worker-a'), env);
     const b = proc(workerArgs('worker-b'), env);
     started.push(a, b);
@@ -95,16 +95,17 @@ describe.skipIf(!hasRedis)('ssl compare --queue (real redis-server, two workers,
 
     // Exactly once: each simclr run finished once, the killed one on the survivor; each rotation run failed once.
     const logs = a.out + b.out;
+    const why = `worker logs:\n${a.out}\n---\n${b.out}\ncompare stderr:\n${queued.err.slice(-1500)}`;
     const finished = [...logs.matchAll(/finished ([0-9a-f]{16}) simclr/g)].map((m) => m[1]);
-    expect(finished).toHaveLength(2);
-    expect(new Set(finished).size).toBe(2);
-    expect(survivor.out).toContain(`finished ${killedId} simclr`);
+    expect(finished, why).toHaveLength(2);
+    expect(new Set(finished).size, why).toBe(2);
+    expect(survivor.out, why).toContain(`finished ${killedId} simclr`);
     expect(victim.out).not.toContain(`finished ${killedId}`);
-    expect([...logs.matchAll(/failed ([0-9a-f]{16}): Unknown --set key "temperature"/g)]).toHaveLength(2);
+    expect([...logs.matchAll(/failed ([0-9a-f]{16}): Unknown --set key "temperature"/g)], why).toHaveLength(2);
     const queue = new Queue(QUEUE_NAME, { connection: redisConnection(url) });
     try {
       const counts = await queue.getJobCounts('completed', 'failed', 'active', 'wait', 'delayed');
-      expect(counts).toEqual({ completed: 2, failed: 2, active: 0, wait: 0, delayed: 0 });
+      expect(counts, why).toEqual({ completed: 2, failed: 2, active: 0, wait: 0, delayed: 0 });
       for (const j of await queue.getJobs(['failed'])) expect(j.attemptsMade, j.failedReason).toBe(1);
     } finally {
       await queue.close();
@@ -119,7 +120,7 @@ describe.skipIf(!hasRedis)('ssl compare --queue (real redis-server, two workers,
     const mdLocal = readFileSync(path.join(root, 'local', 'results.md'), 'utf8');
     expect(accuracySection(mdQueued)).toMatch(/\| `simclr` \| mnist \| 0, 1 \| \d/);
     expect(accuracySection(mdQueued)).toContain('seed 0: Unknown --set key "temperature"');
-    expect(accuracySection(mdQueued)).toBe(accuracySection(mdLocal));
+    expect(accuracySection(mdQueued), `${why}\nlocal stderr:\n${local.err.slice(-1500)}`).toBe(accuracySection(mdLocal));
     // The encoder came back to the caller's --out.
     const runs = JSON.parse(readFileSync(path.join(root, 'queued', 'results.json'), 'utf8')).runs as Array<{ dir: string; status: string }>;
     for (const r of runs.filter((x) => x.status === 'done')) expect(existsSync(path.join(root, 'queued', 'runs', r.dir, 'encoder', 'weights.bin'))).toBe(true);
