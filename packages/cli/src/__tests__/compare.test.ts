@@ -10,7 +10,7 @@ import { configHash, parseSeeds, planJobs, resolveMethods } from '../compare/pla
 import { redisConnection } from '../compare/queue';
 import { accuracyTable, formatGain, summarize } from '../compare/table';
 import type { PretrainResult } from '../commands/pretrain';
-import { builtinRegistry, type Io } from '../index';
+import { builtinRegistry, main, type Io } from '../index';
 
 const registry = builtinRegistry();
 const tmp = (p: string) => mkdtempSync(path.join(tmpdir(), p));
@@ -50,6 +50,26 @@ describe('planning', () => {
     expect(jobs[0]!.args).toEqual(['--method', 'rotation', '--dataset', 'mnist', '--seed', '0', '--limit', '64', '--set', 'lr=0.01']);
     expect(new Set(jobs.map((j) => j.id)).size).toBe(4);
     expect(jobs[1]!.dir).toBe(`rotation-mnist-seed1-${jobs[1]!.id}`);
+  });
+});
+
+describe('one-line errors', () => {
+  it('names the flag, the value and the fix', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['compare'], /ssl compare needs --methods/],
+      [['compare', '--methods', 'rotation', '--seeds', '1,x'], /Invalid seed "x" in --seeds/],
+      [['compare', '--methods', 'rotation', '--jobs', '0'], /Invalid --jobs 0: must be a whole number ≥ 1/],
+      [['compare', '--methods', 'cpc-sequence', '--dataset', 'mnist'], /No method of \[cpc-sequence\] fits dataset\(s\) \[mnist\]/],
+      [['worker'], /ssl worker needs --queue/],
+      [['worker', '--queue', 'http://h:1'], /must start with redis:\/\//],
+    ];
+    for (const [argv, re] of cases) {
+      const io = quietIo();
+      expect(await main(argv, io), argv.join(' ')).toBe(2);
+      const errors = io.lines.filter((l) => l.startsWith('error: '));
+      expect(errors, argv.join(' ')).toHaveLength(1);
+      expect(errors[0]).toMatch(re);
+    }
   });
 });
 
