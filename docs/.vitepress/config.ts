@@ -34,6 +34,7 @@ export default defineConfig({
             { text: 'Concepts', link: '/guide/concepts' },
             { text: 'Datasets', link: '/guide/datasets' },
             { text: 'Writing a pretext task', link: '/guide/plugin-authors' },
+            { text: 'Comparing methods', link: '/guide/compare' },
             { text: 'In the browser', link: '/guide/demo' },
           ],
         },

@@ -64,7 +64,7 @@ try {
   page.on('response', (r) => r.status() >= 400 && errors.push(`HTTP ${r.status()} ${r.url()}`));
 
   const methods = JSON.parse(execFileSync(process.execPath, [path.join(root, 'packages/cli/dist/bin.js'), 'list', '--json'], { encoding: 'utf8' })).methods;
-  const pages = ['/', '/guide/getting-started', '/guide/concepts', '/guide/datasets', '/guide/plugin-authors', '/methods/', '/api/', '/api/core/src/', ...methods.map((m) => `/methods/${m.name}`)];
+  const pages = ['/', '/guide/getting-started', '/guide/concepts', '/guide/datasets', '/guide/plugin-authors', '/guide/compare', '/methods/', '/api/', '/api/core/src/', ...methods.map((m) => `/methods/${m.name}`)];
   for (const p of pages) {
     errors.length = 0;
     const res = await page.goto(base + p, { waitUntil: 'networkidle' });

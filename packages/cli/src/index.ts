@@ -2,10 +2,12 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SslError } from '@ssl/core';
 import { builtinCatalogue, type Catalogue, type CataloguePlugin } from '@ssl/runner';
+import { compareCommand } from './commands/compare';
 import { evalCommand } from './commands/eval';
 import { listCommand } from './commands/list';
 import { pretrainCommand } from './commands/pretrain';
 import { trainCommand } from './commands/train';
+import { workerCommand } from './commands/worker';
 import { processIo, type Io } from './io';
 
 export { pretrainCommand, type PretrainResult } from './commands/pretrain';
@@ -14,6 +16,9 @@ export { evalCommand } from './commands/eval';
 export { trainCommand } from './commands/train';
 export { builtinCatalogue, buildRunConfig, parseTrainSettings, readRunConfig, runConfigSchema, TRAIN_TASKS, type Catalogue, type RunConfig, type TrainCommandResult, type TrainSettings } from '@ssl/runner';
 export type { Io } from './io';
+export { compareCommand } from './commands/compare';
+export { workerCommand } from './commands/worker';
+export * from './compare';
 
 /**
  * The CLI's task registry (every family's tasks); the rest of the catalogue is {@link builtinCatalogue}.
@@ -32,6 +37,8 @@ Usage:
   ssl pretrain --method NAME [options]   pretrain, then linear probe vs random init
   ssl eval --run DIR [--protocol P]      evaluate a run's encoder (linear | knn | finetune)
   ssl train --task T [--aux NAME]       supervised | fewshot | semi, with a pretext task as auxiliary
+  ssl compare --methods LIST [options]   methods × datasets × seeds table (results.md, report.html)
+  ssl worker --queue redis://HOST:PORT   train \`ssl compare --queue\` runs taken from Redis
 
 Global option:
   --plugin MODULE                        load tasks, datasets, protocols or encoders from a module (a
@@ -42,7 +49,7 @@ Global option:
 
 Run \`ssl <command> --help\` for a command's options.`;
 
-const COMMANDS = { list: listCommand, pretrain: pretrainCommand, eval: evalCommand, train: trainCommand } as const;
+const COMMANDS = { list: listCommand, pretrain: pretrainCommand, eval: evalCommand, train: trainCommand, compare: compareCommand, worker: workerCommand } as const;
 
 /**
  * Runs the `ssl` command line and returns the exit code. Errors become one line on stderr

@@ -137,6 +137,7 @@ export const ENCODERS = {
     create: (c, inputShape, seed) => createSplitConvNet({ inputShape, groups: c.groups, widths: c.widths, seed }),
   }),
   vit: defineEncoder({
+    name: 'vit',
     description: 'Small Vision Transformer on images: patch embedding, class token, 2-D sine-cosine (or learned) positions, pre-LN transformer blocks, final layer norm; features = mean of the patch tokens (or the class token). MAE trains it.',
     config: z
       .object({

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng, SslError, showValue } from '@ssl/core';
-import { LayerNorm, TokenDense, matMulPlainGrads, transformerBlock } from './transformer';
+import { matMulPlainGrads } from './ops';
+import { LayerNorm, TokenDense, transformerBlock } from './transformer';
 
 type Sym = tf.SymbolicTensor;
 type LayerArgs = ConstructorParameters<typeof tf.layers.Layer>[0];

@@ -10,3 +10,4 @@ export * from './auxiliary';
 export * from './fewshot';
 export * from './joint';
 export * from './protocols';
+export * from './stats';

@@ -195,3 +195,23 @@ export function pngDataUrl(pixels: Float32Array, height: number, width: number, 
   const png = Buffer.concat([signature, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(raw)), pngChunk('IEND', new Uint8Array(0))]);
   return `data:image/png;base64,${png.toString('base64')}`;
 }
+
+/**
+ * The building blocks of {@link renderReport}, for other self-contained pages (e.g. `ssl compare`'s
+ * report): HTML escaping, round ticks, finite extents, the labelled scatter plot, the loss curve, a
+ * table, the class palette and the page's stylesheet.
+ *
+ * @example
+ * const svg = reportParts.scatterSvg({ points, labels });
+ */
+export const reportParts = {
+  esc,
+  niceTicks,
+  extent,
+  colour,
+  scatterSvg,
+  lossSvg,
+  tableHtml,
+  style:
+    'body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}.num{text-align:right;font-variant-numeric:tabular-nums}figure{display:inline-block;margin:4px}img{image-rendering:pixelated;width:128px}pre{background:#f6f6f6;padding:1em;overflow:auto}',
+};

@@ -57,7 +57,7 @@ describe('ssl errors: one line naming the value and the fix', () => {
   });
   it('unknown flag and unknown command', async () => {
     expectOneLineError(await run('pretrain', '--epoch', '3'), /Unknown option "--epoch".*--epochs/);
-    expectOneLineError(await run('pretrian'), /Unknown command "pretrian". Must be one of \[list, pretrain, eval, train\]/);
+    expectOneLineError(await run('pretrian'), /Unknown command "pretrian". Must be one of \[list, pretrain, eval, train, compare, worker\]/);
   });
   it('a method and a dataset of different modalities, or an unknown dataset', async () => {
     const out = tmp('ssl-modality-');
