@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SslError, definePretextTask, type TaskState } from '@ssl/core';
 import { z } from 'zod';
-import { cosineMomentum, mlpHead, multiCropBatch, viewFields } from './joint';
+import { chunks, cosineMomentum, mlpHead, multiCropBatch, viewFields } from './joint';
 import { byolLoss } from './losses';
 import { detach, momentumTwin, type MomentumTwin } from './momentum';
 
@@ -80,9 +80,9 @@ export const byolTask = definePretextTask({
     const p = heads.predictor.apply(z, { training }) as tf.Tensor2D;
     const [targetEncoder, targetProjector] = state.target.models as [tf.LayersModel, tf.LayersModel];
     const zt = detach(targetProjector.apply(targetEncoder.apply(batch.x!, { training }), { training }) as tf.Tensor2D);
-    const [p1, p2] = tf.split(p, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
-    const [t1, t2] = tf.split(zt, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
-    monitorEmbedding?.(tf.split(z, 2, 0)[0] as tf.Tensor2D);
+    const [p1, p2] = chunks(p, 2) as [tf.Tensor2D, tf.Tensor2D];
+    const [t1, t2] = chunks(zt, 2) as [tf.Tensor2D, tf.Tensor2D];
+    monitorEmbedding?.(chunks(z, 2)[0] as tf.Tensor2D);
     return byolLoss(p1, t2).add(byolLoss(p2, t1)) as tf.Scalar;
   },
 });

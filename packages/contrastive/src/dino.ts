@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { SslError, definePretextTask, type TaskState } from '@ssl/core';
 import { z } from 'zod';
-import { cosineMomentum, mlpHead, multiCropBatch, multiCropFields, normalizeColumns, viewFields } from './joint';
+import { chunks, cosineMomentum, mlpHead, multiCropBatch, multiCropFields, normalizeColumns, normalizeRows, viewFields } from './joint';
 import { dinoLoss } from './losses';
-import { detach, l2NormalizeRows, momentumTwin, type MomentumTwin } from './momentum';
+import { detach, momentumTwin, type MomentumTwin } from './momentum';
 import { prototypeKernel } from './swav';
 
 /**
@@ -47,7 +47,7 @@ export interface DinoState extends TaskState {
  * const logits = dinoLogits(heads.projector.apply(features) as tf.Tensor2D, heads.prototypes); // [N, K]
  */
 export function dinoLogits(bottleneck: tf.Tensor2D, prototypes: tf.LayersModel): tf.Tensor2D {
-  return tf.tidy(() => l2NormalizeRows(bottleneck).matMul(normalizeColumns(prototypeKernel(prototypes) as tf.Tensor2D)) as tf.Tensor2D);
+  return tf.tidy(() => normalizeRows(bottleneck).matMul(normalizeColumns(prototypeKernel(prototypes) as tf.Tensor2D)) as tf.Tensor2D);
 }
 
 /**
@@ -81,7 +81,7 @@ export const dinoTask = definePretextTask({
   createState: ({ encoder, heads, config }): DinoState => {
     if (!heads?.projector || !heads.prototypes) throw new SslError('dino: createState needs the heads built by createHeads (pass { heads }).');
     const teacher = momentumTwin([encoder, heads.projector, heads.prototypes]);
-    const center = tf.variable(tf.zeros([1, config.outDim]), false);
+    const center = tf.tidy(() => tf.variable(tf.zeros([1, config.outDim]), false));
     const state: DinoState = {
       teacher,
       center,
@@ -110,10 +110,10 @@ export const dinoTask = definePretextTask({
     const bottleneck = heads.projector.apply(encode(batch.x!), { training }) as tf.Tensor2D;
     const n = bottleneck.shape[0] / 2;
     monitorEmbedding?.(bottleneck.slice([0, 0], [n, -1]));
-    const student = tf.split(dinoLogits(bottleneck, heads.prototypes), 2, 0) as tf.Tensor2D[];
+    const student = chunks(dinoLogits(bottleneck, heads.prototypes), 2) as tf.Tensor2D[];
     if (batch.local) {
       const local = dinoLogits(heads.projector.apply(encode(batch.local), { training }) as tf.Tensor2D, heads.prototypes);
-      student.push(...(tf.split(local, local.shape[0] / n, 0) as tf.Tensor2D[]));
+      student.push(...(chunks(local, local.shape[0] / n) as tf.Tensor2D[]));
     }
     const [tEncoder, tProjector, tPrototypes] = state.teacher.models as [tf.LayersModel, tf.LayersModel, tf.LayersModel];
     const teacherOut = detach(dinoLogits(tProjector.apply(tEncoder.apply(batch.x!, { training }), { training }) as tf.Tensor2D, tPrototypes));
@@ -121,6 +121,6 @@ export const dinoTask = definePretextTask({
       state.pending?.dispose();
       state.pending = tf.keep(teacherOut.mean(0, true));
     }
-    return dinoLoss(student, tf.split(teacherOut, 2, 0) as tf.Tensor2D[], state.center, config.studentTemperature, config.teacherTemperature);
+    return dinoLoss(student, chunks(teacherOut, 2) as tf.Tensor2D[], state.center, config.studentTemperature, config.teacherTemperature);
   },
 });

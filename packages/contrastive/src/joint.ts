@@ -150,5 +150,30 @@ export function cosineMomentum(base: number, step: number, totalSteps: number | 
 
 /** L2-normalises each column of a [D, K] prototype kernel (SwAV's and DINO's normalised prototypes). */
 export function normalizeColumns(w: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => w.div(w.norm('euclidean', 0, true).maximum(1e-12)) as tf.Tensor2D);
+  return tf.tidy(() => w.mul(tf.rsqrt(w.square().sum(0, true).maximum(1e-24))) as tf.Tensor2D);
+}
+
+/**
+ * Row-wise L2 normalisation whose gradient stays finite at a zero row (x·rsqrt(max(‖x‖², 1e-24));
+ * tfjs's norm has a NaN gradient there), for heads whose output can be exactly 0 (ReLU, no bias).
+ *
+ * @example
+ * const u = normalizeRows(p); // unit rows, zero rows stay 0
+ */
+export function normalizeRows<T extends tf.Tensor>(x: T): T {
+  return tf.tidy(() => x.mul(tf.rsqrt(x.square().sum(-1, true).maximum(1e-24))) as T);
+}
+
+/**
+ * Splits a batch along axis 0 into `k` equal consecutive chunks with slices (tfjs's split gradient
+ * fails when some chunks take no part in the loss).
+ *
+ * @example
+ * const [z1, z2] = chunks(z, 2); // the two views of a stacked batch
+ */
+export function chunks<T extends tf.Tensor>(x: T, k: number): T[] {
+  const n = x.shape[0]!;
+  if (!(Number.isInteger(k) && k >= 1 && n % k === 0)) throw new SslError(`chunks: cannot split ${n} rows into ${k} equal parts.`);
+  const m = n / k;
+  return Array.from({ length: k }, (_, i) => x.slice(i * m, m) as T);
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SslError } from '@ssl/core';
 import { detach } from './momentum';
+import { normalizeRows } from './joint';
 
 function l2Normalize(x: tf.Tensor, axis = -1): tf.Tensor {
   return x.div(x.norm('euclidean', axis, true).maximum(1e-12));
@@ -80,7 +81,7 @@ function sameShape(name: string, a: tf.Tensor, b: tf.Tensor): void {
  */
 export function meanCosine(a: tf.Tensor2D, b: tf.Tensor2D): tf.Scalar {
   sameShape('meanCosine', a, b);
-  return tf.tidy(() => l2Normalize(a).mul(l2Normalize(b)).sum(1).mean() as tf.Scalar);
+  return tf.tidy(() => normalizeRows(a).mul(normalizeRows(b)).sum(1).mean() as tf.Scalar);
 }
 
 /**

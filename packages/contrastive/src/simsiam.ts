@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { definePretextTask } from '@ssl/core';
 import { z } from 'zod';
-import { mlpHead, multiCropBatch, viewFields } from './joint';
+import { chunks, mlpHead, multiCropBatch, viewFields } from './joint';
 import { meanCosine } from './losses';
 import { detach } from './momentum';
 
@@ -50,8 +50,8 @@ export const simsiamTask = definePretextTask({
     const z = heads.projector.apply(encode(batch.x!), { training }) as tf.Tensor2D;
     const p = heads.predictor.apply(z, { training }) as tf.Tensor2D;
     const target = config.stopGradient ? detach(z) : z;
-    const [z1, z2] = tf.split(target, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
-    const [p1, p2] = tf.split(p, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
+    const [z1, z2] = chunks(target, 2) as [tf.Tensor2D, tf.Tensor2D];
+    const [p1, p2] = chunks(p, 2) as [tf.Tensor2D, tf.Tensor2D];
     monitorEmbedding?.(z1);
     return meanCosine(p1, z2).add(meanCosine(p2, z1)).div(-2) as tf.Scalar;
   },

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { definePretextTask, type TaskState } from '@ssl/core';
 import { z } from 'zod';
-import { mlpHead, multiCropBatch, multiCropFields, normalizeColumns, viewFields } from './joint';
+import { chunks, mlpHead, multiCropBatch, multiCropFields, normalizeColumns, normalizeRows, viewFields } from './joint';
 import { sinkhornKnopp, swappedPrediction } from './losses';
-import { l2NormalizeRows } from './momentum';
 
 /**
  * Config of SwAV. Paper (Caron et al. 2020): 3000 prototypes, 128-d projections, τ = 0.1,
@@ -74,14 +73,14 @@ export const swavTask = definePretextTask({
   prepare: (raw, { config, rng }) => multiCropBatch(raw, config, rng),
   loss: ({ encode, heads, batch, config, training, monitorEmbedding }) => {
     const scoresOf = (x: tf.Tensor) => {
-      const zn = l2NormalizeRows(heads.projector.apply(encode(x), { training }) as tf.Tensor2D);
+      const zn = normalizeRows(heads.projector.apply(encode(x), { training }) as tf.Tensor2D);
       return { zn, scores: heads.prototypes.apply(zn) as tf.Tensor2D };
     };
     const global = scoresOf(batch.x!);
     const n = global.scores.shape[0] / 2;
     monitorEmbedding?.(global.zn.slice([0, 0], [n, -1]));
-    const views = tf.split(global.scores, 2, 0) as tf.Tensor2D[];
-    if (batch.local) views.push(...(tf.split(scoresOf(batch.local).scores, batch.local.shape[0]! / n, 0) as tf.Tensor2D[]));
+    const views = chunks(global.scores, 2) as tf.Tensor2D[];
+    if (batch.local) views.push(...(chunks(scoresOf(batch.local).scores, batch.local.shape[0]! / n) as tf.Tensor2D[]));
     let total: tf.Tensor = tf.scalar(0);
     for (let i = 0; i < 2; i++) {
       const q = sinkhornKnopp(views[i]!, config.epsilon, config.sinkhornIterations);
