@@ -265,7 +265,7 @@ async function writeReport(
   runDir: string,
   cfg: RunConfig,
   r: PretrainResult,
-  history: Array<{ step: number; loss: number }>,
+  history: Array<{ step: number; loss: number; embStd?: number; embRank?: number }>,
   features: ProbeFeatures,
   classNames: string[] | undefined,
   images: Array<{ caption: string; dataUrl: string }> = [],
@@ -273,6 +273,9 @@ async function writeReport(
   const n = Math.min(2000, features.test.n);
   const points = pca2d(features.test.features.subarray(0, n * features.test.dim), n, features.test.dim);
   const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
+  // Collapse metrics, when the task reports its embedding (see LossContext.monitorEmbedding).
+  const measured = history.filter((h) => h.embStd !== undefined);
+  const last = measured.at(-1);
   const html = renderReport({
     title: `${cfg.method} on ${cfg.dataset}`,
     subtitle: `encoder ${cfg.encoder}, ${r.epochs} epochs, seed ${cfg.seed}, backend ${r.backend}, ${r.seconds.toFixed(0)} s`,
@@ -284,11 +287,20 @@ async function writeReport(
       { name: 'kNN k=20, pretrained', value: pct(r.knnAccuracy) },
       { name: 'kNN k=20, random init', value: pct(r.randomInitKnnAccuracy) },
       { name: 'Final pretext loss', value: r.finalLoss.toFixed(4) },
+      ...(last ? [{ name: 'Embedding std, L2-normalised (last; ≈ 1/√d healthy, 0 collapsed)', value: last.embStd!.toFixed(4) }, { name: 'Embedding effective rank (last)', value: last.embRank!.toFixed(1) }] : []),
       { name: 'Training throughput (images/s)', value: r.imagesPerSec.toFixed(1) },
       { name: 'Training throughput (pretext examples/s)', value: r.examplesPerSec.toFixed(1) },
     ],
     embedding: { points, labels: (features.test.labels ?? new Int32Array(n)).subarray(0, n), ...(classNames ? { classNames } : {}) },
     ...(images.length ? { images } : {}),
+    ...(last
+      ? {
+          curves: [
+            { title: 'Embedding std (L2-normalised; ≈ 1/√d healthy, 0 = collapse)', label: 'std', points: measured.map((h) => ({ step: h.step, value: h.embStd! })) },
+            { title: 'Embedding effective rank', label: 'rank', points: measured.map((h) => ({ step: h.step, value: h.embRank! })) },
+          ],
+        }
+      : {}),
   });
   await fsp.writeFile(path.join(runDir, 'report.html'), html);
 }
