@@ -33,7 +33,7 @@ function sgdStep(task: AnyPretextTask, config: unknown, encoder: tf.LayersModel,
   const ctx = { config, encoder, heads, batch, state, training: true, encode: (x: tf.Tensor) => encoder.apply(x, { training: true }) as tf.Tensor2D } as LossContext<unknown>;
   const frozen = tf.variableGrads(() => task.loss(ctx), frozenVars);
   const frozenGrad = gradSum(frozen.grads);
-  // variableGrads ran the loss once already: drop the state it stashed, as a fresh step would.
+  // A second loss call on the same batch: the state it stashes (DINO: the teacher mean) is replaced, with the same values.
   const online = tf.variableGrads(() => task.loss(ctx), onlineVars);
   const onlineGrad = gradSum(online.grads);
   tf.tidy(() => onlineVars.forEach((v) => v.assign(v.sub(online.grads[v.name]!.mul(0.05)))));
