@@ -42,7 +42,7 @@ function page(task) {
   const lines = [
     `# ${task.title}`,
     '',
-    `\`${task.name}\` · family **${task.family}** · modality **${task.modality}** · package \`${pkg}\` (export \`${name}\`)`,
+    `\`${task.name}\` · family **${task.family}**${task.group ? ` (${task.group})` : ''} · modality **${task.modality}** · package \`${pkg}\` (export \`${name}\`)`,
     '',
     `> ${task.paper}`,
     '',
@@ -93,16 +93,20 @@ function page(task) {
 const byFamily = new Map();
 for (const t of tasks) {
   writeFileSync(path.join(out, `${t.name}.md`), page(t));
-  // A task's optional `group` (e.g. masked image modelling) gets its own heading under its family.
-  const heading = t.group ? `${t.family}: ${t.group}` : t.family;
-  byFamily.set(heading, [...(byFamily.get(heading) ?? []), t]);
+  byFamily.set(t.family, [...(byFamily.get(t.family) ?? []), t]);
 }
-// Headings in name order, so a family's groups (`context: …`) follow the family itself.
-const headings = [...byFamily].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 const index = ['# Methods', '', `Every pretext task registered in the built-in registry (${tasks.length} in all), generated from the code: the tables below and each page read the tasks' zod schemas.`, ''];
-for (const [family, ts] of headings) {
-  index.push(`## ${family}`, '', '| method | modality | title |', '|---|---|---|', ...ts.map((t) => `| [\`${t.name}\`](./${t.name}.md) | ${t.modality} | ${cell(t.title)} |`), '');
+const table = (ts) => ['| method | modality | title |', '|---|---|---|', ...ts.map((t) => `| [\`${t.name}\`](./${t.name}.md) | ${t.modality} | ${cell(t.title)} |`), ''];
+for (const [family, ts] of byFamily) {
+  // Tasks with a `group` (e.g. joint-embedding) get their own sub-section within the family.
+  const groups = [...new Set(ts.map((t) => t.group).filter(Boolean))];
+  const plain = ts.filter((t) => !t.group);
+  index.push(`## ${family}`, '', ...(plain.length ? table(plain) : []));
+  for (const g of groups) index.push(`### ${family}: ${g}`, '', ...table(ts.filter((t) => t.group === g)));
 }
 writeFileSync(path.join(out, 'index.md'), index.join('\n'));
-writeFileSync(path.join(out, 'sidebar.json'), JSON.stringify(headings.map(([family, ts]) => ({ text: family, items: ts.map((t) => ({ text: t.name, link: `/methods/${t.name}` })) })), null, 2));
+writeFileSync(
+  path.join(out, 'sidebar.json'),
+  JSON.stringify([...byFamily].map(([family, ts]) => ({ text: family, items: ts.map((t) => ({ text: t.group ? `${t.name} (${t.group})` : t.name, link: `/methods/${t.name}` })) })), null, 2),
+);
 console.log(`docs: ${tasks.length} method pages in docs/methods`);

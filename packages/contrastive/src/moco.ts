@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SslError, definePretextTask, type TaskState } from '@ssl/core';
 import { z } from 'zod';
 import { infoNCELoss } from './losses';
+import { mlpHead, stackViews } from './joint';
 import { cloneModel, detach, emaUpdate, l2NormalizeRows, modelVariables } from './momentum';
 import { simclrAugmentation, simclrConfig, simclrViews } from './simclr';
 
@@ -80,14 +81,7 @@ function applyInGroups(f: (x: tf.Tensor) => tf.Tensor2D, x: tf.Tensor, groups: n
 }
 
 function projectionHead(kind: 'mlp' | 'linear', featureDim: number, hidden: number, out: number, seed: number): tf.LayersModel {
-  const layers =
-    kind === 'mlp'
-      ? [
-          tf.layers.dense({ inputShape: [featureDim], units: hidden, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed }) }),
-          tf.layers.dense({ units: out, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }),
-        ]
-      : [tf.layers.dense({ inputShape: [featureDim], units: out, kernelInitializer: tf.initializers.glorotUniform({ seed }) })];
-  return tf.sequential({ layers });
+  return mlpHead({ inputDim: featureDim, hidden: kind === 'mlp' ? [hidden] : [], outputDim: out, seed });
 }
 
 /**
@@ -145,22 +139,20 @@ export const mocoTask = definePretextTask({
     return state;
   },
   prepare: (raw, { config, rng }) => {
-    const [v1, v2] = simclrViews(raw, simclrAugmentation(config), rng);
-    const both = new Float32Array(v1.images.length * 2);
-    both.set(v1.images);
-    both.set(v2.images, v1.images.length);
+    const x = stackViews(simclrViews(raw, simclrAugmentation(config), rng));
     const perm = rng.fork('shuffle-bn').permutation(raw.n);
     const inverse = new Int32Array(raw.n);
     perm.forEach((p, i) => (inverse[p] = i));
     return {
-      x: tf.tensor4d(both, [2 * raw.n, v1.height, v1.width, v1.channels]),
+      x,
       perm: tf.tensor1d(perm, 'int32'),
       inverse: tf.tensor1d(inverse, 'int32'),
     };
   },
-  loss: ({ encode, heads, batch, config, state, training }) => {
+  loss: ({ encode, heads, batch, config, state, training, monitorEmbedding }) => {
     const [xq, xk] = tf.split(batch.x!, 2, 0);
     const q = heads.projector.apply(applyInGroups(encode, xq!, config.shuffleGroups)) as tf.Tensor2D;
+    monitorEmbedding?.(q);
     // The key encoder is outside the optimiser's variables; detach makes that explicit.
     const keyFeatures = applyInGroups((x) => state.keyEncoder.apply(x, { training }) as tf.Tensor2D, tf.gather(xk!, batch.perm!), config.shuffleGroups);
     const k = detach(l2NormalizeRows(tf.gather(state.keyProjector.apply(keyFeatures) as tf.Tensor2D, batch.inverse!))) as tf.Tensor2D;

@@ -58,3 +58,35 @@ const detachOp = tf.customGrad(((x: tf.Tensor) => ({ value: x.clone(), gradFunc:
 export function detach<T extends tf.Tensor>(x: T): T {
   return detachOp(x) as T;
 }
+
+/**
+ * EMA copies of models (BYOL's target network, DINO's teacher): same weights at creation,
+ * separate variables that belong to no optimiser, moved by {@link emaUpdate}.
+ *
+ * @example
+ * const target = momentumTwin([encoder, heads.projector]);
+ * target.update([encoder, heads.projector], 0.99); // after each optimiser step
+ */
+export interface MomentumTwin {
+  /** The copies, in the order given. */
+  models: tf.LayersModel[];
+  /** All their variables (trainable and BN statistics), for a task state's checkpoint list. */
+  variables(): tf.Variable[];
+  /** θ_copy ← m·θ_copy + (1 − m)·θ_source for each pair. */
+  update(sources: tf.LayersModel[], momentum: number): void;
+  dispose(): void;
+}
+
+/** Builds a {@link MomentumTwin} of `models` (see there). */
+export function momentumTwin(models: tf.LayersModel[]): MomentumTwin {
+  const copies = models.map(cloneModel);
+  return {
+    models: copies,
+    variables: () => copies.flatMap(modelVariables),
+    update: (sources, momentum) => {
+      if (sources.length !== copies.length) throw new SslError(`momentumTwin.update got ${sources.length} source models for ${copies.length} copies.`);
+      copies.forEach((c, i) => emaUpdate(c, sources[i]!, momentum));
+    },
+    dispose: () => tf.dispose(copies.flatMap(modelVariables)),
+  };
+}

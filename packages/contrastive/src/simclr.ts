@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { definePretextTask, type ImageBatch, type Rng } from '@ssl/core';
-import { augmentBatch, colorJitter, compose, gaussianBlur, grayscale, horizontalFlip, randomResizedCrop, type Augmentation } from '@ssl/data';
+import { augmentBatch, type Augmentation } from '@ssl/data';
 import { z } from 'zod';
+import { mlpHead, stackViews, viewAugmentation } from './joint';
 import { ntXentLoss } from './losses';
 
 /** Config of SimCLR; defaults follow Chen et al. 2020 (τ = 0.5, 2-layer projection head). */
@@ -18,13 +19,7 @@ export const simclrConfig = z
 
 /** The SimCLR view pipeline for a config: crop+resize, flip, colour jitter, greyscale, blur. */
 export function simclrAugmentation(config: Pick<z.output<typeof simclrConfig>, 'cropScale' | 'jitter' | 'blurProbability'>): Augmentation {
-  return compose(
-    randomResizedCrop({ scale: config.cropScale }),
-    horizontalFlip({ p: 0.5 }),
-    colorJitter({ brightness: config.jitter, contrast: config.jitter, saturation: config.jitter, hue: config.jitter / 4, p: 0.8 }),
-    grayscale({ p: 0.2 }),
-    gaussianBlur({ sigma: [0.1, 2], p: config.blurProbability }),
-  );
+  return viewAugmentation(config);
 }
 
 /**
@@ -57,24 +52,16 @@ export const simclrTask = definePretextTask({
   trainDefaults: { epochs: 2, batchSize: 128, lr: 2e-3, optimizer: 'adam', weightDecay: 1e-4, limit: 6000 },
   examplesPerInput: () => 2,
   createHeads: ({ featureDim, config, seed }) => ({
-    projector: tf.sequential({
-      layers: [
-        tf.layers.dense({ inputShape: [featureDim], units: config.projectionHidden, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed }) }),
-        tf.layers.dense({ units: config.projectionDim, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }),
-      ],
-    }),
+    projector: mlpHead({ inputDim: featureDim, hidden: [config.projectionHidden], outputDim: config.projectionDim, seed }),
   }),
   prepare: (raw, { config, rng }) => {
-    const [v1, v2] = simclrViews(raw, simclrAugmentation(config), rng);
     // Both views go through the encoder as one batch, so batch-norm sees all 2N views.
-    const both = new Float32Array(v1.images.length * 2);
-    both.set(v1.images);
-    both.set(v2.images, v1.images.length);
-    return { x: tf.tensor4d(both, [2 * raw.n, v1.height, v1.width, v1.channels]) };
+    return { x: stackViews(simclrViews(raw, simclrAugmentation(config), rng)) };
   },
-  loss: ({ encode, heads, batch, config }) => {
+  loss: ({ encode, heads, batch, config, monitorEmbedding }) => {
     const z = heads.projector.apply(encode(batch.x!)) as tf.Tensor2D;
     const [z1, z2] = tf.split(z, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
+    monitorEmbedding?.(z1);
     return ntXentLoss(z1, z2, config.temperature);
   },
 });

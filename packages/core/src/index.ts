@@ -15,3 +15,4 @@ export * from './optimizer';
 export * from './checkpoint';
 export * from './progress';
 export * from './trainer';
+export * from './collapse';

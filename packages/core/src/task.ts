@@ -41,6 +41,11 @@ export interface LossContext<C, H extends Heads = Heads, S = unknown> {
   training: boolean;
   /** Encodes a batch with the shared encoder in the right mode. */
   encode(x: tf.Tensor): tf.Tensor2D;
+  /**
+   * Hands the trainer the embedding whose collapse it monitors (e.g. the projector output of one
+   * view); optional to call, a no-op on steps that are not measured (see `embeddingEvery`).
+   */
+  monitorEmbedding?(z: tf.Tensor2D): void;
 }
 
 /** What a task's own optimisation loop ({@link PretextTaskSpec.fit}) gets from `train()`. */
@@ -63,7 +68,7 @@ export interface TaskState {
   /** Tensors to save in checkpoints and restore on resume. */
   variables(): tf.Variable[];
   /** Runs after each optimiser step (EMA updates, queue pushes...). */
-  afterStep?(ctx: { encoder: tf.LayersModel; heads: Heads; batch: PretextBatch; step: number }): void;
+  afterStep?(ctx: { encoder: tf.LayersModel; heads: Heads; batch: PretextBatch; step: number; totalSteps?: number }): void;
   dispose(): void;
 }
 
@@ -94,7 +99,7 @@ export interface PretextTaskSpec<
   /** Unique kebab-case name, e.g. `rotation`. */
   name: N;
   family: Family;
-  /** Optional subheading of the family in the docs' methods index, e.g. `masked image modelling`. */
+  /** Optional sub-group within the family for the docs' methods index, e.g. `joint-embedding`, `masked image modelling`. */
   group?: string;
   modality: M;
   /** Human title, e.g. "Rotation prediction (RotNet)". */
@@ -110,7 +115,7 @@ export interface PretextTaskSpec<
   /** Builds the task's heads. */
   createHeads(ctx: HeadContext<z.output<C>>): H;
   /** Optional per-run state (momentum encoders, queues, banks). */
-  createState?(ctx: HeadContext<z.output<C>> & { encoder: tf.LayersModel }): S;
+  createState?(ctx: HeadContext<z.output<C>> & { encoder: tf.LayersModel; /** The heads `createHeads` built (e.g. to copy into a momentum network). */ heads?: H }): S;
   /** Turns a raw batch into tensors (the pretext data construction). Runs inside tf.tidy. */
   prepare(raw: RawBatch<M>, ctx: PrepareContext<z.output<C>>): PretextBatch;
   /** The pretext loss. Runs inside the trainer's gradient tape. */

@@ -3,6 +3,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { readCheckpoint, writeCheckpoint, type StoredTensor } from './checkpoint';
+import { COLLAPSE_FRACTION, embeddingStats } from './collapse';
 import { SslError, parseWith } from './errors';
 import { withMemoryGuard } from './memory';
 import { Optimizer, learningRateAt } from './optimizer';
@@ -25,6 +26,7 @@ export const trainerConfigSchema = z
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(0).describe('seed for data order, augmentations and heads'),
     checkpointEvery: z.number().int().min(0).default(50).describe('steps between checkpoints besides each epoch end (0: epoch ends only)'),
     monitorEvery: z.number().int().min(0).default(0).describe('epochs between monitor (kNN) runs; 0 disables'),
+    embeddingEvery: z.number().int().min(0).default(10).describe('steps between collapse measurements (embedding std, effective rank) of tasks that report an embedding; 0 disables'),
   })
   .strict();
 
@@ -147,7 +149,7 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
   const headRng = Rng.derive(cfg.seed, 'heads');
   const headCtx = { config: taskConfig, featureDim, inputShape, seed: headRng.seed(), encoder };
   const heads: Heads = task.createHeads(headCtx);
-  const state = task.createState?.({ ...headCtx, encoder }) as TaskState | undefined;
+  const state = task.createState?.({ ...headCtx, encoder, heads }) as TaskState | undefined;
   const vars = trainableOf(encoder, heads);
   const optimizer = new Optimizer(
     { kind: cfg.optimizer, momentum: cfg.momentum, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: cfg.weightDecay },
@@ -227,11 +229,17 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
         const rng = Rng.derive(cfg.seed, 'step', globalStep);
         const lr = learningRateAt(globalStep, totalSteps, cfg.lr, warmupSteps, cfg.schedule);
         const raw = source.batch(idx, rng.fork('data'));
+        // Collapse monitoring: on measured steps the task's loss may hand over its embedding.
+        let embedding = undefined as tf.Tensor2D | undefined;
+        const measure = cfg.embeddingEvery > 0 && globalStep % cfg.embeddingEvery === 0;
+        const monitorEmbedding = (z: tf.Tensor2D) => {
+          if (measure && !embedding) embedding = tf.keep(z.clone());
+        };
         const { value, grads, batch } = withMemoryGuard(() => tf.tidy(() => {
           const b: PretextBatch = task.prepare(raw as never, { config: taskConfig, rng: rng.fork('task'), training: true });
           const encode = (x: tf.Tensor) => encoder.apply(x, { training: true }) as tf.Tensor2D;
           const r = tf.variableGrads(
-            () => task.loss({ config: taskConfig, encoder, heads, batch: b, state, training: true, encode }),
+            () => task.loss({ config: taskConfig, encoder, heads, batch: b, state, training: true, encode, monitorEmbedding }),
             vars,
           );
           return { value: r.value, grads: vars.map((v) => r.grads[v.name]), batch: b };
@@ -239,6 +247,7 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
         const loss = (await value.data())[0]!;
         if (!Number.isFinite(loss)) {
           await flushMetrics();
+          embedding?.dispose();
           tf.dispose([value, ...grads.filter((g): g is tf.Tensor => !!g), ...Object.values(batch)]);
           throw new SslError(
             `Loss became ${loss} at epoch ${epoch + 1}, step ${globalStep} (lr ${lr.toExponential(2)}). Training stopped${ckptFile ? `; the last good checkpoint is kept in ${ckptFile}` : ''}. Lower the learning rate (--set lr=...) or check the data for NaN/Inf.`,
@@ -246,12 +255,26 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
           );
         }
         optimizer.apply(grads, lr);
-        state?.afterStep?.({ encoder, heads, batch, step: globalStep });
+        state?.afterStep?.({ encoder, heads, batch, step: globalStep, totalSteps });
         tf.dispose([value, ...grads.filter((g): g is tf.Tensor => !!g), ...Object.values(batch)]);
 
         const rec: MetricRecord = { step: globalStep, epoch, loss, lr };
         history.push(rec);
         pendingMetrics += JSON.stringify(rec) + '\n';
+        if (embedding) {
+          const [n, d] = embedding.shape;
+          const s = embeddingStats(await embedding.data(), n, d);
+          embedding.dispose();
+          // Same layout as the monitor's numbers: merged into the step's record, own line in metrics.jsonl.
+          const extra = { embStd: s.std, embRank: s.effectiveRank };
+          Object.assign(rec, extra);
+          pendingMetrics += JSON.stringify({ step: globalStep, epoch, ...extra }) + '\n';
+          if (s.collapsed && !history.slice(0, -1).some((h) => h.embStd !== undefined && h.embStd < COLLAPSE_FRACTION / Math.sqrt(d))) {
+            log(
+              `warning: the embedding collapsed at step ${globalStep}: std of the L2-normalised embeddings ${s.std.toExponential(2)} < ${COLLAPSE_FRACTION}/√${d} (healthy ≈ ${(1 / Math.sqrt(d)).toFixed(3)}), effective rank ${s.effectiveRank.toFixed(1)} of ${d}; the representation is near-constant. Check the method's stop-gradient or lower the lr.`,
+            );
+          }
+        }
         stepInEpoch++;
         globalStep++;
         lastLoss = loss;

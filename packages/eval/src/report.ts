@@ -26,6 +26,8 @@ export interface ReportInput {
   embedding?: { points: Float32Array; labels: Int32Array; classNames?: string[] };
   /** Images as data URLs (see pngDataUrl). */
   images?: Array<{ caption: string; dataUrl: string }>;
+  /** Further curves over training steps (e.g. collapse metrics), one plot each, below the loss. */
+  curves?: Array<{ title: string; label: string; points: Array<{ step: number; value: number }> }>;
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -60,7 +62,11 @@ function extent(values: Iterable<number>): [number, number] {
 }
 
 function lossSvg(curve: ReportInput['lossCurve']): string {
-  const points = curve.filter((p) => Number.isFinite(p.step) && Number.isFinite(p.loss));
+  return curveSvg(curve.map((p) => ({ step: p.step, value: p.loss })), 'loss', 'training loss curve');
+}
+
+function curveSvg(curve: Array<{ step: number; value: number }>, label: string, aria: string): string {
+  const points = curve.filter((p) => Number.isFinite(p.step) && Number.isFinite(p.value)).map((p) => ({ step: p.step, loss: p.value }));
   if (points.length === 0) return '<p>No training steps recorded.</p>';
   const W = 640;
   const H = 280;
@@ -75,11 +81,11 @@ function lossSvg(curve: ReportInput['lossCurve']): string {
     (t) => `<line x1="${m.l - 4}" x2="${W - m.r}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#eee"/><line x1="${m.l - 4}" x2="${m.l}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#333"/><text x="${m.l - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${t}</text>`,
   );
   const marker = points.length === 1 ? `<circle cx="${sx(points[0]!.step).toFixed(1)}" cy="${sy(points[0]!.loss).toFixed(1)}" r="3" fill="#1f77b4"/>` : '';
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-size="11" font-family="sans-serif" role="img" aria-label="training loss curve">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-size="11" font-family="sans-serif" role="img" aria-label="${esc(aria)}">
 ${yt.join('')}${xt.join('')}
 <line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="#333"/><line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="#333"/>
 <path d="${path}" fill="none" stroke="#1f77b4" stroke-width="1.5"/>${marker}
-<text x="${(W + m.l) / 2}" y="${H - 6}" text-anchor="middle">step</text><text x="14" y="${H / 2}" transform="rotate(-90 14 ${H / 2})" text-anchor="middle">loss</text>
+<text x="${(W + m.l) / 2}" y="${H - 6}" text-anchor="middle">step</text><text x="14" y="${H / 2}" transform="rotate(-90 14 ${H / 2})" text-anchor="middle">${esc(label)}</text>
 </svg>`;
 }
 
@@ -136,6 +142,7 @@ export function renderReport(r: ReportInput): string {
 <h1>${esc(r.title)}</h1>${r.subtitle ? `<p>${esc(r.subtitle)}</p>` : ''}
 <h2>Results</h2>${tableHtml(r.table)}
 <h2>Training loss</h2>${lossSvg(r.lossCurve)}
+${(r.curves ?? []).map((c) => `<h2>${esc(c.title)}</h2>${curveSvg(c.points, c.label, c.title)}`).join('\n')}
 ${r.embedding ? `<h2>Test embedding (coloured by label)</h2>${scatterSvg(r.embedding)}` : ''}
 ${images ? `<h2>Examples</h2>${images}` : ''}
 ${r.config !== undefined ? `<h2>Config</h2><pre>${esc(JSON.stringify(r.config, null, 2))}</pre>` : ''}

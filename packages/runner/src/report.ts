@@ -11,24 +11,42 @@ export interface ReportRow {
 }
 
 /**
- * Writes `report.html`: loss curve, results table, 2-D PCA of the test features, task pictures.
+ * Writes `report.html`: loss curve, results table, 2-D PCA of the test features, task pictures, and
+ * the collapse curves (embedding std and effective rank) when the task reported its embedding.
  *
  * @example
  * await writeRunReport(runDir, { title: 'rotation on mnist', subtitle: '', config: cfg, history, table, embed: test });
  */
 export async function writeRunReport(
   runDir: string,
-  r: { title: string; subtitle: string; config: unknown; history: Array<{ step: number; loss: number }>; table: ReportRow[]; embed: FeatureSet; classNames?: string[]; images?: Array<{ caption: string; dataUrl: string }> },
+  r: { title: string; subtitle: string; config: unknown; history: Array<{ step: number; loss: number; embStd?: number; embRank?: number }>; table: ReportRow[]; embed: FeatureSet; classNames?: string[]; images?: Array<{ caption: string; dataUrl: string }> },
 ): Promise<void> {
   const n = Math.min(2000, r.embed.n);
+  // Collapse metrics, when the task hands its embedding to the trainer (LossContext.monitorEmbedding).
+  const measured = r.history.filter((h) => h.embStd !== undefined && h.embRank !== undefined);
+  const last = measured.at(-1);
+  const collapseRows: ReportRow[] = last
+    ? [
+        { name: 'Embedding std, L2-normalised (last; ≈ 1/√d healthy, 0 collapsed)', value: last.embStd!.toFixed(4) },
+        { name: 'Embedding effective rank (last)', value: last.embRank!.toFixed(1) },
+      ]
+    : [];
   const html = renderReport({
     title: r.title,
     subtitle: r.subtitle,
     config: r.config,
     lossCurve: r.history.map((h) => ({ step: h.step, loss: h.loss })),
-    table: r.table,
+    table: [...r.table, ...collapseRows],
     embedding: { points: pca2d(r.embed.features.subarray(0, n * r.embed.dim), n, r.embed.dim), labels: (r.embed.labels ?? new Int32Array(n)).subarray(0, n), ...(r.classNames ? { classNames: r.classNames } : {}) },
     ...(r.images?.length ? { images: r.images } : {}),
+    ...(last
+      ? {
+          curves: [
+            { title: 'Embedding std (L2-normalised; ≈ 1/√d healthy, 0 = collapse)', label: 'std', points: measured.map((h) => ({ step: h.step, value: h.embStd! })) },
+            { title: 'Embedding effective rank', label: 'rank', points: measured.map((h) => ({ step: h.step, value: h.embRank! })) },
+          ],
+        }
+      : {}),
   });
   await fsp.writeFile(path.join(runDir, 'report.html'), html);
 }

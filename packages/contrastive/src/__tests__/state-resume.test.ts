@@ -5,17 +5,22 @@ import { initBackend, train, type AnyPretextTask } from '@ssl/core';
 import { loadMnist } from '@ssl/data';
 import { createConvNet } from '@ssl/encoders';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mocoTask, npidTask } from '../index';
+import { byolTask, dinoTask, mocoTask, npidTask, swavTask } from '../index';
 
 beforeAll(async () => {
   await initBackend();
 });
 
 // A stopped and resumed run only replays the uninterrupted one if the task state (MoCo's key
-// encoder, queue and pointer; NPID's bank and written rows) is checkpointed and restored.
+// encoder, queue and pointer; NPID's bank and written rows; BYOL's target; DINO's teacher and
+// centre) is checkpointed and restored.
 describe.each([
   ['moco', mocoTask as AnyPretextTask, { queueSize: 24, projectionHidden: 8, projectionDim: 8 }],
   ['npid', npidTask as AnyPretextTask, { bankSize: 48, negatives: 16, featureDim: 8 }],
+  // BYOL's target network, DINO's teacher and centre, SwAV's renormalised prototypes.
+  ['byol', byolTask as AnyPretextTask, { projectionHidden: 8, projectionDim: 8 }],
+  ['dino', dinoTask as AnyPretextTask, { headHidden: 8, bottleneckDim: 4, outDim: 8 }],
+  ['swav', swavTask as AnyPretextTask, { projectionHidden: 8, projectionDim: 4, prototypes: 6 }],
 ])('%s state across resume', (_name, task, taskConfig) => {
   it('a resumed run has the same losses as an uninterrupted one', async () => {
     const source = loadMnist('train', { limit: 48 });
