@@ -7,5 +7,6 @@ export * from './task';
 export * from './registry';
 export * from './optimizer';
 export * from './checkpoint';
+export * from './rundir';
 export * from './progress';
 export * from './trainer';
