@@ -22,6 +22,7 @@ export const runConfigSchema = z
     method: z.string(),
     dataset: z.string(),
     dataDir: z.string().optional(),
+    imageSize: z.number().int().min(4).max(4096).optional().describe('--image-size: every image resized to N×N'),
     limit: z.number().int().min(2).describe('training images used for pretraining'),
     encoder: z.string(),
     encoderConfig: z.record(z.unknown()),
@@ -30,6 +31,10 @@ export const runConfigSchema = z
     probe: probeSchema,
     seed: z.number().int(),
     createdAt: z.string(),
+    resumes: z
+      .array(z.object({ at: z.string(), changed: z.array(z.object({ key: z.string(), from: z.unknown(), to: z.unknown() })) }))
+      .optional()
+      .describe('each --resume: when, and the settings it changed'),
   })
   .strict();
 

@@ -146,3 +146,12 @@ export function applyResumeChanges<C extends Record<string, unknown>>(
   }
   return { config: config as C, changed };
 }
+
+/**
+ * Trainer fields a resume may change (the checkpoint's tensors stay valid): more epochs, another
+ * learning rate or schedule, checkpoint and monitor intervals. Everything else is refused by name.
+ *
+ * @example
+ * applyResumeChanges(saved, { 'trainer.lr': 1e-3 }, RESUMABLE_TRAINER_FIELDS.map((k) => `trainer.${k}`));
+ */
+export const RESUMABLE_TRAINER_FIELDS = ['epochs', 'lr', 'schedule', 'warmupEpochs', 'weightDecay', 'momentum', 'checkpointEvery', 'monitorEvery'] as const;

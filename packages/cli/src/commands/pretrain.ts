@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { Rng, SslError, initBackend, parseWith, train, trainerConfigSchema, type AnyPretextTask, type DataSource, type Heads, type Registry } from '@ssl/core';
+import { RESUMABLE_TRAINER_FIELDS, Rng, SslError, applyResumeChanges, initBackend, openRunDir, parseWith, train, trainerConfigSchema, type AnyPretextTask, type DataSource, type Heads, type Registry } from '@ssl/core';
 import { ENCODERS, saveLayersModel } from '@ssl/encoders';
 import { pca2d, pngDataUrl, renderReport } from '@ssl/eval';
 import { z } from 'zod';
@@ -24,11 +24,16 @@ Options:
   --batch-size N       images per step (default: the method's)
   --limit N            training images used (default: the method's)
   --seed S             seed for everything random (default 0)
-  --out DIR            run directory (default runs/<method>-<dataset>-seed<S>)
+  --out DIR            run directory (default runs/<method>-<dataset>-seed<S>); an existing run
+                       or a non-empty folder is refused unless --resume or --force
+  --force              overwrite the run (or files) in --out
+  --image-size N       resize every image to N×N (image folders of mixed sizes)
   --backend B          tensorflow | wasm | cpu (default: fastest available)
   --set key=value      any trainer, method, encoder or probe field (repeatable),
                        e.g. --set lr=0.001 --set probe.epochs=50
-  --resume             continue the run in --out from its last checkpoint
+  --resume             continue the run in --out from its last checkpoint; flags given with it
+                       (--epochs, --set lr=…, probe settings) are applied and recorded in
+                       config.json, flags that would change the run (method, data, encoder) refused
   --json               print one JSON object with the results
 `;
 
@@ -42,6 +47,8 @@ export const RUN_FLAGS = {
   limit: { type: 'string' },
   seed: { type: 'string' },
   out: { type: 'string' },
+  force: { type: 'boolean' },
+  'image-size': { type: 'string' },
   backend: { type: 'string' },
   set: { type: 'string', multiple: true },
   json: { type: 'boolean' },
@@ -56,6 +63,7 @@ const cliNumbers = z
     batchSize: z.number().int().min(2).optional(),
     limit: z.number().int().min(2).optional(),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    imageSize: z.number().int().min(4).max(4096).optional(),
   })
   .strict();
 
@@ -81,8 +89,8 @@ export function buildRunConfig(registry: Registry, values: Record<string, unknow
   const nums = parseWith(
     cliNumbers,
     Object.fromEntries(
-      Object.entries({ epochs: values.epochs, batchSize: values['batch-size'], limit: values.limit, seed: values.seed })
-        .map(([k, v]) => [k, numberFlag(k === 'batchSize' ? 'batch-size' : k, v as string | undefined)])
+      Object.entries({ epochs: values.epochs, batchSize: values['batch-size'], limit: values.limit, seed: values.seed, imageSize: values['image-size'] })
+        .map(([k, v]) => [k, numberFlag(k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), v as string | undefined)])
         .filter(([, v]) => v !== undefined),
     ),
     'option',
@@ -114,6 +122,7 @@ export function buildRunConfig(registry: Registry, values: Record<string, unknow
       method,
       dataset,
       ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
+      ...(nums.imageSize !== undefined ? { imageSize: nums.imageSize } : {}),
       limit: nums.limit ?? task.trainDefaults?.limit ?? 10000,
       encoder,
       encoderConfig: parseWith(ENCODERS[encoder as keyof typeof ENCODERS].config as z.ZodTypeAny, encoderConfig, `encoder "${encoder}" config`) as Record<string, unknown>,
@@ -164,14 +173,14 @@ export async function pretrainCommand(argv: string[], io: Io, registry: Registry
   let runDir: string;
   if (values.resume) {
     if (!values.out) throw new SslError('--resume needs --out DIR: the run directory to continue.');
+    if (values.force) throw new SslError('--resume and --force contradict each other: --resume continues the run in --out, --force replaces it. Pass one.');
     runDir = values.out;
-    cfg = readRunConfig(runDir);
-    if (values.method && values.method !== cfg.method) {
-      throw new SslError(`--method ${values.method} does not match the run in "${runDir}" (method ${cfg.method}). Drop --method, or resume the right run.`);
-    }
+    await openRunDir({ dir: runDir, resume: true });
+    cfg = resumeRunConfig(registry, readRunConfig(runDir), values, io);
   } else {
     cfg = buildRunConfig(registry, values);
     runDir = values.out ?? path.join('runs', `${cfg.method}-${cfg.dataset.replace(/[^a-z0-9]+/gi, '_')}-seed${cfg.seed}`);
+    await openRunDir({ dir: runDir, force: !!values.force });
   }
   const task = registry.find(cfg.method);
   const backend = await initBackend({ ...(values.backend ? { backend: values.backend } : {}), log: io.err });
@@ -180,7 +189,7 @@ export async function pretrainCommand(argv: string[], io: Io, registry: Registry
   if (task.modality !== dataset.modality) {
     throw new SslError(`Method "${cfg.method}" trains on ${task.modality} data but dataset "${cfg.dataset}" is ${dataset.modality} data. Pick a ${task.modality} dataset (one of [${datasetNames(task.modality).join(', ')}]).`);
   }
-  const ctx = { seed: cfg.seed, ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}) };
+  const ctx = { seed: cfg.seed, ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}), ...(cfg.imageSize ? { imageSize: cfg.imageSize } : {}) };
   const trainSet = dataset.trainSource(arg, { ...ctx, limit: cfg.limit });
   // What the encoder sees (e.g. only L for colorization): the probe and kNN must feed it the same.
   const view = taskView(task, cfg.taskConfig);
@@ -188,11 +197,8 @@ export async function pretrainCommand(argv: string[], io: Io, registry: Registry
   const probeOpts = { epochs: cfg.probe.epochs, seed: cfg.seed };
   io.err(`method ${cfg.method} · dataset ${cfg.dataset} (${trainSet.size} train examples, input ${dataset.inputShape(trainSet).join('×')}) · encoder ${cfg.encoder} · seed ${cfg.seed} · run ${runDir}`);
 
-  await fsp.mkdir(runDir, { recursive: true });
-  if (!values.resume) {
-    await fsp.rm(path.join(runDir, 'checkpoint.ckpt'), { force: true });
-    await fsp.writeFile(path.join(runDir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
-  }
+  // A resume rewrites config.json too: it records the changes it applied (cfg.resumes).
+  await fsp.writeFile(path.join(runDir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
 
   // The baseline: the very same encoder (name, config, seed) before any training.
   const encoder = buildEncoder(dataset, cfg.encoder, cfg.encoderConfig, trainSet, cfg.seed);
@@ -284,6 +290,10 @@ async function writeReport(
       { name: 'kNN k=20, pretrained', value: pct(r.knnAccuracy) },
       { name: 'kNN k=20, random init', value: pct(r.randomInitKnnAccuracy) },
       { name: 'Final pretext loss', value: r.finalLoss.toFixed(4) },
+      ...(cfg.resumes ?? []).map((x, i) => ({
+        name: `Resume ${i + 1} (${x.at})`,
+        value: x.changed.length ? x.changed.map((c) => `${c.key} ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`).join(', ') : 'no settings changed',
+      })),
       { name: 'Training throughput (images/s)', value: r.imagesPerSec.toFixed(1) },
       { name: 'Training throughput (pretext examples/s)', value: r.examplesPerSec.toFixed(1) },
     ],
@@ -317,4 +327,38 @@ async function writeTaskImages(
     out.push({ caption: p.caption, dataUrl });
   }
   return out;
+}
+
+/** Where a `--set` key lives in a run config: `probe.x`, `trainer.x`, `taskConfig.x` or `encoderConfig.x`. */
+function setPath(cfg: RunConfig, key: string): string {
+  const bare = key.replace(/^(trainer|task|encoder)\./, '');
+  if (key.startsWith('probe.')) return key;
+  if (!key.startsWith('task.') && !key.startsWith('encoder.') && bare in trainerConfigSchema.shape) return `trainer.${bare}`;
+  if (!key.startsWith('encoder.') && bare in cfg.taskConfig) return `taskConfig.${bare}`;
+  if (bare in cfg.encoderConfig) return `encoderConfig.${bare}`;
+  throw new SslError(`Unknown --set key "${key}" for the run (method "${cfg.method}", encoder "${cfg.encoder}"). Run \`ssl list\` to see the fields.`);
+}
+
+/**
+ * The run config for `--resume`: the saved one, with the flags given now applied and recorded in
+ * `resumes` (more epochs, a new lr, probe settings), or refused by name (another method, dataset,
+ * encoder, seed, batch size or method setting). Never ignores a flag.
+ */
+export function resumeRunConfig(registry: Registry, saved: RunConfig, values: Record<string, unknown>, io?: Io): RunConfig {
+  const req: Record<string, unknown> = {};
+  const num = (flag: string) => numberFlag(flag, values[flag] as string | undefined);
+  for (const [flag, key] of [['method', 'method'], ['dataset', 'dataset'], ['encoder', 'encoder'], ['data-dir', 'dataDir']] as const) {
+    if (values[flag] !== undefined) req[key] = values[flag];
+  }
+  for (const [flag, key] of [['epochs', 'trainer.epochs'], ['batch-size', 'trainer.batchSize'], ['seed', 'seed'], ['limit', 'limit'], ['image-size', 'imageSize']] as const) {
+    const v = num(flag);
+    if (v !== undefined) req[key] = v;
+  }
+  for (const [k, v] of Object.entries(parseSets(values.set as string[] | undefined))) req[setPath(saved, k)] = v;
+  const mutable = [...RESUMABLE_TRAINER_FIELDS.map((k) => `trainer.${k}`), 'probe.*', 'dataDir'];
+  const { config, changed } = applyResumeChanges(saved as RunConfig & Record<string, unknown>, req, mutable);
+  registry.find(config.method);
+  for (const c of changed) io?.err(`resume: ${c.key} ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`);
+  const next = { ...config, resumes: [...(saved.resumes ?? []), { at: new Date().toISOString(), changed }] };
+  return parseWith(runConfigSchema, next, 'run config after --resume');
 }
