@@ -10,6 +10,10 @@ export interface DatasetContext {
   dataDir?: string;
   /** The run's seed (for datasets generated on the fly, e.g. Moving MNIST). */
   seed: number;
+  /** `--image-size N`: image datasets resize every image to N×N. */
+  imageSize?: number;
+  /** `--test-fraction F`: image folders without train/ and test/ hold out F of each class for the probe. */
+  testFraction?: number;
 }
 
 /** Labelled probe features of one encoder: train and test split. */
@@ -56,6 +60,11 @@ export interface CliDataset {
   probeFeatures(encoder: tf.LayersModel, arg: string, ctx: DatasetContext & { trainLimit: number; testLimit: number; view?: BatchView }): Promise<ProbeFeatures>;
   /** The downstream score. Default: softmax linear probe, top-1 accuracy on the test split. */
   probe?(f: ProbeFeatures, opts: { epochs: number; seed: number }): Promise<ProbeScore>;
+  /**
+   * Why no probe can be measured on this data (e.g. an unlabelled image folder), or undefined when it
+   * can. `ssl pretrain` then pretrains, skips the probe and says why. Optional.
+   */
+  probeUnavailable?(arg: string, ctx: DatasetContext): string | undefined;
   /** Whether kNN top-1 is meaningful (single-label classes). Default true. */
   knn?: boolean;
   /**
@@ -168,8 +177,12 @@ export function imageShape(source: DataSource<unknown>): number[] {
 
 function imageDataset(name: string, summary: string): CliDataset {
   // A prefix dataset (imagefolder:) gets only its path as `arg`; @ssl/data wants the whole spec.
-  const loadSplit = cachedLoader((spec: string, split: 'train' | 'test', limit: number, dataDir?: string) => loadDataset(spec, { split, limit, ...(dataDir ? { dataDir } : {}) }));
-  const load = (arg: string, ctx: DatasetContext, split: 'train' | 'test', limit: number) => loadSplit(name.endsWith(':') ? `${name}${arg}` : arg, split, limit, ctx.dataDir);
+  const log = (line: string) => void (process.env.SSL_QUIET === '1' || process.stderr.write(`${line}\n`));
+  const loadSplit = cachedLoader((spec: string, split: 'train' | 'test', limit: number, dataDir?: string, imageSize?: number, testFraction?: number) =>
+    loadDataset(spec, { split, limit, log, ...(dataDir ? { dataDir } : {}), ...(imageSize ? { size: [imageSize, imageSize] as [number, number] } : {}), ...(testFraction ? { testFraction } : {}) }),
+  );
+  const load = (arg: string, ctx: DatasetContext, split: 'train' | 'test', limit: number) =>
+    loadSplit(name.endsWith(':') ? `${name}${arg}` : arg, split, limit, ctx.dataDir, ctx.imageSize, ctx.testFraction);
   return {
     name,
     summary,
@@ -177,6 +190,10 @@ function imageDataset(name: string, summary: string): CliDataset {
     defaultEncoder: 'convnet',
     trainSource: (arg, ctx) => load(arg, ctx, 'train', ctx.limit),
     inputShape: imageShape,
+    probeUnavailable(arg, ctx) {
+      const train = load(arg, ctx, 'train', 2);
+      return train.labels ? undefined : `"${train.name}" holds unlabelled images (no class folders), so there is nothing to probe. Pretraining uses them all; lay the folder out as <class>/*.jpg to get a probe.`;
+    },
     async probeFeatures(encoder, arg, ctx) {
       return {
         train: await extractFeatures(encoder, viewSource(load(arg, ctx, 'train', ctx.trainLimit), ctx.view)),

@@ -23,6 +23,7 @@ export const runConfigSchema = z
     dataset: z.string(),
     dataDir: z.string().optional(),
     imageSize: z.number().int().min(4).max(4096).optional().describe('--image-size: every image resized to N×N'),
+    testFraction: z.number().gt(0).lt(1).optional().describe('--test-fraction: held-out share of each class of an image folder without train/test'),
     limit: z.number().int().min(2).describe('training images used for pretraining'),
     encoder: z.string(),
     encoderConfig: z.record(z.unknown()),
@@ -58,4 +59,14 @@ export function readRunConfig(dir: string): RunConfig {
   const r = runConfigSchema.safeParse(json);
   if (!r.success) throw new SslError(formatZodError(r.error, json, `run config "${file}"`));
   return r.data;
+}
+
+/** The data settings of a run (`--data-dir`, `--image-size`, `--test-fraction`, seed) as datasets take them. */
+export function runDataContext(cfg: RunConfig): { seed: number; dataDir?: string; imageSize?: number; testFraction?: number } {
+  return {
+    seed: cfg.seed,
+    ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}),
+    ...(cfg.imageSize ? { imageSize: cfg.imageSize } : {}),
+    ...(cfg.testFraction ? { testFraction: cfg.testFraction } : {}),
+  };
 }

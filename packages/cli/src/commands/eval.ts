@@ -1,12 +1,13 @@
 import path from 'node:path';
+import type { LayersModel } from '@tensorflow/tfjs';
 import { SslError, initBackend, type Registry } from '@ssl/core';
-import { loadLayersModel } from '@ssl/encoders';
+import { loadLayersModel, loadLayersModelArchitecture } from '@ssl/encoders';
 import { fineTune, labelFractionSplit, parseLabelFraction, type FeatureSet } from '@ssl/eval';
 import { loadDataset } from '@ssl/data';
 import { numberFlag, parseFlags } from '../args';
 import { buildEncoder, knnScore, probeScore, resolveDataset, taskView, viewSource, type ProbeFeatures } from '../datasets';
 import type { Io } from '../io';
-import { readRunConfig } from '../run-config';
+import { readRunConfig, runDataContext } from '../run-config';
 
 export const EVAL_HELP = `Usage: ssl eval --run DIR [--protocol linear|knn|finetune] [--labels 1%|10%|100%] [--json]
 
@@ -50,13 +51,18 @@ export async function evalCommand(argv: string[], io: Io, registry: Registry): P
   const start = performance.now();
   const encoder = await loadLayersModel(path.join(values.run, 'encoder'));
   const { dataset, arg } = resolveDataset(cfg.dataset);
-  const ctx = { seed: cfg.seed, ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}) };
-  const random = buildEncoder(dataset, cfg.encoder, cfg.encoderConfig, dataset.trainSource(arg, { ...ctx, limit: Math.min(cfg.limit, 64) }), cfg.seed);
+  const ctx = runDataContext(cfg);
+  const noProbe = dataset.probeUnavailable?.(arg, ctx);
+  if (noProbe) throw new SslError(`Cannot evaluate run "${values.run}": ${noProbe}`);
+  const random = await randomInitBaseline(path.join(values.run, 'encoder'), encoder, () =>
+    buildEncoder(dataset, cfg.encoder, cfg.encoderConfig, dataset.trainSource(arg, { ...ctx, limit: Math.min(cfg.limit, 64) }), cfg.seed),
+  );
   let accuracy: number;
   let randomInitAccuracy: number;
   if (protocol === 'finetune') {
     if (dataset.modality !== 'image') throw new SslError(`--protocol finetune supports image datasets; "${cfg.dataset}" is ${dataset.modality} data. Use --protocol linear or knn.`);
-    const load = (split: 'train' | 'test', limit: number) => loadDataset(arg, { split, limit, ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}) });
+    const load = (split: 'train' | 'test', limit: number) =>
+      loadDataset(cfg.dataset, { split, limit, ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}), ...(cfg.imageSize ? { size: [cfg.imageSize, cfg.imageSize] as [number, number] } : {}), ...(cfg.testFraction ? { testFraction: cfg.testFraction } : {}) });
     let probeTrain = load('train', cfg.probe.trainLimit);
     const probeTest = load('test', cfg.probe.testLimit);
     if (fraction < 1) {
@@ -103,4 +109,25 @@ function withLabelFraction(f: ProbeFeatures, fraction: number, seed: number, nam
     train.labels![i] = labels[row]!;
   });
   return { train, test: f.test };
+}
+
+/**
+ * The random-init baseline: the SAVED encoder's architecture (encoder/model.json) with its seeded
+ * initial weights, so an edited config.json cannot change it. Encoders whose layers tfjs cannot
+ * rebuild from JSON fall back to the run config's build, which must then match the saved weights' shapes.
+ */
+async function randomInitBaseline(dir: string, saved: LayersModel, fromConfig: () => LayersModel): Promise<LayersModel> {
+  let random: LayersModel;
+  try {
+    random = await loadLayersModelArchitecture(dir);
+  } catch (e) {
+    if (e instanceof SslError) throw e;
+    random = fromConfig();
+  }
+  const shapes = (m: LayersModel) => JSON.stringify(m.weights.map((w) => w.shape));
+  if (shapes(random) !== shapes(saved)) {
+    random.dispose();
+    throw new SslError(`The run's config.json does not describe its saved encoder "${dir}/model.json" (different weight shapes). Restore config.json or re-run the training.`);
+  }
+  return random;
 }

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { numberFlag, parseFlags, parseSets } from '../args';
 import { buildEncoder, datasetNames, knnScore, probeScore, resolveDataset, taskView, type ProbeFeatures } from '../datasets';
 import type { Io } from '../io';
-import { VERSION, probeSchema, readRunConfig, runConfigSchema, type RunConfig } from '../run-config';
+import { VERSION, probeSchema, readRunConfig, runConfigSchema, runDataContext, type RunConfig } from '../run-config';
 
 export const PRETRAIN_HELP = `Usage: ssl pretrain --method NAME [options]
 
@@ -28,6 +28,8 @@ Options:
                        or a non-empty folder is refused unless --resume or --force
   --force              overwrite the run (or files) in --out
   --image-size N       resize every image to N×N (image folders of mixed sizes)
+  --test-fraction F    image folders without train/ and test/: fraction of each class held
+                       out (seeded) for the probe; default 0.2
   --backend B          tensorflow | wasm | cpu (default: fastest available)
   --set key=value      any trainer, method, encoder or probe field (repeatable),
                        e.g. --set lr=0.001 --set probe.epochs=50
@@ -49,6 +51,7 @@ export const RUN_FLAGS = {
   out: { type: 'string' },
   force: { type: 'boolean' },
   'image-size': { type: 'string' },
+  'test-fraction': { type: 'string' },
   backend: { type: 'string' },
   set: { type: 'string', multiple: true },
   json: { type: 'boolean' },
@@ -64,6 +67,7 @@ const cliNumbers = z
     limit: z.number().int().min(2).optional(),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
     imageSize: z.number().int().min(4).max(4096).optional(),
+    testFraction: z.number().gt(0).lt(1).optional(),
   })
   .strict();
 
@@ -89,7 +93,7 @@ export function buildRunConfig(registry: Registry, values: Record<string, unknow
   const nums = parseWith(
     cliNumbers,
     Object.fromEntries(
-      Object.entries({ epochs: values.epochs, batchSize: values['batch-size'], limit: values.limit, seed: values.seed, imageSize: values['image-size'] })
+      Object.entries({ epochs: values.epochs, batchSize: values['batch-size'], limit: values.limit, seed: values.seed, imageSize: values['image-size'], testFraction: values['test-fraction'] })
         .map(([k, v]) => [k, numberFlag(k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), v as string | undefined)])
         .filter(([, v]) => v !== undefined),
     ),
@@ -123,6 +127,7 @@ export function buildRunConfig(registry: Registry, values: Record<string, unknow
       dataset,
       ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
       ...(nums.imageSize !== undefined ? { imageSize: nums.imageSize } : {}),
+      ...(nums.testFraction !== undefined ? { testFraction: nums.testFraction } : {}),
       limit: nums.limit ?? task.trainDefaults?.limit ?? 10000,
       encoder,
       encoderConfig: parseWith(ENCODERS[encoder as keyof typeof ENCODERS].config as z.ZodTypeAny, encoderConfig, `encoder "${encoder}" config`) as Record<string, unknown>,
@@ -189,7 +194,7 @@ export async function pretrainCommand(argv: string[], io: Io, registry: Registry
   if (task.modality !== dataset.modality) {
     throw new SslError(`Method "${cfg.method}" trains on ${task.modality} data but dataset "${cfg.dataset}" is ${dataset.modality} data. Pick a ${task.modality} dataset (one of [${datasetNames(task.modality).join(', ')}]).`);
   }
-  const ctx = { seed: cfg.seed, ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}), ...(cfg.imageSize ? { imageSize: cfg.imageSize } : {}) };
+  const ctx = runDataContext(cfg);
   const trainSet = dataset.trainSource(arg, { ...ctx, limit: cfg.limit });
   // What the encoder sees (e.g. only L for colorization): the probe and kNN must feed it the same.
   const view = taskView(task, cfg.taskConfig);
@@ -202,10 +207,14 @@ export async function pretrainCommand(argv: string[], io: Io, registry: Registry
 
   // The baseline: the very same encoder (name, config, seed) before any training.
   const encoder = buildEncoder(dataset, cfg.encoder, cfg.encoderConfig, trainSet, cfg.seed);
-  io.err('probing the random-init encoder...');
-  const randomFeatures = await dataset.probeFeatures(encoder, arg, probeCtx);
-  const randomInit = await probeScore(dataset, randomFeatures, probeOpts);
-  const randomInitKnn = await knnScore(dataset, randomFeatures);
+  // Data without labels (an unlabelled image folder) pretrains; the probe is skipped, saying why.
+  const noProbe = dataset.probeUnavailable?.(arg, ctx);
+  const skipped = { metric: 'linear probe top-1', value: NaN };
+  if (noProbe) io.err(`probe skipped: ${noProbe}`);
+  else io.err('probing the random-init encoder...');
+  const randomFeatures = noProbe ? undefined : await dataset.probeFeatures(encoder, arg, probeCtx);
+  const randomInit = randomFeatures ? await probeScore(dataset, randomFeatures, probeOpts) : skipped;
+  const randomInitKnn = randomFeatures ? await knnScore(dataset, randomFeatures) : NaN;
 
   const result = await train({
     task,
@@ -217,7 +226,7 @@ export async function pretrainCommand(argv: string[], io: Io, registry: Registry
     resume: !!values.resume,
     progress: !values.json,
     log: io.err,
-    monitor: async () => {
+    monitor: noProbe ? undefined : async () => {
       const f = await dataset.probeFeatures(encoder, arg, { ...probeCtx, trainLimit: Math.min(5000, cfg.probe.trainLimit), testLimit: Math.min(2000, cfg.probe.testLimit) });
       return { knn: await knnScore(dataset, f) };
     },
@@ -225,12 +234,12 @@ export async function pretrainCommand(argv: string[], io: Io, registry: Registry
   await saveLayersModel(encoder, path.join(runDir, 'encoder'));
   for (const line of (await dataset.exportArtifacts?.(encoder, arg, { ...ctx, runDir })) ?? []) io.err(line);
 
-  io.err('probing the pretrained encoder...');
-  const features = await dataset.probeFeatures(encoder, arg, probeCtx);
-  const probed = await probeScore(dataset, features, probeOpts);
+  if (!noProbe) io.err('probing the pretrained encoder...');
+  const features = noProbe ? undefined : await dataset.probeFeatures(encoder, arg, probeCtx);
+  const probed = features ? await probeScore(dataset, features, probeOpts) : skipped;
   const probe = probed.value;
   const randomInitProbe = randomInit.value;
-  const knn = await knnScore(dataset, features);
+  const knn = features ? await knnScore(dataset, features) : NaN;
   const seconds = (performance.now() - start) / 1000;
   const out: PretrainResult = {
     method: cfg.method,
@@ -260,7 +269,8 @@ export async function pretrainCommand(argv: string[], io: Io, registry: Registry
   if (values.json) io.out(JSON.stringify(out));
   else {
     const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
-    io.out(`${probed.metric}: pretrained ${pct(probe)}   random init ${pct(randomInitProbe)}   (${probe >= randomInitProbe ? '+' : ''}${(100 * (probe - randomInitProbe)).toFixed(2)} points)`);
+    if (noProbe) io.out(`probe skipped: ${noProbe}`);
+    else io.out(`${probed.metric}: pretrained ${pct(probe)}   random init ${pct(randomInitProbe)}   (${probe >= randomInitProbe ? '+' : ''}${(100 * (probe - randomInitProbe)).toFixed(2)} points)`);
     if (!Number.isNaN(knn)) io.out(`kNN (k=20): pretrained ${pct(knn)}   random init ${pct(randomInitKnn)}`);
     io.out(`${result.epochs} epochs, ${result.steps} steps on ${backend.name} in ${seconds.toFixed(0)} s; run saved to ${runDir} (report.html, encoder/model.json)`);
   }
@@ -272,13 +282,17 @@ async function writeReport(
   cfg: RunConfig,
   r: PretrainResult,
   history: Array<{ step: number; loss: number }>,
-  features: ProbeFeatures,
+  features: ProbeFeatures | undefined,
   classNames: string[] | undefined,
   images: Array<{ caption: string; dataUrl: string }> = [],
 ): Promise<void> {
-  const n = Math.min(2000, features.test.n);
-  const points = pca2d(features.test.features.subarray(0, n * features.test.dim), n, features.test.dim);
-  const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
+  const n = features ? Math.min(2000, features.test.n) : 0;
+  const embedding = features && {
+    points: pca2d(features.test.features.subarray(0, n * features.test.dim), n, features.test.dim),
+    labels: (features.test.labels ?? new Int32Array(n)).subarray(0, n),
+    ...(classNames ? { classNames } : {}),
+  };
+  const pct = (v: number) => (Number.isNaN(v) ? 'n/a (no probe)' : `${(100 * v).toFixed(2)} %`);
   const html = renderReport({
     title: `${cfg.method} on ${cfg.dataset}`,
     subtitle: `encoder ${cfg.encoder}, ${r.epochs} epochs, seed ${cfg.seed}, backend ${r.backend}, ${r.seconds.toFixed(0)} s`,
@@ -297,7 +311,7 @@ async function writeReport(
       { name: 'Training throughput (images/s)', value: r.imagesPerSec.toFixed(1) },
       { name: 'Training throughput (pretext examples/s)', value: r.examplesPerSec.toFixed(1) },
     ],
-    embedding: { points, labels: (features.test.labels ?? new Int32Array(n)).subarray(0, n), ...(classNames ? { classNames } : {}) },
+    ...(embedding ? { embedding } : {}),
     ...(images.length ? { images } : {}),
   });
   await fsp.writeFile(path.join(runDir, 'report.html'), html);
@@ -350,7 +364,7 @@ export function resumeRunConfig(registry: Registry, saved: RunConfig, values: Re
   for (const [flag, key] of [['method', 'method'], ['dataset', 'dataset'], ['encoder', 'encoder'], ['data-dir', 'dataDir']] as const) {
     if (values[flag] !== undefined) req[key] = values[flag];
   }
-  for (const [flag, key] of [['epochs', 'trainer.epochs'], ['batch-size', 'trainer.batchSize'], ['seed', 'seed'], ['limit', 'limit'], ['image-size', 'imageSize']] as const) {
+  for (const [flag, key] of [['epochs', 'trainer.epochs'], ['batch-size', 'trainer.batchSize'], ['seed', 'seed'], ['limit', 'limit'], ['image-size', 'imageSize'], ['test-fraction', 'testFraction']] as const) {
     const v = num(flag);
     if (v !== undefined) req[key] = v;
   }

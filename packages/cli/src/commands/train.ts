@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { SslError, initBackend, parseWith, train, trainerConfigSchema, type AnyPretextTask, type DataSource, type ImageBatch, type Registry } from '@ssl/core';
+import { SslError, initBackend, openRunDir, parseWith, train, trainerConfigSchema, type AnyPretextTask, type DataSource, type ImageBatch, type Registry } from '@ssl/core';
 import { rotationBatch } from '@ssl/context';
 import { loadDataset, type ImageDataset } from '@ssl/data';
 import { ENCODERS, createEncoder, saveLayersModel } from '@ssl/encoders';
@@ -66,7 +66,11 @@ Options:
   --batch-size N       images per step (default 64; fewshot: one episode, N·(K+Q))
   --limit N            training images read from the train split (default 6000)
   --seed S             seed for everything random (default 0)
-  --out DIR            run directory (default runs/train-<task>[-<aux>]-<dataset>-seed<S>)
+  --out DIR            run directory (default runs/train-<task>[-<aux>]-<dataset>-seed<S>);
+                       an existing run or a non-empty folder is refused unless --force
+  --force              overwrite the run (or files) in --out
+  --image-size N       resize every image to N×N (image folders of mixed sizes)
+  --test-fraction F    image folders without train/ and test/: held-out share of each class (0.2)
   --backend B          tensorflow | wasm | cpu (default: fastest available)
   --set key=value      trainer, main-task (e.g. nWay, kShot, nQuery), aux-task (aux.KEY),
                        encoder or probe (probe.KEY) field; repeatable
@@ -265,6 +269,8 @@ export async function trainCommand(argv: string[], io: Io, registry: Registry): 
     batchSize: numberFlag('batch-size', values['batch-size'] as string | undefined),
     limit: numberFlag('limit', values.limit as string | undefined),
     seed: numberFlag('seed', values.seed as string | undefined),
+    imageSize: numberFlag('image-size', values['image-size'] as string | undefined),
+    testFraction: numberFlag('test-fraction', values['test-fraction'] as string | undefined),
   };
   if (nums.epochs !== undefined) trainer.epochs = nums.epochs;
   if (nums.batchSize !== undefined) trainer.batchSize = nums.batchSize;
@@ -272,7 +278,11 @@ export async function trainCommand(argv: string[], io: Io, registry: Registry): 
   if (nums.limit !== undefined && !(Number.isInteger(nums.limit) && nums.limit >= 2)) throw new SslError(`Invalid --limit ${nums.limit}: must be a whole number ≥ 2.`);
   const limit = nums.limit ?? DEFAULTS.limit;
   const dataDir = values['data-dir'] as string | undefined;
-  const load = (split: 'train' | 'test', n: number) => loadDataset(datasetName, { split, limit: n, ...(dataDir ? { dataDir } : {}) });
+  if (nums.imageSize !== undefined && !(Number.isInteger(nums.imageSize) && nums.imageSize >= 4)) throw new SslError(`Invalid --image-size ${nums.imageSize}: must be a whole number ≥ 4, e.g. --image-size 32.`);
+  if (nums.testFraction !== undefined && !(nums.testFraction > 0 && nums.testFraction < 1)) throw new SslError(`Invalid --test-fraction ${nums.testFraction}: must be between 0 and 1, e.g. --test-fraction 0.2.`);
+  const { imageSize, testFraction } = nums;
+  const load = (split: 'train' | 'test', n: number) =>
+    loadDataset(datasetName, { split, limit: n, ...(dataDir ? { dataDir } : {}), ...(imageSize ? { size: [imageSize, imageSize] as [number, number] } : {}), ...(testFraction ? { testFraction } : {}) });
   const trainData = load('train', limit);
   if (!trainData.labels) throw new SslError(`Dataset "${datasetName}" has no labels; \`ssl train\` needs a labelled dataset.`);
   const numClasses = trainData.numClasses ?? 2;
@@ -309,6 +319,8 @@ export async function trainCommand(argv: string[], io: Io, registry: Registry): 
       method,
       dataset: datasetName,
       ...(dataDir ? { dataDir } : {}),
+      ...(imageSize ? { imageSize } : {}),
+      ...(testFraction ? { testFraction } : {}),
       limit,
       encoder: encoderName,
       encoderConfig: parseWith(encoderSchema, encCfg, `encoder "${encoderName}" config`),
@@ -323,6 +335,8 @@ export async function trainCommand(argv: string[], io: Io, registry: Registry): 
   const auxTag = s.jointLabels ? '-joint' : s.aux ? `-${s.aux}` : '';
   const labelTag = s.labels < 1 ? `-${+(s.labels * 100).toFixed(2)}pct` : '';
   const runDir = (values.out as string | undefined) ?? path.join('runs', `train-${s.task}${auxTag}${labelTag}-${datasetName.replace(/[^a-z0-9]+/gi, '_')}-seed${seed}`);
+  // Never clobbers: an existing run or a non-empty folder needs --force (ssl train has no --resume).
+  await openRunDir({ dir: runDir, force: !!values.force, resumable: false });
   const backend = await initBackend({ ...(values.backend ? { backend: values.backend as string } : {}), log: io.err });
 
   // Training data per task.
@@ -346,8 +360,6 @@ export async function trainCommand(argv: string[], io: Io, registry: Registry): 
 
   const what = s.task === 'fewshot' ? `train classes [${s.trainClasses!.join(', ')}], held out [${s.testClasses!.join(', ')}]` : `${labelled.size} labelled of ${trainData.size}`;
   io.err(`train ${s.task} (${task.name}) · dataset ${datasetName} (${what}) · encoder ${encoderName} · seed ${seed} · run ${runDir}`);
-  await fsp.mkdir(runDir, { recursive: true });
-  await fsp.rm(path.join(runDir, 'checkpoint.ckpt'), { force: true });
   await fsp.writeFile(path.join(runDir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
   await fsp.writeFile(path.join(runDir, 'train.json'), JSON.stringify(s, null, 2) + '\n');
 
