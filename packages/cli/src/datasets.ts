@@ -14,6 +14,8 @@ export interface DatasetContext {
   imageSize?: number;
   /** `--test-fraction F`: image folders without train/ and test/ hold out F of each class for the probe. */
   testFraction?: number;
+  /** Where data notes go (a stated split, a rebuilt cache); default stderr. */
+  log?: (line: string) => void;
 }
 
 /** Labelled probe features of one encoder: train and test split. */
@@ -177,12 +179,16 @@ export function imageShape(source: DataSource<unknown>): number[] {
 
 function imageDataset(name: string, summary: string): CliDataset {
   // A prefix dataset (imagefolder:) gets only its path as `arg`; @ssl/data wants the whole spec.
-  const log = (line: string) => void (process.env.SSL_QUIET === '1' || process.stderr.write(`${line}\n`));
+  // The command's log of the latest call (loads are cached per argument list, so it stays out of the key).
+  let sink: ((line: string) => void) | undefined;
+  const log = (line: string) => (sink ? sink(line) : void process.stderr.write(`${line}\n`));
   const loadSplit = cachedLoader((spec: string, split: 'train' | 'test', limit: number, dataDir?: string, imageSize?: number, testFraction?: number) =>
     loadDataset(spec, { split, limit, log, ...(dataDir ? { dataDir } : {}), ...(imageSize ? { size: [imageSize, imageSize] as [number, number] } : {}), ...(testFraction ? { testFraction } : {}) }),
   );
-  const load = (arg: string, ctx: DatasetContext, split: 'train' | 'test', limit: number) =>
-    loadSplit(name.endsWith(':') ? `${name}${arg}` : arg, split, limit, ctx.dataDir, ctx.imageSize, ctx.testFraction);
+  const load = (arg: string, ctx: DatasetContext, split: 'train' | 'test', limit: number) => {
+    sink = ctx.log;
+    return loadSplit(name.endsWith(':') ? `${name}${arg}` : arg, split, limit, ctx.dataDir, ctx.imageSize, ctx.testFraction);
+  };
   return {
     name,
     summary,

@@ -51,7 +51,7 @@ export async function evalCommand(argv: string[], io: Io, registry: Registry): P
   const start = performance.now();
   const encoder = await loadLayersModel(path.join(values.run, 'encoder'));
   const { dataset, arg } = resolveDataset(cfg.dataset);
-  const ctx = runDataContext(cfg);
+  const ctx = { ...runDataContext(cfg), log: io.err };
   const noProbe = dataset.probeUnavailable?.(arg, ctx);
   if (noProbe) throw new SslError(`Cannot evaluate run "${values.run}": ${noProbe}`);
   const random = await randomInitBaseline(path.join(values.run, 'encoder'), encoder, () =>

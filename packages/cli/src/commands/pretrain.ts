@@ -194,7 +194,7 @@ export async function pretrainCommand(argv: string[], io: Io, registry: Registry
   if (task.modality !== dataset.modality) {
     throw new SslError(`Method "${cfg.method}" trains on ${task.modality} data but dataset "${cfg.dataset}" is ${dataset.modality} data. Pick a ${task.modality} dataset (one of [${datasetNames(task.modality).join(', ')}]).`);
   }
-  const ctx = runDataContext(cfg);
+  const ctx = { ...runDataContext(cfg), log: io.err };
   const trainSet = dataset.trainSource(arg, { ...ctx, limit: cfg.limit });
   // What the encoder sees (e.g. only L for colorization): the probe and kNN must feed it the same.
   const view = taskView(task, cfg.taskConfig);
