@@ -197,6 +197,8 @@ function imageDataset(name: string, summary: string): CliDataset {
     trainSource: (arg, ctx) => load(arg, ctx, 'train', ctx.limit),
     inputShape: imageShape,
     probeUnavailable(arg, ctx) {
+      // Named datasets (mnist, fashion-mnist) are labelled; only a folder may hold unlabelled images.
+      if (!name.endsWith(':')) return undefined;
       const train = load(arg, ctx, 'train', 2);
       return train.labels ? undefined : `"${train.name}" holds unlabelled images (no class folders), so there is nothing to probe. Pretraining uses them all; lay the folder out as <class>/*.jpg to get a probe.`;
     },
