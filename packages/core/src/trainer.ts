@@ -202,18 +202,19 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
   };
 
   // The guard's one line: what went non-finite, which checkpoint is kept, and a fix that works.
-  const diverged = (what: string, lr: number) => {
-    const lower = Number((cfg.lr / 10).toPrecision(2));
+  const diverged = (what: string, lr: number, shownEpoch = epoch + 1) => {
+    // A tenth of the peak, at most the trainer's default (a diverged lr is rarely 10× too high only).
+    const lower = Number(Math.min(cfg.lr / 10, 1e-3).toPrecision(2));
     const kept =
       ckptFile === undefined
         ? 'Lower the learning rate'
         : checkpointStep !== undefined
           ? `the last finite checkpoint (step ${checkpointStep}) is kept in ${ckptFile}. Lower the learning rate and continue from it with --resume --set lr=${lower}`
           : `no checkpoint was written yet. Lower the learning rate and start again with --force --set lr=${lower}`;
-    return new SslError(`${what} at epoch ${epoch + 1}, step ${globalStep} (lr ${lr.toExponential(2)}). Training stopped; ${kept} (or check the data for NaN/Inf).`, { exitCode: 3 });
+    return new SslError(`${what} at epoch ${shownEpoch}, step ${globalStep} (lr ${lr.toExponential(2)}). Training stopped; ${kept} (or check the data for NaN/Inf).`, { exitCode: 3 });
   };
 
-  const saveCheckpoint = async (lr: number) => {
+  const saveCheckpoint = async (lr: number, shownEpoch = epoch + 1) => {
     await flushMetrics();
     if (!ckptFile) return;
     const tensors: StoredTensor[] = [];
@@ -222,7 +223,7 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
     }
     // A checkpoint only counts as good when every weight, optimizer slot and statistic is finite.
     const bad = firstNonFinite(tensors);
-    if (bad) throw diverged(`Tensor ${bad.name} became ${bad.value}`, lr);
+    if (bad) throw diverged(`Tensor ${bad.name} became ${bad.value}`, lr, shownEpoch);
     const meta: CheckpointMeta = { version: 1, task: task.name, epoch, stepInEpoch, globalStep, optimizerT: optimizer.t, history };
     await writeCheckpoint(ckptFile, { meta, tensors });
     checkpointStep = globalStep;
@@ -296,7 +297,7 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
             .map(([k, v]) => `  ${k} ${v.toFixed(4)}`)
             .join(''),
       );
-      await saveCheckpoint(learningRateAt(Math.max(0, globalStep - 1), totalSteps, cfg.lr, warmupSteps, cfg.schedule));
+      await saveCheckpoint(learningRateAt(Math.max(0, globalStep - 1), totalSteps, cfg.lr, warmupSteps, cfg.schedule), epoch);
     }
     await flushMetrics();
     return finish();
