@@ -205,12 +205,19 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
   const diverged = (what: string, lr: number, shownEpoch = epoch + 1) => {
     // A tenth of the peak, at most the trainer's default (a diverged lr is rarely 10× too high only).
     const lower = Number(Math.min(cfg.lr / 10, 1e-3).toPrecision(2));
+    // A finite checkpoint can still be far gone (weights of 1e13 after the loss exploded): resuming
+    // from it diverges again, so the advice is to start over when its loss was 100× the first one.
+    const first = history[0]?.loss ?? NaN;
+    const atCheckpoint = checkpointStep !== undefined ? history[checkpointStep - 1]?.loss : undefined;
+    const gone = atCheckpoint !== undefined && Math.abs(atCheckpoint) > 100 * Math.max(Math.abs(first), 1e-6);
     const kept =
       ckptFile === undefined
         ? 'Lower the learning rate'
-        : checkpointStep !== undefined
-          ? `the last finite checkpoint (step ${checkpointStep}) is kept in ${ckptFile}. Lower the learning rate and continue from it with --resume --set lr=${lower}`
-          : `no checkpoint was written yet. Lower the learning rate and start again with --force --set lr=${lower}`;
+        : checkpointStep === undefined
+          ? `no checkpoint was written yet. Lower the learning rate and start again with --force --set lr=${lower}`
+          : gone
+            ? `the last finite checkpoint (step ${checkpointStep}) is kept in ${ckptFile}, but its loss ${atCheckpoint.toPrecision(3)} was already far above the first step's ${first.toPrecision(3)}, so resuming it would diverge again. Lower the learning rate and start again with --force --set lr=${lower}`
+            : `the last finite checkpoint (step ${checkpointStep}) is kept in ${ckptFile}. Lower the learning rate and continue from it with --resume --set lr=${lower}`;
     return new SslError(`${what} at epoch ${shownEpoch}, step ${globalStep} (lr ${lr.toExponential(2)}). Training stopped; ${kept} (or check the data for NaN/Inf).`, { exitCode: 3 });
   };
 

@@ -198,4 +198,14 @@ describe('the divergence guard', () => {
     expect(r.steps).toBe(8);
     for (const w of enc.weights) expect((await w.read().data()).every(Number.isFinite)).toBe(true);
   });
+
+  it('when the kept checkpoint had already exploded (loss 100× the first), it proposes starting again, not resuming', async () => {
+    const dir = tmp('ssl-guard-');
+    let calls = 0;
+    // The loss explodes at step 2 (×1e6, still finite), batch-norm statistics overflow at step 3.
+    const exploding = { ...meanTask, name: 'toy-explode', loss: (ctx: Parameters<typeof meanTask.loss>[0]) => tf.mul(meanTask.loss(ctx), calls++ === 2 ? 1e6 : 1) as tf.Scalar };
+    const config = { epochs: 2, batchSize: 8, seed: 1, checkpointEvery: 1, optimizer: 'sgd' as const, lr: 0.01 };
+    const err = (await train({ task: exploding, encoder: bnEncoder(), source: imageSource(32, { calls: 0, poisonFrom: 3 }), config, runDir: dir }).catch((e: Error) => e)) as Error;
+    expect(err.message).toMatch(/became (NaN|Infinity) at epoch 1, step 4 .*the last finite checkpoint \(step 3\) is kept in .*, but its loss \S+ was already far above the first step's \S+, so resuming it would diverge again\. Lower the learning rate and start again with --force --set lr=0\.001/);
+  });
 });
