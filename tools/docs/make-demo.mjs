@@ -16,7 +16,7 @@ if (fresh || !existsSync(path.join(encoderDir, 'model.json'))) {
   console.log('docs demo: pretraining a rotation encoder on 1,000 MNIST images (about a minute)...');
   execFileSync(
     process.execPath,
-    [path.join(root, 'packages/cli/dist/bin.js'), 'pretrain', '--method', 'rotation', '--limit', '1000', '--epochs', '1', '--seed', '0', '--out', run, '--json',
+    [path.join(root, 'packages/cli/dist/bin.js'), 'pretrain', '--method', 'rotation', '--limit', '1000', '--epochs', '1', '--seed', '0', '--out', run, '--force', '--json',
       '--set', 'probe.trainLimit=1000', '--set', 'probe.testLimit=500', '--set', 'probe.epochs=10'],
     { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, SSL_QUIET: '1' } },
   );

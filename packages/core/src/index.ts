@@ -13,6 +13,7 @@ export * from './catalogue';
 export * from './registry';
 export * from './optimizer';
 export * from './checkpoint';
+export * from './rundir';
 export * from './progress';
 export * from './trainer';
 export * from './collapse';

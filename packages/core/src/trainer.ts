@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { readCheckpoint, writeCheckpoint, type StoredTensor } from './checkpoint';
+import { readCheckpoint, removeStaleTempFiles, writeCheckpoint, type StoredTensor } from './checkpoint';
 import { COLLAPSE_FRACTION, embeddingStats } from './collapse';
 import { SslError, parseWith } from './errors';
 import { withMemoryGuard } from './memory';
@@ -165,6 +165,11 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
   const ckptFile = runDir ? path.join(runDir, CHECKPOINT) : undefined;
   const metricsFile = runDir ? path.join(runDir, 'metrics.jsonl') : undefined;
 
+  // Checkpoint temp files of killed runs (their process is gone) would otherwise stay forever.
+  if (ckptFile) await removeStaleTempFiles(ckptFile);
+  // The step of the checkpoint on disk, for the guard's message; undefined while there is none.
+  let checkpointStep: number | undefined;
+
   if (options.resume) {
     if (!ckptFile) throw new SslError('Resume needs a run directory (--out DIR) that holds checkpoint.ckpt.');
     const ckpt = await readCheckpoint<CheckpointMeta>(ckptFile);
@@ -181,6 +186,8 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
       tf.tidy(() => (t.v as tf.Variable).assign(tf.tensor(s.data, t.v.shape, 'float32')));
     });
     ({ epoch, stepInEpoch, globalStep, history } = ckpt.meta);
+    if (epoch > cfg.epochs) throw new SslError(`Checkpoint in "${runDir}" has already trained ${epoch} epochs; epochs ${cfg.epochs} would go back. Resume with --epochs ${epoch} or more.`);
+    checkpointStep = globalStep;
     optimizer.t = ckpt.meta.optimizerT;
     if (metricsFile) await fsp.writeFile(metricsFile, metricsLines(history));
     log(`resumed from ${ckptFile} at epoch ${epoch + 1}, step ${globalStep}`);
@@ -197,15 +204,39 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
     pendingMetrics = '';
   };
 
-  const saveCheckpoint = async () => {
+  // The guard's one line: what went non-finite, which checkpoint is kept, and a fix that works.
+  const diverged = (what: string, lr: number, shownEpoch = epoch + 1) => {
+    // A tenth of the peak, at most the trainer's default (a diverged lr is rarely 10× too high only).
+    const lower = Number(Math.min(cfg.lr / 10, 1e-3).toPrecision(2));
+    // A finite checkpoint can still be far gone (weights of 1e13 after the loss exploded): resuming
+    // from it diverges again, so the advice is to start over when its loss was 100× the first one.
+    const first = history[0]?.loss ?? NaN;
+    const atCheckpoint = checkpointStep !== undefined ? history[checkpointStep - 1]?.loss : undefined;
+    const gone = atCheckpoint !== undefined && Math.abs(atCheckpoint) > 100 * Math.max(Math.abs(first), 1e-6);
+    const kept =
+      ckptFile === undefined
+        ? 'Lower the learning rate'
+        : checkpointStep === undefined
+          ? `no checkpoint was written yet. Lower the learning rate and start again with --force --set lr=${lower}`
+          : gone
+            ? `the last finite checkpoint (step ${checkpointStep}) is kept in ${ckptFile}, but its loss ${atCheckpoint.toPrecision(3)} was already far above the first step's ${first.toPrecision(3)}, so resuming it would diverge again. Lower the learning rate and start again with --force --set lr=${lower}`
+            : `the last finite checkpoint (step ${checkpointStep}) is kept in ${ckptFile}. Lower the learning rate and continue from it with --resume --set lr=${lower}`;
+    return new SslError(`${what} at epoch ${shownEpoch}, step ${globalStep} (lr ${lr.toExponential(2)}). Training stopped; ${kept} (or check the data for NaN/Inf).`, { exitCode: 3 });
+  };
+
+  const saveCheckpoint = async (lr: number, shownEpoch = epoch + 1) => {
     await flushMetrics();
     if (!ckptFile) return;
     const tensors: StoredTensor[] = [];
     for (const t of collectTensors(variablesOf(encoder, heads), optimizer, state)) {
       tensors.push({ name: t.name, shape: t.v.shape, data: (await t.v.data()) as Float32Array });
     }
+    // A checkpoint only counts as good when every weight, optimizer slot and statistic is finite.
+    const bad = firstNonFinite(tensors);
+    if (bad) throw diverged(`Tensor ${bad.name} became ${bad.value}`, lr, shownEpoch);
     const meta: CheckpointMeta = { version: 1, task: task.name, epoch, stepInEpoch, globalStep, optimizerT: optimizer.t, history };
     await writeCheckpoint(ckptFile, { meta, tensors });
+    checkpointStep = globalStep;
   };
 
   log(`training ${task.name}: ${cfg.epochs} epochs × ${stepsPerEpoch} steps of ${batchSize} examples (${cfg.optimizer}, lr ${cfg.lr}, seed ${cfg.seed})`);
@@ -249,10 +280,7 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
           await flushMetrics();
           embedding?.dispose();
           tf.dispose([value, ...grads.filter((g): g is tf.Tensor => !!g), ...Object.values(batch)]);
-          throw new SslError(
-            `Loss became ${loss} at epoch ${epoch + 1}, step ${globalStep} (lr ${lr.toExponential(2)}). Training stopped${ckptFile ? `; the last good checkpoint is kept in ${ckptFile}` : ''}. Lower the learning rate (--set lr=...) or check the data for NaN/Inf.`,
-            { exitCode: 3 },
-          );
+          throw diverged(`Loss became ${loss}`, lr);
         }
         optimizer.apply(grads, lr);
         state?.afterStep?.({ encoder, heads, batch, step: globalStep, totalSteps });
@@ -282,7 +310,7 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
         timedExamples += idx.length;
         const secs = (performance.now() - epochStart) / 1000;
         bar.update(stepInEpoch, { loss, 'ex/s': (epochExamples * perInput) / Math.max(secs, 1e-9) });
-        if (cfg.checkpointEvery > 0 && globalStep % cfg.checkpointEvery === 0 && stepInEpoch < stepsPerEpoch) await saveCheckpoint();
+        if (cfg.checkpointEvery > 0 && globalStep % cfg.checkpointEvery === 0 && stepInEpoch < stepsPerEpoch) await saveCheckpoint(lr);
       }
       const secs = (performance.now() - epochStart) / 1000;
       bar.finish();
@@ -300,7 +328,7 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
             .map(([k, v]) => `  ${k} ${v.toFixed(4)}`)
             .join(''),
       );
-      await saveCheckpoint();
+      await saveCheckpoint(learningRateAt(Math.max(0, globalStep - 1), totalSteps, cfg.lr, warmupSteps, cfg.schedule), epoch);
     }
     await flushMetrics();
     return finish();
@@ -314,6 +342,15 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
     const inputsPerSec = timedExamples / Math.max(seconds, 1e-9);
     return { heads, history, steps: globalStep, epochs: epoch, seconds, inputsPerSec, examplesPerSec: inputsPerSec * perInput, stoppedEarly };
   }
+}
+
+/** The first non-finite value among stored tensors, with the tensor's name; undefined when all are finite. */
+function firstNonFinite(tensors: StoredTensor[]): { name: string; value: number } | undefined {
+  for (const t of tensors) {
+    const d = t.data;
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return { name: t.name, value: d[i]! };
+  }
+  return undefined;
 }
 
 /** metrics.jsonl as the loop appends it: a step line, then a monitor line where one ran. */

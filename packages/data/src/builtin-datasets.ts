@@ -13,9 +13,17 @@ import { buildTokenizer, createTextSource, saveTokenizer, type TextSource, type 
 // Images (mnist, fashion-mnist, imagefolder:PATH): labelled train/test splits of @ssl/data.
 
 function imageDataset(name: string, summary: string): Dataset {
-  const loadSplit = cachedLoader((spec: string, split: 'train' | 'test', limit: number, dataDir?: string) => loadDataset(spec, { split, limit, ...(dataDir ? { dataDir } : {}) }));
+  // The command's log of the latest call (loads are cached per argument list, so it stays out of the key).
+  let sink: ((line: string) => void) | undefined;
+  const log = (line: string) => (sink ? sink(line) : void process.stderr.write(`${line}\n`));
+  const loadSplit = cachedLoader((spec: string, split: 'train' | 'test', limit: number, dataDir?: string, imageSize?: number, testFraction?: number) =>
+    loadDataset(spec, { split, limit, log, ...(dataDir ? { dataDir } : {}), ...(imageSize ? { size: [imageSize, imageSize] as [number, number] } : {}), ...(testFraction ? { testFraction } : {}) }),
+  );
   // A prefix dataset (imagefolder:) gets only its path as `arg`; loadDataset wants the whole spec.
-  const load = (arg: string, ctx: DatasetContext, split: 'train' | 'test', limit: number) => loadSplit(name.endsWith(':') ? `${name}${arg}` : arg, split, limit, ctx.dataDir);
+  const load = (arg: string, ctx: DatasetContext, split: 'train' | 'test', limit: number) => {
+    sink = ctx.log;
+    return loadSplit(name.endsWith(':') ? `${name}${arg}` : arg, split, limit, ctx.dataDir, ctx.imageSize, ctx.testFraction);
+  };
   return defineDataset({
     name,
     summary,
@@ -27,6 +35,12 @@ function imageDataset(name: string, summary: string): Dataset {
       return [b.height, b.width, b.channels];
     },
     probeSplits: (arg, ctx) => ({ train: load(arg, ctx, 'train', ctx.trainLimit), test: load(arg, ctx, 'test', ctx.testLimit) }),
+    probeUnavailable(arg, ctx) {
+      // Named datasets (mnist, fashion-mnist) are labelled; only a folder may hold unlabelled images.
+      if (!name.endsWith(':')) return undefined;
+      const train = load(arg, ctx, 'train', 2);
+      return train.labels ? undefined : `"${train.name}" holds unlabelled images (no class folders), so there is nothing to probe. Pretraining uses them all; lay the folder out as <class>/*.jpg to get a probe.`;
+    },
   });
 }
 

@@ -124,6 +124,13 @@ export function parseCoraJson(json: unknown, options: GraphLoadOptions = {}, whe
     for (const v of list) if (v < 0 || v >= d.numNodes) throw new SslError(`${where}: split "${name}" has node ${v}; must be in [0, ${d.numNodes - 1}].`);
     return Int32Array.from(list);
   };
+  // Class ids index one-hot rows and per-class tables: a stray 1e9 must be named, not crash an allocation.
+  const maxClasses = d.numClasses ?? d.numNodes;
+  d.labels?.forEach((c, i) => {
+    if (c >= maxClasses) {
+      throw new SslError(`${where}: node ${i} has label ${c}; labels must be class ids 0..${maxClasses - 1} (${d.numClasses !== undefined ? `numClasses is ${d.numClasses}` : 'at most one class per node'}). Fix that label (or set numClasses).`);
+    }
+  });
   const labels = d.labels ? Int32Array.from(d.labels) : undefined;
   return {
     name: d.name,

@@ -33,6 +33,12 @@ export interface LoadDatasetOptions {
   limit?: number;
   /** Folder of the Fashion-MNIST IDX files (ignored by the other specs). */
   dataDir?: string;
+  /** imagefolder: resize every image to [height, width] (folders of mixed sizes). */
+  size?: [number, number];
+  /** imagefolder without train/ and test/: fraction of each class held out as test (default 0.2). */
+  testFraction?: number;
+  /** imagefolder: where the stated split and cache warnings go (default stderr). */
+  log?: (line: string) => void;
 }
 
 /**
@@ -54,7 +60,9 @@ export function loadDataset(spec: string, options: LoadDatasetOptions = {}): Ima
   if (spec.startsWith('imagefolder:')) {
     const p = spec.slice('imagefolder:'.length);
     if (!p) throw new SslError('Dataset "imagefolder:" has no path. Write it as imagefolder:PATH, e.g. --dataset imagefolder:/data/my-images.');
-    return loadImageFolder(p, { split, ...limit });
+    const { size, testFraction, log } = options;
+    // The split as given: without one, a folder without train/ and test/ loads whole.
+    return loadImageFolder(p, { ...(options.split ? { split: options.split } : {}), ...limit, ...(size ? { size } : {}), ...(testFraction !== undefined ? { testFraction } : {}), ...(log ? { log } : {}) });
   }
   throw new SslError(`Unknown dataset "${spec}". Must be one of [${DATASET_SPECS.join(', ')}], e.g. --dataset fashion-mnist or --dataset imagefolder:/data/my-images.`);
 }

@@ -8,6 +8,12 @@ export interface DatasetContext {
   dataDir?: string;
   /** The run's seed. */
   seed: number;
+  /** `--image-size N`: image datasets resize every image to N×N (folders of mixed sizes). */
+  imageSize?: number;
+  /** `--test-fraction F`: image folders without train/ and test/ hold out F of each class for the probe. */
+  testFraction?: number;
+  /** Where data notes go (a stated split, a rebuilt cache); default stderr. */
+  log?: (line: string) => void;
 }
 
 /**
@@ -54,6 +60,11 @@ export interface DatasetSpec {
    * is the encoder's input shape (a time series is cut into windows of that length).
    */
   probeSplits(arg: string, ctx: DatasetContext & { trainLimit: number; testLimit: number; inputShape: readonly number[] }): LabelledSplits;
+  /**
+   * Why no probe can be measured on this data (e.g. an unlabelled image folder), or undefined when
+   * it can. A run then pretrains, skips the probe and says why.
+   */
+  probeUnavailable?(arg: string, ctx: DatasetContext): string | undefined;
   /** Suffix for the probe metric's name, e.g. " (15-class document probe)". */
   metricNote?(numClasses: number): string;
   /** Writes data artefacts of a run (a text tokenizer) and returns lines for the log. */

@@ -95,6 +95,47 @@ export async function saveLayersModel(model: tf.LayersModel, dir: string): Promi
  * const encoder = await loadLayersModel('runs/rotation/encoder');
  */
 export async function loadLayersModel(dir: string): Promise<tf.LayersModel> {
+  const { json, jsonPath, folder } = await readModelJson(dir);
+  // tfjs' own JSON → artifacts step; we only supply the bytes the manifest names.
+  const artifacts = await tf.io.getModelArtifactsForJSON(json, async (manifest) => {
+    const specs = manifest.flatMap((group) => group.weights);
+    const files = manifest.flatMap((group) => group.paths).map((p) => path.join(folder, p));
+    const buffers = await Promise.all(
+      files.map(async (file) => {
+        try {
+          return await fsp.readFile(file);
+        } catch {
+          throw new SslError(`Weights file "${file}" named by "${jsonPath}" is missing. Copy it next to model.json or re-export the model.`);
+        }
+      }),
+    );
+    const have = buffers.reduce((a, b) => a + b.length, 0);
+    const need = specs.reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1) * (BYTES[w.quantization?.dtype ?? w.dtype] ?? 4), 0);
+    if (have !== need) {
+      throw new SslError(`Weights file "${files.join('", "')}" holds ${have} bytes but "${jsonPath}" describes ${need}: the file is truncated or belongs to another model. Re-export the model (re-run the training).`);
+    }
+    return [specs, tf.io.CompositeArrayBuffer.join(buffers.map((b) => new Uint8Array(b).buffer))];
+  });
+  return tf.loadLayersModel(tf.io.fromMemory(artifacts));
+}
+
+/**
+ * The architecture saved in `dir/model.json` with fresh weights from its initialisers (seeded, as
+ * the encoders here build them): the model exactly as it was before training. A run's random-init
+ * baseline comes from this, so it always matches the saved encoder.
+ *
+ * @example
+ * const baseline = await loadLayersModelArchitecture('runs/rotation/encoder');
+ */
+export async function loadLayersModelArchitecture(dir: string): Promise<tf.LayersModel> {
+  const { json } = await readModelJson(dir);
+  return tf.models.modelFromJSON({ modelTopology: json.modelTopology as tf.io.ModelJSON['modelTopology'] } as never);
+}
+
+const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8, string: 1 };
+
+/** Reads and checks a layers-format model.json; errors name the file and the fix. */
+async function readModelJson(dir: string): Promise<{ json: tf.io.ModelJSON; jsonPath: string; folder: string }> {
   const jsonPath = dir.endsWith('.json') ? dir : path.join(dir, MODEL_JSON);
   const folder = path.dirname(jsonPath);
   let text: string;
@@ -112,20 +153,5 @@ export async function loadLayersModel(dir: string): Promise<tf.LayersModel> {
   if (json === null || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
     throw new SslError(`"${jsonPath}" is not a TensorFlow.js layers model: it needs "modelTopology" and a "weightsManifest" list. Re-export it with saveLayersModel or model.save.`);
   }
-  // tfjs' own JSON → artifacts step; we only supply the bytes the manifest names.
-  const artifacts = await tf.io.getModelArtifactsForJSON(json, async (manifest) => {
-    const specs = manifest.flatMap((group) => group.weights);
-    const buffers = await Promise.all(
-      manifest.flatMap((group) => group.paths).map(async (p) => {
-        const file = path.join(folder, p);
-        try {
-          return await fsp.readFile(file);
-        } catch {
-          throw new SslError(`Weights file "${file}" named by "${jsonPath}" is missing. Copy it next to model.json or re-export the model.`);
-        }
-      }),
-    );
-    return [specs, tf.io.CompositeArrayBuffer.join(buffers.map((b) => new Uint8Array(b).buffer))];
-  });
-  return tf.loadLayersModel(tf.io.fromMemory(artifacts));
+  return { json, jsonPath, folder };
 }

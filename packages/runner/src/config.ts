@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SslError, formatZodError, parseWith, trainerConfigSchema, type AnyPretextTask } from '@ssl/core';
+import { RESUMABLE_TRAINER_FIELDS, SslError, applyResumeChanges, formatZodError, parseWith, trainerConfigSchema, type AnyPretextTask } from '@ssl/core';
+import type { DatasetContext } from '@ssl/data';
 import { z } from 'zod';
 import type { Catalogue } from './catalogue';
 import { fieldsOf, parseSets, routeSets } from './settings';
@@ -27,6 +28,8 @@ export const runConfigSchema = z
     method: z.string(),
     dataset: z.string(),
     dataDir: z.string().optional(),
+    imageSize: z.number().int().min(4).max(4096).optional().describe('--image-size: every image resized to N×N'),
+    testFraction: z.number().gt(0).lt(1).optional().describe('--test-fraction: held-out share of each class of an image folder without train/test'),
     limit: z.number().int().min(2).describe('training images used for pretraining'),
     encoder: z.string(),
     encoderConfig: z.record(z.unknown()),
@@ -35,6 +38,10 @@ export const runConfigSchema = z
     probe: probeSchema,
     seed: z.number().int(),
     createdAt: z.string(),
+    resumes: z
+      .array(z.object({ at: z.string(), changed: z.array(z.object({ key: z.string(), from: z.unknown(), to: z.unknown() })) }))
+      .optional()
+      .describe('each --resume: when, and the settings it changed'),
   })
   .strict();
 
@@ -79,6 +86,10 @@ export interface ExperimentInput {
   batchSize?: number;
   limit?: number;
   seed?: number;
+  /** `--image-size N`: resize every image to N×N (image folders of mixed sizes). */
+  imageSize?: number;
+  /** `--test-fraction F`: image folders without train/ and test/ hold out F of each class (default 0.2). */
+  testFraction?: number;
   /** `--set` pairs: an object (`{ 'task.momentum': 0.999 }`) or `key=value` strings. */
   set?: Record<string, unknown> | readonly string[];
 }
@@ -89,6 +100,8 @@ const numbers = z
     batchSize: z.number().int().min(2).optional(),
     limit: z.number().int().min(2).optional(),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    imageSize: z.number().int().min(4).max(4096).optional(),
+    testFraction: z.number().gt(0).lt(1).optional(),
   })
   .strict();
 
@@ -118,7 +131,7 @@ export function buildRunConfig(catalogue: Catalogue, input: ExperimentInput): Ru
   catalogue.encoders.find(encoder);
   const nums = parseWith(
     numbers,
-    Object.fromEntries(Object.entries({ epochs: input.epochs, batchSize: input.batchSize, limit: input.limit, seed: input.seed }).filter(([, v]) => v !== undefined)),
+    Object.fromEntries(Object.entries({ epochs: input.epochs, batchSize: input.batchSize, limit: input.limit, seed: input.seed, imageSize: input.imageSize, testFraction: input.testFraction }).filter(([, v]) => v !== undefined)),
     'option',
   );
   const routed = routeSets(sets, setNamespaces(catalogue, task, encoder), `method "${method}" with encoder "${encoder}"`);
@@ -135,6 +148,8 @@ export function buildRunConfig(catalogue: Catalogue, input: ExperimentInput): Ru
       method,
       dataset,
       ...(input.dataDir ? { dataDir: input.dataDir } : {}),
+      ...(nums.imageSize !== undefined ? { imageSize: nums.imageSize } : {}),
+      ...(nums.testFraction !== undefined ? { testFraction: nums.testFraction } : {}),
       limit: nums.limit ?? task.trainDefaults?.limit ?? 10000,
       encoder,
       encoderConfig: catalogue.encoders.parseConfig(encoder, routed.encoder),
@@ -146,4 +161,46 @@ export function buildRunConfig(catalogue: Catalogue, input: ExperimentInput): Ru
     },
     'run config',
   );
+}
+
+/**
+ * The data settings of a run (`--data-dir`, `--image-size`, `--test-fraction`, seed) as datasets take them.
+ *
+ * @example
+ * const ctx = runDataContext(readRunConfig('runs/rotation-mnist-seed0')); // { seed: 0 }
+ */
+export function runDataContext(cfg: RunConfig): DatasetContext {
+  return {
+    seed: cfg.seed,
+    ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}),
+    ...(cfg.imageSize ? { imageSize: cfg.imageSize } : {}),
+    ...(cfg.testFraction ? { testFraction: cfg.testFraction } : {}),
+  };
+}
+
+/**
+ * The run config for `--resume`: the saved one with the options given now applied and recorded in
+ * `resumes` (more epochs, a new lr, probe settings), or refused by name (another method, dataset,
+ * encoder, seed, batch size or method setting: the checkpoint holds that run's state). Never
+ * ignores an option. `--set` keys are routed as for a new run (namespaced, bare where unique).
+ *
+ * @example
+ * const cfg = resumeRunConfig(builtinCatalogue(), readRunConfig(dir), { epochs: 4, set: ['lr=0.0005'] });
+ */
+export function resumeRunConfig(catalogue: Catalogue, saved: RunConfig, input: ExperimentInput, log?: (line: string) => void): RunConfig {
+  const task = catalogue.tasks.find(saved.method);
+  const req: Record<string, unknown> = {};
+  for (const key of ['method', 'dataset', 'encoder', 'dataDir', 'seed', 'limit', 'imageSize', 'testFraction'] as const) {
+    if (input[key] !== undefined) req[key] = input[key];
+  }
+  if (input.epochs !== undefined) req['trainer.epochs'] = input.epochs;
+  if (input.batchSize !== undefined) req['trainer.batchSize'] = input.batchSize;
+  const sets = Array.isArray(input.set) ? parseSets(input.set as readonly string[]) : ((input.set ?? {}) as Record<string, unknown>);
+  const routed = routeSets(sets, setNamespaces(catalogue, task, saved.encoder), `the run (method "${saved.method}", encoder "${saved.encoder}")`);
+  const where: Record<string, string> = { trainer: 'trainer', task: 'taskConfig', encoder: 'encoderConfig', probe: 'probe' };
+  for (const [space, fields] of Object.entries(routed)) for (const [k, v] of Object.entries(fields)) req[`${where[space]}.${k}`] = v;
+  const mutable = [...RESUMABLE_TRAINER_FIELDS.map((k) => `trainer.${k}`), 'probe.*', 'dataDir'];
+  const { config, changed } = applyResumeChanges(saved as RunConfig & Record<string, unknown>, req, mutable);
+  for (const c of changed) log?.(`resume: ${c.key} ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`);
+  return parseWith(runConfigSchema, { ...config, resumes: [...(saved.resumes ?? []), { at: new Date().toISOString(), changed }] }, 'run config after --resume');
 }

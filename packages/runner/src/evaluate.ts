@@ -1,6 +1,7 @@
+import type * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
-import { initBackend } from '@ssl/core';
-import { loadLayersModel } from '@ssl/encoders';
+import { SslError, initBackend } from '@ssl/core';
+import { loadLayersModel, loadLayersModelArchitecture } from '@ssl/encoders';
 import { builtinCatalogue, type Catalogue } from './catalogue';
 import { readRunConfig } from './config';
 import { planRun } from './pipeline';
@@ -50,10 +51,12 @@ export async function evaluateRun(options: EvaluateOptions): Promise<EvaluateRes
   const task = cfg.method.startsWith('train:') ? undefined : catalogue.tasks.find(cfg.method);
   const backend = await initBackend({ ...(options.backend ? { backend: options.backend } : {}), log });
   const start = performance.now();
-  const plan = planRun(catalogue, cfg, task, { trainLimit: Math.min(cfg.limit, 64) });
+  const plan = planRun(catalogue, cfg, task, { trainLimit: Math.min(cfg.limit, 64), log });
+  const noProbe = plan.dataset.probeUnavailable?.(plan.arg, plan.ctx);
+  if (noProbe) throw new SslError(`Cannot evaluate run "${options.run}": ${noProbe}`);
   const protocol = options.protocol ?? plan.dataset.protocol?.name ?? 'linear';
   const encoder = await loadLayersModel(path.join(options.run, 'encoder'));
-  const random = plan.createEncoder();
+  const random = await randomInitBaseline(path.join(options.run, 'encoder'), encoder, plan.createEncoder);
   const opts = { protocol, labelFraction: options.labelFraction ?? 1, knn: false, features: false, options: { ...(options.protocol ? {} : (plan.dataset.protocol?.options ?? {})), ...(options.options ?? {}) } };
   try {
     const trained = await plan.evaluate(encoder, opts);
@@ -74,4 +77,25 @@ export async function evaluateRun(options: EvaluateOptions): Promise<EvaluateRes
     encoder.dispose();
     random.dispose();
   }
+}
+
+/**
+ * The random-init baseline: the SAVED encoder's architecture (encoder/model.json) with its seeded
+ * initial weights, so an edited config.json cannot change it. Encoders whose layers tfjs cannot
+ * rebuild from JSON fall back to the run config's build, which must then match the saved weights' shapes.
+ */
+async function randomInitBaseline(dir: string, saved: tf.LayersModel, fromConfig: () => tf.LayersModel): Promise<tf.LayersModel> {
+  let random: tf.LayersModel;
+  try {
+    random = await loadLayersModelArchitecture(dir);
+  } catch (e) {
+    if (e instanceof SslError) throw e;
+    random = fromConfig();
+  }
+  const shapes = (m: tf.LayersModel) => JSON.stringify(m.weights.map((w) => w.shape));
+  if (shapes(random) !== shapes(saved)) {
+    random.dispose();
+    throw new SslError(`The run's config.json does not describe its saved encoder "${dir}/model.json" (different weight shapes). Restore config.json or re-run the training.`);
+  }
+  return random;
 }

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { SslError, initBackend, train } from '@ssl/core';
+import { SslError, initBackend, openRunDir, train } from '@ssl/core';
 import { saveLayersModel } from '@ssl/encoders';
 import { builtinCatalogue, type Catalogue } from './catalogue';
-import { buildRunConfig, readRunConfig, type ExperimentInput, type RunConfig } from './config';
+import { buildRunConfig, readRunConfig, resumeRunConfig, runDataContext, type ExperimentInput, type RunConfig } from './config';
 import { planRun } from './pipeline';
 import { writeRunReport, writeTaskImages } from './report';
 
@@ -14,8 +14,13 @@ export interface ExperimentOptions extends ExperimentInput {
   catalogue?: Catalogue;
   /** Run directory (default `runs/<method>-<dataset>-seed<S>`). */
   out?: string;
-  /** Continue the run in `out` from its last checkpoint (its config.json wins). */
+  /**
+   * Continue the run in `out` from its last checkpoint. Its config.json holds the run; options given
+   * with it are applied and recorded (more epochs, a new lr, probe settings) or refused by name.
+   */
   resume?: boolean;
+  /** Replace whatever run or files `out` holds (otherwise an existing run or a non-empty folder is refused). */
+  force?: boolean;
   /** Force a backend: tensorflow | wasm | cpu (default: fastest available). */
   backend?: string;
   /** Threads for the wasm kernels (default: `SSL_THREADS`, else every core). */
@@ -70,30 +75,31 @@ export async function runExperiment(options: ExperimentOptions = {}): Promise<Ex
   let runDir: string;
   if (options.resume) {
     if (!options.out) throw new SslError('--resume needs --out DIR: the run directory to continue.');
+    if (options.force) throw new SslError('--resume and --force contradict each other: --resume continues the run in --out, --force replaces it. Pass one.');
     runDir = options.out;
-    cfg = readRunConfig(runDir);
-    if (options.method && options.method !== cfg.method) {
-      throw new SslError(`--method ${options.method} does not match the run in "${runDir}" (method ${cfg.method}). Drop --method, or resume the right run.`);
-    }
+    await openRunDir({ dir: runDir, resume: true });
+    cfg = resumeRunConfig(catalogue, readRunConfig(runDir), options, log);
   } else {
     cfg = buildRunConfig(catalogue, options);
     runDir = options.out ?? path.join('runs', `${cfg.method}-${cfg.dataset.replace(/[^a-z0-9]+/gi, '_')}-seed${cfg.seed}`);
+    await openRunDir({ dir: runDir, force: !!options.force });
   }
   const task = catalogue.tasks.find(cfg.method);
   const backend = await initBackend({ ...(options.backend ? { backend: options.backend } : {}), ...(options.threads !== undefined ? { threads: options.threads } : {}), log });
-  const plan = planRun(catalogue, cfg, task);
+  const plan = planRun(catalogue, cfg, task, { log });
   log(`method ${cfg.method} · dataset ${cfg.dataset} (${plan.train.size} train examples, input ${plan.encoderInputs.inputShape.join('×')}) · encoder ${cfg.encoder} · seed ${cfg.seed} · run ${runDir}`);
 
-  await fsp.mkdir(runDir, { recursive: true });
-  if (!options.resume) {
-    await fsp.rm(path.join(runDir, 'checkpoint.ckpt'), { force: true });
-    await fsp.writeFile(path.join(runDir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
-  }
+  // A resume rewrites config.json too: it records the changes it applied (cfg.resumes).
+  await fsp.writeFile(path.join(runDir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
 
   // The baseline: the very same encoder (name, config, seed) before any training.
   const encoder = plan.createEncoder();
-  log('probing the random-init encoder...');
-  const randomInit = await plan.evaluate(encoder);
+  // Data without labels (an unlabelled image folder) pretrains; the probe is skipped, saying why.
+  const noProbe = plan.dataset.probeUnavailable?.(plan.arg, plan.ctx);
+  const skipped = { score: { metric: 'linear probe top-1', value: NaN }, knn: NaN, features: undefined };
+  if (noProbe) log(`probe skipped: ${noProbe}`);
+  else log('probing the random-init encoder...');
+  const randomInit = noProbe ? skipped : await plan.evaluate(encoder);
 
   const monitorLimits = { trainLimit: Math.min(5000, cfg.probe.trainLimit), testLimit: Math.min(2000, cfg.probe.testLimit) };
   const result = await train({
@@ -107,7 +113,7 @@ export async function runExperiment(options: ExperimentOptions = {}): Promise<Ex
     progress: !!options.progress,
     log,
     monitor: async () => {
-      if (plan.dataset.knn === false) return { knn: NaN };
+      if (noProbe || plan.dataset.knn === false) return { knn: NaN };
       return { knn: (await plan.evaluate(encoder, { protocol: 'knn', limits: monitorLimits, knn: false, features: false })).score.value };
     },
   });
@@ -115,8 +121,8 @@ export async function runExperiment(options: ExperimentOptions = {}): Promise<Ex
   for (const line of (await plan.dataset.exportArtifacts?.(plan.arg, { ...plan.ctx, runDir })) ?? []) log(line);
   for (const line of (await task.exportArtifacts?.({ config: cfg.taskConfig, encoder, source: plan.train as never, runDir })) ?? []) log(line);
 
-  log('probing the pretrained encoder...');
-  const pretrained = await plan.evaluate(encoder);
+  if (!noProbe) log('probing the pretrained encoder...');
+  const pretrained = noProbe ? skipped : await plan.evaluate(encoder);
   const seconds = (performance.now() - start) / 1000;
   const out: ExperimentResult = {
     method: cfg.method,
@@ -140,7 +146,7 @@ export async function runExperiment(options: ExperimentOptions = {}): Promise<Ex
   };
   await fsp.writeFile(path.join(runDir, 'results.json'), JSON.stringify(out, null, 2) + '\n');
   const images = await writeTaskImages(runDir, task, cfg.taskConfig, cfg.seed, encoder, result.heads, plan.train);
-  const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
+  const pct = (v: number) => (Number.isNaN(v) ? 'n/a (no probe)' : `${(100 * v).toFixed(2)} %`);
   await writeRunReport(runDir, {
     title: `${cfg.method} on ${cfg.dataset}`,
     subtitle: `encoder ${cfg.encoder}, ${out.epochs} epochs, seed ${cfg.seed}, backend ${out.backend}, ${out.seconds.toFixed(0)} s`,
@@ -152,10 +158,14 @@ export async function runExperiment(options: ExperimentOptions = {}): Promise<Ex
       { name: 'kNN k=20, pretrained', value: pct(out.knnAccuracy) },
       { name: 'kNN k=20, random init', value: pct(out.randomInitKnnAccuracy) },
       { name: 'Final pretext loss', value: out.finalLoss.toFixed(4) },
+      ...(cfg.resumes ?? []).map((x, i) => ({
+        name: `Resume ${i + 1} (${x.at})`,
+        value: x.changed.length ? x.changed.map((c) => `${c.key} ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`).join(', ') : 'no settings changed',
+      })),
       { name: 'Training throughput (images/s)', value: out.imagesPerSec.toFixed(1) },
       { name: 'Training throughput (pretext examples/s)', value: out.examplesPerSec.toFixed(1) },
     ],
-    embed: pretrained.features!.test,
+    ...(pretrained.features ? { embed: pretrained.features.test } : {}),
     ...((plan.train as { classNames?: string[] }).classNames ? { classNames: (plan.train as { classNames?: string[] }).classNames! } : {}),
     images,
   });

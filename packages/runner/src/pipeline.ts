@@ -3,7 +3,7 @@ import { SslError, type AnyPretextTask, type DataSource, type EncoderInputs } fr
 import type { Dataset, DatasetContext, LabelledSplits } from '@ssl/data';
 import { knnProtocol, protocolContext, type ProtocolScore, type SplitFeatures } from '@ssl/eval';
 import type { Catalogue } from './catalogue';
-import type { RunConfig } from './config';
+import { runDataContext, type RunConfig } from './config';
 
 /** Maps a raw batch to the encoder's input (a task's `encoderView` with its config bound). */
 export type BatchView = (raw: unknown) => unknown;
@@ -70,12 +70,12 @@ export interface Evaluation {
  * const encoder = plan.createEncoder();
  * const { score } = await plan.evaluate(encoder);
  */
-export function planRun(catalogue: Catalogue, cfg: RunConfig, task: AnyPretextTask | undefined, opts: { trainLimit?: number } = {}): RunPlan {
+export function planRun(catalogue: Catalogue, cfg: RunConfig, task: AnyPretextTask | undefined, opts: { trainLimit?: number; log?: (line: string) => void } = {}): RunPlan {
   const { dataset, arg } = catalogue.datasets.resolve(cfg.dataset);
   if (task && task.modality !== dataset.modality) {
     throw new SslError(`Method "${cfg.method}" trains on ${task.modality} data but dataset "${cfg.dataset}" is ${dataset.modality} data. Pick a ${task.modality} dataset (one of [${catalogue.datasets.choices(task.modality).join(', ')}]).`);
   }
-  const ctx: DatasetContext = { seed: cfg.seed, ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}) };
+  const ctx: DatasetContext = { ...runDataContext(cfg), ...(opts.log ? { log: opts.log } : {}) };
   const train = dataset.train(arg, { ...ctx, limit: opts.trainLimit ?? cfg.limit });
   const sample = dataset.sampleShape(train);
   const inputShape = task?.encoderInputShape ? task.encoderInputShape(sample, cfg.taskConfig) : sample;

@@ -19,9 +19,10 @@ export interface ReportRow {
  */
 export async function writeRunReport(
   runDir: string,
-  r: { title: string; subtitle: string; config: unknown; history: Array<{ step: number; loss: number; embStd?: number; embRank?: number }>; table: ReportRow[]; embed: FeatureSet; classNames?: string[]; images?: Array<{ caption: string; dataUrl: string }> },
+  r: { title: string; subtitle: string; config: unknown; history: Array<{ step: number; loss: number; embStd?: number; embRank?: number }>; table: ReportRow[]; embed?: FeatureSet; classNames?: string[]; images?: Array<{ caption: string; dataUrl: string }> },
 ): Promise<void> {
-  const n = Math.min(2000, r.embed.n);
+  const e = r.embed;
+  const n = e ? Math.min(2000, e.n) : 0;
   // Collapse metrics, when the task hands its embedding to the trainer (LossContext.monitorEmbedding).
   const measured = r.history.filter((h) => h.embStd !== undefined && h.embRank !== undefined);
   const last = measured.at(-1);
@@ -37,7 +38,7 @@ export async function writeRunReport(
     config: r.config,
     lossCurve: r.history.map((h) => ({ step: h.step, loss: h.loss })),
     table: [...r.table, ...collapseRows],
-    embedding: { points: pca2d(r.embed.features.subarray(0, n * r.embed.dim), n, r.embed.dim), labels: (r.embed.labels ?? new Int32Array(n)).subarray(0, n), ...(r.classNames ? { classNames: r.classNames } : {}) },
+    ...(e ? { embedding: { points: pca2d(e.features.subarray(0, n * e.dim), n, e.dim), labels: (e.labels ?? new Int32Array(n)).subarray(0, n), ...(r.classNames ? { classNames: r.classNames } : {}) } } : {}),
     ...(r.images?.length ? { images: r.images } : {}),
     ...(last
       ? {

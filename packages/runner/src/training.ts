@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { SslError, initBackend, parseWith, train, trainerConfigSchema, type AnyPretextTask, type DataSource, type ImageBatch, type Registry } from '@ssl/core';
+import { SslError, initBackend, openRunDir, parseWith, train, trainerConfigSchema, type AnyPretextTask, type DataSource, type ImageBatch, type Registry } from '@ssl/core';
 import type { ImageDataset } from '@ssl/data';
 import { saveLayersModel } from '@ssl/encoders';
 import {
@@ -189,6 +189,12 @@ export interface TrainingOptions {
   limit?: number | string;
   seed?: number | string;
   out?: string;
+  /** Replace whatever run or files `out` holds (otherwise an existing run or a non-empty folder is refused). */
+  force?: boolean;
+  /** `--image-size N`: resize every image to N×N (image folders of mixed sizes). */
+  imageSize?: number | string;
+  /** `--test-fraction F`: image folders without train/ and test/ hold out F of each class (default 0.2). */
+  testFraction?: number | string;
   backend?: string;
   /** Threads for the wasm kernels (default: `SSL_THREADS`, else every core). */
   threads?: number;
@@ -247,6 +253,8 @@ export async function runTraining(options: TrainingOptions): Promise<{ result: T
     batchSize: numberOption('batch-size', options.batchSize),
     limit: numberOption('limit', options.limit),
     seed: numberOption('seed', options.seed),
+    imageSize: numberOption('image-size', options.imageSize),
+    testFraction: numberOption('test-fraction', options.testFraction),
   };
   if (nums.epochs !== undefined) trainer.epochs = nums.epochs;
   if (nums.batchSize !== undefined) trainer.batchSize = nums.batchSize;
@@ -254,7 +262,10 @@ export async function runTraining(options: TrainingOptions): Promise<{ result: T
   if (nums.limit !== undefined && !(Number.isInteger(nums.limit) && nums.limit >= 2)) throw new SslError(`Invalid --limit ${nums.limit}: must be a whole number ≥ 2.`);
   const limit = nums.limit ?? DEFAULTS.limit;
   const dataDir = options.dataDir;
-  const ctx = { seed: 0, ...(dataDir ? { dataDir } : {}) };
+  if (nums.imageSize !== undefined && !(Number.isInteger(nums.imageSize) && nums.imageSize >= 4)) throw new SslError(`Invalid --image-size ${nums.imageSize}: must be a whole number ≥ 4, e.g. --image-size 32.`);
+  if (nums.testFraction !== undefined && !(nums.testFraction > 0 && nums.testFraction < 1)) throw new SslError(`Invalid --test-fraction ${nums.testFraction}: must be between 0 and 1, e.g. --test-fraction 0.2.`);
+  const { imageSize, testFraction } = nums;
+  const ctx = { seed: 0, log, ...(dataDir ? { dataDir } : {}), ...(imageSize ? { imageSize } : {}), ...(testFraction ? { testFraction } : {}) };
   // Image datasets' splits are labelled ImageDatasets (labels, numClasses, subset, classNames).
   const load = (split: 'train' | 'test', n: number) => {
     const splits = dataset.probeSplits(arg, { ...ctx, trainLimit: n, testLimit: n, inputShape: [] });
@@ -296,6 +307,8 @@ export async function runTraining(options: TrainingOptions): Promise<{ result: T
       method,
       dataset: datasetName,
       ...(dataDir ? { dataDir } : {}),
+      ...(imageSize ? { imageSize } : {}),
+      ...(testFraction ? { testFraction } : {}),
       limit,
       encoder: encoderName,
       encoderConfig: catalogue.encoders.parseConfig(encoderName, encCfg),
@@ -333,8 +346,7 @@ export async function runTraining(options: TrainingOptions): Promise<{ result: T
 
   const what = s.task === 'fewshot' ? `train classes [${s.trainClasses!.join(', ')}], held out [${s.testClasses!.join(', ')}]` : `${labelled.size} labelled of ${trainData.size}`;
   log(`train ${s.task} (${task.name}) · dataset ${datasetName} (${what}) · encoder ${encoderName} · seed ${seed} · run ${runDir}`);
-  await fsp.mkdir(runDir, { recursive: true });
-  await fsp.rm(path.join(runDir, 'checkpoint.ckpt'), { force: true });
+  await openRunDir({ dir: runDir, force: !!options.force, resumable: false });
   await fsp.writeFile(path.join(runDir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
   await fsp.writeFile(path.join(runDir, 'train.json'), JSON.stringify(s, null, 2) + '\n');
 

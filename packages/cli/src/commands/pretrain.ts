@@ -16,13 +16,20 @@ Options:
   --batch-size N       images per step (default: the method's)
   --limit N            training images used (default: the method's)
   --seed S             seed for everything random (default 0)
-  --out DIR            run directory (default runs/<method>-<dataset>-seed<S>)
+  --out DIR            run directory (default runs/<method>-<dataset>-seed<S>); an existing run
+                       or a non-empty folder is refused unless --resume or --force
+  --force              overwrite the run (or files) in --out
+  --image-size N       resize every image to N×N (image folders of mixed sizes)
+  --test-fraction F    image folders without train/ and test/: fraction of each class held
+                       out (seeded) for the probe; default 0.2
   --backend B          tensorflow | wasm | cpu (default: fastest available)
   --threads N          threads for the wasm kernels (default: SSL_THREADS, else every core)
   --set key=value      a trainer, method, encoder or probe field (repeatable), namespaced
                        trainer.KEY | task.KEY | encoder.KEY | probe.KEY; the bare KEY works where
                        only one of them has it, e.g. --set lr=0.001 --set task.momentum=0.999
-  --resume             continue the run in --out from its last checkpoint
+  --resume             continue the run in --out from its last checkpoint; options given with it
+                       (--epochs, --set lr=…, probe settings) are applied and recorded in
+                       config.json, options that would change the run (method, data, encoder) refused
   --json               print one JSON object with the results
 `;
 
@@ -36,6 +43,9 @@ export const RUN_FLAGS = {
   limit: { type: 'string' },
   seed: { type: 'string' },
   out: { type: 'string' },
+  force: { type: 'boolean' },
+  'image-size': { type: 'string' },
+  'test-fraction': { type: 'string' },
   backend: { type: 'string' },
   threads: { type: 'string' },
   set: { type: 'string', multiple: true },
@@ -60,6 +70,9 @@ export function runFlagOptions(values: FlagValues): Omit<ExperimentOptions, 'met
     limit: num('limit'),
     seed: num('seed'),
     threads: num('threads'),
+    imageSize: num('image-size'),
+    testFraction: num('test-fraction'),
+    force: values.force ? true : undefined,
     out: values.out as string | undefined,
     backend: values.backend as string | undefined,
     set: (values.set as string[] | undefined) ?? [],

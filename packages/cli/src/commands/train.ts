@@ -37,7 +37,11 @@ Options:
   --batch-size N       images per step (default 64; fewshot: one episode, N·(K+Q))
   --limit N            training images read from the train split (default 6000)
   --seed S             seed for everything random (default 0)
-  --out DIR            run directory (default runs/train-<task>[-<aux>]-<dataset>-seed<S>)
+  --out DIR            run directory (default runs/train-<task>[-<aux>]-<dataset>-seed<S>);
+                       an existing run or a non-empty folder is refused unless --force
+  --force              overwrite the run (or files) in --out
+  --image-size N       resize every image to N×N (image folders of mixed sizes)
+  --test-fraction F    image folders without train/ and test/: held-out share of each class (0.2)
   --backend B          tensorflow | wasm | cpu (default: fastest available)
   --set key=value      a field of trainer.KEY, task.KEY (main task: nWay, kShot, nQuery),
                        aux.KEY, encoder.KEY or probe.KEY; the bare KEY where unique; repeatable
@@ -65,7 +69,7 @@ export async function trainCommand(argv: string[], io: Io, catalogue: Catalogue)
     return 0;
   }
   const settings = Object.fromEntries(['task', 'aux', 'aux-weight', 'labels', 'joint-labels', 'train-classes', 'episodes', 'test-episodes', 'eval-shots'].filter((k) => values[k] !== undefined).map((k) => [k, values[k]]));
-  const { dataset, dataDir, encoder, out, backend, threads, set } = runFlagOptions(values);
+  const { dataset, dataDir, encoder, out, backend, threads, set, force, imageSize, testFraction } = runFlagOptions(values);
   const { result, table } = await runTraining({
     settings,
     ...(dataset ? { dataset } : {}),
@@ -74,6 +78,9 @@ export async function trainCommand(argv: string[], io: Io, catalogue: Catalogue)
     ...(out ? { out } : {}),
     ...(backend ? { backend } : {}),
     ...(threads !== undefined ? { threads } : {}),
+    ...(force ? { force } : {}),
+    ...(imageSize !== undefined ? { imageSize } : {}),
+    ...(testFraction !== undefined ? { testFraction } : {}),
     ...(set ? { set } : {}),
     epochs: values.epochs as string | undefined,
     batchSize: values['batch-size'] as string | undefined,

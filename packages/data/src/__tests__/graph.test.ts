@@ -34,6 +34,14 @@ describe('graph loaders', () => {
     expect([...rowNormalize(Float32Array.of(1, 3, 0, 0), 2, 2)]).toEqual([0.25, 0.75, 0, 0]);
   });
 
+  it('a label of 1e9 is one line naming the node and the value (not "Invalid typed array length")', () => {
+    const karate = karateJson() as { labels: number[] };
+    karate.labels[5] = 1e9;
+    expect(() => parseCoraJson(karate, {}, 'karate.json')).toThrow(/^karate.json: node 5 has label 1000000000; labels must be class ids 0\.\.1 \(numClasses is 2\)\. Fix that label/);
+    const { numClasses: _n, ...noCount } = karate as Record<string, unknown>;
+    expect(() => parseCoraJson(noCount, {}, 'karate.json')).toThrow(/node 5 has label 1000000000; labels must be class ids 0\.\.33 \(at most one class per node\)/);
+  });
+
   it('parses an edge list with labels; every batch of a graph source is the whole graph', () => {
     const g = parseEdgeList('# a path\na b\nb c\nb a\nc c\n', 'a x\nb x\nc y\n');
     expect(g.numNodes).toBe(3);
