@@ -147,7 +147,8 @@ function backward(this: EngineInternals, y: tf.Tensor, xs: tf.Tensor[], filtered
       }
       // Every consumer of this node's outputs came later on the tape: their gradients are final
       // and now used. The node's saved tensors are not needed again either.
-      for (const o of node.outputs) if (!keepIds.has(o.id)) dropGrad(o.id);
+      // (Inside a higher-order gradient the outer tape may still refer to them: keep them then.)
+      if (topLevel) for (const o of node.outputs) if (!keepIds.has(o.id)) dropGrad(o.id);
       if (topLevel) for (const t of node.saved ?? []) if (!uses.has(t)) t.dispose();
     }
     const grads = xs.map((x) => grad.get(x.id)!);

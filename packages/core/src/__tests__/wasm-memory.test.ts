@@ -79,6 +79,13 @@ describe('low-memory backprop', () => {
   });
 });
 
+describe('higher-order gradients', () => {
+  it('still work: d²/dx² x³ = 6x', () => {
+    const d2 = tf.grad((x: tf.Tensor) => tf.grad((y: tf.Tensor) => tf.pow(y, 3))(x));
+    expect(Array.from(d2(tf.tensor1d([1, 2, -3])).dataSync())).toEqual([6, 12, -18]);
+  });
+});
+
 describe('out of memory', () => {
   it('ends an oversized step with one line naming batch, encoder and input, and proposing what fits', () => {
     const net = makeNet();

@@ -31,6 +31,14 @@ afterAll(async () => {
 });
 
 describe('wasm worker pool', () => {
+  it('reports its thread count and rejects an invalid one in one line', async () => {
+    const lines: string[] = [];
+    const info = await initBackend({ backend: 'wasm', threads: 2, log: (l) => lines.push(l) });
+    expect(info.threads).toBe(2);
+    expect(lines).toEqual(['backend: wasm (forced), 2 threads']);
+    await expect(initBackend({ backend: 'wasm', threads: 0 })).rejects.toThrow(/^Invalid thread count 0 \(--threads \/ SSL_THREADS\)\. Must be an integer from 1 to 256/);
+  });
+
   it('splits a batch into near-equal chunks that depend only on the batch and thread count', () => {
     expect(splitSizes(7, 2)).toEqual([4, 3]);
     expect(splitSizes(3, 4)).toEqual([1, 1, 1]);
