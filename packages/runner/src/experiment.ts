@@ -4,7 +4,7 @@ import path from 'node:path';
 import { SslError, initBackend, openRunDir, train } from '@ssl/core';
 import { saveLayersModel } from '@ssl/encoders';
 import { builtinCatalogue, type Catalogue } from './catalogue';
-import { buildRunConfig, readRunConfig, resumeRunConfig, runDataContext, type ExperimentInput, type RunConfig } from './config';
+import { buildRunConfig, readRunConfig, resumeRunConfig, type ExperimentInput, type RunConfig } from './config';
 import { planRun } from './pipeline';
 import { writeRunReport, writeTaskImages } from './report';
 
@@ -56,6 +56,8 @@ export interface ExperimentResult {
   examplesPerSec: number;
   seconds: number;
   runDir: string;
+  /** Why no probe was measured (an unlabelled image folder); the accuracies are then NaN. */
+  probeSkipped?: string;
 }
 
 /**
@@ -143,6 +145,7 @@ export async function runExperiment(options: ExperimentOptions = {}): Promise<Ex
     examplesPerSec: result.examplesPerSec,
     seconds,
     runDir,
+    ...(noProbe ? { probeSkipped: noProbe } : {}),
   };
   await fsp.writeFile(path.join(runDir, 'results.json'), JSON.stringify(out, null, 2) + '\n');
   const images = await writeTaskImages(runDir, task, cfg.taskConfig, cfg.seed, encoder, result.heads, plan.train);
