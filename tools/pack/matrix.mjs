@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PNG } from 'pngjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const sh = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -18,10 +19,37 @@ const JOBS = Number(process.env.SSL_MATRIX_JOBS ?? 2);
 const TIMEOUT_S = Number(process.env.SSL_MATRIX_TIMEOUT_S ?? 300);
 const only = process.env.SSL_MATRIX_ONLY?.split(',').filter(Boolean); // e.g. SSL_MATRIX_ONLY=rotation,dgi
 
-// Datasets per modality, tried in order until one passes (a method may need frames, not vectors).
+const t0 = performance.now();
+const work = mkdtempSync(path.join(tmpdir(), 'ssl-matrix-'));
+
+/**
+ * A small colour image folder for the methods that need RGB (colorization, split-brain, CMC's L/ab):
+ * `<class>/<i>.png`, 4 classes × 24 images of 16×16, each class a noisy colour of its own (seeded),
+ * laid out without train/ and test/ so the seeded per-class split is exercised too.
+ */
+function colourFolder(dir) {
+  let state = 12345;
+  const rand = () => ((state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const hues = [[220, 40, 40], [40, 200, 60], [50, 70, 230], [230, 210, 40]];
+  hues.forEach((rgb, c) => {
+    mkdirSync(path.join(dir, `class${c}`), { recursive: true });
+    for (let i = 0; i < 24; i++) {
+      const png = new PNG({ width: 16, height: 16 });
+      for (let p = 0; p < 16 * 16; p++) {
+        for (let k = 0; k < 3; k++) png.data[4 * p + k] = Math.max(0, Math.min(255, Math.round(rgb[k] * (0.5 + rand()) + 30 * (rand() - 0.5))));
+        png.data[4 * p + 3] = 255;
+      }
+      writeFileSync(path.join(dir, `class${c}`, `${i}.png`), PNG.sync.write(png));
+    }
+  });
+  return dir;
+}
+
+// Datasets per modality, tried in order until one passes (a method may need frames, not vectors,
+// or colour images, not grey digits).
 const karate = path.join(root, 'packages/data/src/__tests__/fixtures/karate.json');
 const DATASETS = {
-  image: ['mnist'],
+  image: ['mnist', `imagefolder:${colourFolder(path.join(work, 'colour'))}`],
   sequence: ['moving-mnist', 'sensors'],
   text: ['spam', 'moby-dick'],
   graph: [`cora:${karate}`],
@@ -35,8 +63,6 @@ const BUDGET = {
   graph: ['--epochs', '2', ...PROBE],
 };
 
-const t0 = performance.now();
-const work = mkdtempSync(path.join(tmpdir(), 'ssl-matrix-'));
 const tarballs = path.join(work, 'tarballs');
 mkdirSync(tarballs);
 
@@ -94,7 +120,8 @@ const trainTasks = /--task ([a-z|]+)/.exec(trainHelp)[1].split('|');
 const TRAIN_ARGS = {
   supervised: ['--limit', '128', '--epochs', '1', '--batch-size', '32'],
   semi: ['--aux', 'rotation', '--labels', '10%', '--limit', '128', '--epochs', '1', '--batch-size', '32'],
-  fewshot: ['--episodes', '5', '--test-episodes', '20', '--eval-shots', '1', '--limit', '600', '--epochs', '1'],
+  // Few-shot tests on the held-out classes of the test split: its probe limit must hold all of them.
+  fewshot: ['--episodes', '5', '--test-episodes', '20', '--eval-shots', '1', '--limit', '600', '--epochs', '1', '--set', 'probe.testLimit=600'],
 };
 
 const jobs = [];
@@ -127,7 +154,7 @@ for (const task of trainTasks) {
     modality: 'image',
     async run(out) {
       const dir = path.join(out, `train-${task}`);
-      const tr = await runSsl(['train', '--task', task, '--dataset', 'mnist', ...(TRAIN_ARGS[task] ?? ['--limit', '128', '--epochs', '1']), ...PROBE, '--json', '--out', dir]);
+      const tr = await runSsl(['train', '--task', task, '--dataset', 'mnist', ...PROBE, ...(TRAIN_ARGS[task] ?? ['--limit', '128', '--epochs', '1']), '--json', '--out', dir]);
       if (tr.code !== 0) return { dataset: 'mnist', ok: false, seconds: tr.seconds, error: `train: ${tr.error}` };
       const ev = await runSsl(['eval', '--run', dir, '--json']);
       return { dataset: 'mnist', ok: ev.code === 0, seconds: tr.seconds + ev.seconds, error: ev.code === 0 ? '' : `eval: ${ev.error}` };
