@@ -162,6 +162,7 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
   let stepInEpoch = 0;
   let globalStep = 0;
   let history: MetricRecord[] = [];
+  let collapseWarned: boolean | undefined;
   const ckptFile = runDir ? path.join(runDir, CHECKPOINT) : undefined;
   const metricsFile = runDir ? path.join(runDir, 'metrics.jsonl') : undefined;
 
@@ -297,7 +298,10 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
           const extra = { embStd: s.std, embRank: s.effectiveRank };
           Object.assign(rec, extra);
           pendingMetrics += JSON.stringify({ step: globalStep, epoch, ...extra }) + '\n';
-          if (s.collapsed && !history.slice(0, -1).some((h) => h.embStd !== undefined && h.embStd < COLLAPSE_FRACTION / Math.sqrt(d))) {
+          // Warn once per run: derived from the (possibly resumed) history on the first measurement, then kept.
+          collapseWarned ??= history.slice(0, -1).some((h) => h.embStd !== undefined && h.embStd < COLLAPSE_FRACTION / Math.sqrt(d));
+          if (s.collapsed && !collapseWarned) {
+            collapseWarned = true;
             log(
               `warning: the embedding collapsed at step ${globalStep}: std of the L2-normalised embeddings ${s.std.toExponential(2)} < ${COLLAPSE_FRACTION}/√${d} (healthy ≈ ${(1 / Math.sqrt(d)).toFixed(3)}), effective rank ${s.effectiveRank.toFixed(1)} of ${d}; the representation is near-constant. Check the method's stop-gradient or lower the lr.`,
             );
