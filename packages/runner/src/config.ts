@@ -18,6 +18,12 @@ export const probeSchema = z
     trainLimit: z.number().int().min(10).default(10000).describe('labelled training images for the probe'),
     testLimit: z.number().int().min(10).default(10000).describe('test images for the probe'),
     epochs: z.number().int().min(1).default(30).describe('epochs of the softmax probe'),
+    validation: z
+      .number()
+      .int()
+      .min(10)
+      .optional()
+      .describe('hold this many labelled training items out of the probe (seeded) and score on them instead of the test split: for choosing settings without touching the test split'),
   })
   .strict();
 

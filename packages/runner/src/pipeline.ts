@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { SslError, type AnyPretextTask, type DataSource, type EncoderInputs } from '@ssl/core';
+import { Rng, SslError, type AnyPretextTask, type DataSource, type EncoderInputs } from '@ssl/core';
 import type { Dataset, DatasetContext, LabelledSplits } from '@ssl/data';
 import { knnProtocol, protocolContext, type ProtocolScore, type SplitFeatures } from '@ssl/eval';
 import type { Catalogue } from './catalogue';
@@ -29,6 +29,27 @@ export function viewSource<B>(source: DataSource<B> & { labels?: Int32Array }, v
   if (!view) return source;
   const labels = source.labels;
   return { modality: source.modality, size: source.size, batch: (idx, rng) => view(source.batch(idx, rng)) as B, ...(labels ? { labels } : {}) };
+}
+
+/** The items `order[0..n)` of a labelled source, renumbered from 0. */
+function subset<B>(source: DataSource<B> & { labels?: Int32Array }, order: Int32Array): DataSource<B> & { labels?: Int32Array } {
+  const labels = source.labels ? Int32Array.from(order, (i) => source.labels![i]!) : undefined;
+  return { modality: source.modality, size: order.length, batch: (idx, rng) => source.batch(Int32Array.from(idx, (i) => order[i]!), rng), ...(labels ? { labels } : {}) };
+}
+
+/**
+ * Splits a labelled training source into a probe-training part and `held` validation items,
+ * chosen by a permutation seeded with `seed` (so class-ordered sources are split fairly).
+ *
+ * @example
+ * const { train, test } = holdOut(splits.train, 5000, 0); // test: 5,000 items never used to fit
+ */
+export function holdOut<B>(source: DataSource<B> & { labels?: Int32Array }, held: number, seed: number): { train: DataSource<B> & { labels?: Int32Array }; test: DataSource<B> & { labels?: Int32Array } } {
+  if (held >= source.size) {
+    throw new SslError(`probe.validation=${held} leaves no items to fit the probe: the labelled training split has ${source.size}. Use a value below ${source.size} (e.g. ${Math.max(10, Math.floor(source.size / 5))}).`);
+  }
+  const order = new Rng(`validation:${seed}`).permutation(source.size);
+  return { train: subset(source, order.subarray(held)), test: subset(source, order.subarray(0, held)) };
 }
 
 /** The resolved pieces of a run: task, dataset, training data, encoder factory and evaluation. */
@@ -82,6 +103,13 @@ export function planRun(catalogue: Catalogue, cfg: RunConfig, task: AnyPretextTa
   const encoderInputs: EncoderInputs = { ...(dataset.encoderInputs?.(train) ?? {}), inputShape };
   const view = taskView(task, cfg.taskConfig);
   const splits = (limits = { trainLimit: cfg.probe.trainLimit, testLimit: cfg.probe.testLimit }): LabelledSplits => {
+    const held = cfg.probe.validation;
+    if (held) {
+      // The test split is never read: the probe's labelled training items are split instead.
+      const s = dataset.probeSplits(arg, { ...ctx, trainLimit: limits.trainLimit + held, testLimit: 10, inputShape });
+      const { train, test } = holdOut(s.train, held, cfg.seed);
+      return { train: viewSource(train, view), test: viewSource(test, view) };
+    }
     const s = dataset.probeSplits(arg, { ...ctx, ...limits, inputShape });
     return { train: viewSource(s.train, view), test: viewSource(s.test, view) };
   };
@@ -103,7 +131,8 @@ export function planRun(catalogue: Catalogue, cfg: RunConfig, task: AnyPretextTa
       const features = o.features === false ? undefined : await pc.features();
       const note = dataset.metricNote && features?.train.labels ? dataset.metricNote(new Set(features.train.labels).size) : '';
       const knn = o.knn !== false && dataset.knn !== false && features?.train.labels && features.test.labels ? (await knnProtocol.run(pc)).value : NaN;
-      return { score: { metric: `${score.metric}${note}`, value: score.value }, knn, features };
+      const split = cfg.probe.validation ? ` (validation: ${cfg.probe.validation} held-out training items)` : '';
+      return { score: { metric: `${score.metric}${note}${split}`, value: score.value }, knn, features };
     },
   };
 }

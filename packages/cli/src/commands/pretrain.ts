@@ -27,6 +27,8 @@ Options:
   --set key=value      a trainer, method, encoder or probe field (repeatable), namespaced
                        trainer.KEY | task.KEY | encoder.KEY | probe.KEY; the bare KEY works where
                        only one of them has it, e.g. --set lr=0.001 --set task.momentum=0.999
+                       --set probe.validation=N scores on N held-out training items instead
+                       of the test split (choose settings there, report the test split)
   --resume             continue the run in --out from its last checkpoint; options given with it
                        (--epochs, --set lr=…, probe settings) are applied and recorded in
                        config.json, options that would change the run (method, data, encoder) refused
