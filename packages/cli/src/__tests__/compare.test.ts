@@ -8,7 +8,7 @@ import { compareCommand } from '../commands/compare';
 import { JobError, type JobRunner, type RunRecord } from '../compare/execute';
 import { configHash, parseSeeds, planJobs, resolveMethods } from '../compare/plan';
 import { redisConnection } from '../compare/queue';
-import { accuracyTable, formatGain, summarize } from '../compare/table';
+import { accuracyTable, formatGain, renderResultsMarkdown, summarize } from '../compare/table';
 import type { PretrainResult } from '../commands/pretrain';
 import { builtinCatalogue, main, type Io } from '../index';
 
@@ -51,6 +51,13 @@ describe('planning', () => {
     expect(jobs[0]!.args).toEqual(['--method', 'rotation', '--dataset', 'mnist', '--seed', '0', '--limit', '64', '--set', 'lr=0.01']);
     expect(new Set(jobs.map((j) => j.id)).size).toBe(4);
     expect(jobs[1]!.dir).toBe(`rotation-mnist-seed1-${jobs[1]!.id}`);
+  });
+
+  it('results.md lists skipped methods once per reason, not once per method', () => {
+    const { skipped } = planJobs({ methods: ['rotation', 'simclr', 'cpc-sequence'], datasets: ['sensors'], seeds: [0], budget: { sets: [] } }, catalogue);
+    const md = renderResultsMarkdown([], { command: 'ssl compare …', skipped });
+    const lines = md.split('\n').filter((l) => l.startsWith('- '));
+    expect(lines).toEqual(['- `rotation`, `simclr`: each trains on image data, sensors is sequence']);
   });
 });
 

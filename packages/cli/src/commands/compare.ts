@@ -98,7 +98,10 @@ export async function compareCommand(argv: string[], io: Io, catalogue: Catalogu
   };
   const outDir = values.out ?? 'compare';
   const { jobs, skipped } = planJobs({ methods, datasets, seeds, budget }, catalogue);
-  for (const s of skipped) io.err(`skipping ${s.method} on ${s.dataset}: ${s.reason}`);
+  // One line per dataset: `--methods all` skips every method of another modality.
+  const skippedOn = new Map<string, string[]>();
+  for (const s of skipped) skippedOn.set(s.dataset, [...(skippedOn.get(s.dataset) ?? []), s.method]);
+  for (const [dataset, names] of skippedOn) io.err(`skipping ${names.length} method(s) of another modality on ${dataset} (\`ssl list\` shows each one's data): ${names.join(', ')}`);
   if (!jobs.length) throw new SslError(`No method of [${methods.join(', ')}] fits dataset(s) [${datasets.join(', ')}]. Pick methods of the datasets' modality (see \`ssl list\`).`);
   await fsp.mkdir(outDir, { recursive: true });
   io.err(`${jobs.length} run(s): ${methods.length} method(s) × ${datasets.length} dataset(s) × ${seeds.length} seed(s) → ${outDir}`);
@@ -115,7 +118,7 @@ export async function compareCommand(argv: string[], io: Io, catalogue: Catalogu
     else if (!/^--(jobs|queue|attempts)=/.test(argv[i]!) && argv[i] !== '--json') shown.push(argv[i]!);
   }
   const command = ['ssl', 'compare', ...shown].map(quote).join(' ');
-  const title = `ssl compare: ${methods.join(', ')} on ${datasets.join(', ')}`;
+  const title = `ssl compare: ${[...new Set(jobs.map((j) => j.method))].join(', ')} on ${datasets.join(', ')}`;
   const md = renderResultsMarkdown(rows, { command, skipped, title });
   await fsp.writeFile(path.join(outDir, 'results.md'), md);
   const runsJson = records.map(({ cached: _cached, ...r }) => (r.result ? { ...r, result: { ...r.result, runDir: path.join('runs', r.dir) } } : r));

@@ -138,6 +138,15 @@ export function renderResultsMarkdown(rows: SummaryRow[], meta: { command: strin
     '',
     'Wall time is the whole `ssl pretrain` per run (random-init probe, pretraining, probe); it depends on what else shared the machine.',
   ];
-  if (meta.skipped.length) out.push('', '## Skipped', '', ...meta.skipped.map((s) => `- \`${s.method}\` on ${s.dataset}: ${s.reason}`));
+  if (meta.skipped.length) {
+    // Grouped by reason (which names the dataset): `--methods all` skips many methods alike.
+    const groups = new Map<string, string[]>();
+    for (const s of meta.skipped) {
+      const why = s.reason.startsWith(`${s.method} `) ? s.reason.slice(s.method.length + 1) : s.reason;
+      groups.set(why, [...(groups.get(why) ?? []), s.method]);
+    }
+    out.push('', '## Skipped', '');
+    for (const [why, names] of groups) out.push(`- ${names.map((n) => `\`${n}\``).join(', ')}: ${names.length > 1 ? 'each ' : ''}${why}`);
+  }
   return out.join('\n') + '\n';
 }
