@@ -32,7 +32,7 @@ export const maskedLmTask = definePretextTask({
   createHeads: ({ featureDim, config, seed, encoder }) => maskedLmHeads(encoder, encoder ? transformerWidth(encoder) : featureDim, config, seed),
   prepare: (raw, { config, rng }) => maskedLmBatch(raw.tokens, raw.n, raw.length, rng, config),
   loss: ({ encoder, heads, batch, training }) => {
-    const seq = transformerSequenceModel(encoder).apply(batch.x!, { training }) as tf.Tensor3D;
+    const seq = transformerSequenceModel(encoder).apply(batch.x, { training }) as tf.Tensor3D;
     return maskedLmTermOf(encoder, heads, seq, batch);
   },
 });

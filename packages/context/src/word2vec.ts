@@ -495,9 +495,9 @@ function defineWord2Vec<N extends string>(name: N, mode: 'skipgram' | 'cbow') {
       };
     },
     loss: ({ encode, heads, batch }) => {
-      const h = encode(batch.x!);
-      const v = heads.output.apply(batch.outputs!) as tf.Tensor3D;
-      return word2vecLoss(h, v, batch.weights! as tf.Tensor2D, batch.scale! as tf.Scalar);
+      const h = encode(batch.x);
+      const v = heads.output.apply(batch.outputs) as tf.Tensor3D;
+      return word2vecLoss(h, v, batch.weights, batch.scale);
     },
   });
 }

@@ -175,8 +175,8 @@ export const sentenceOrderTask = definePretextTask({
   loss: (ctx) => {
     if (ctx.config.encoding === 'joint') return sentenceTaskLoss(ctx);
     const { encode, heads, batch } = ctx;
-    const f = encode(batch.x!);
-    const n = batch.y!.shape[0];
-    return tf.losses.softmaxCrossEntropy(batch.y!, heads.classifier!.apply(tf.reshape(f, [n, -1])) as tf.Tensor2D) as tf.Scalar;
+    const f = encode(batch.x);
+    const n = batch.y.shape[0];
+    return tf.losses.softmaxCrossEntropy(batch.y, heads.classifier!.apply(tf.reshape(f, [n, -1])) as tf.Tensor2D) as tf.Scalar;
   },
 });
