@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
 import type { Rng } from './rng';
-import type { BatchByModality, DataSource, Family, ImageTransformSet, Modality } from './types';
+import type { BatchByModality, DataNeeds, DataSource, Family, ImageTransformSet, Modality } from './types';
 
 /** The raw batch type for a modality (families add theirs to `BatchByModality`). */
 export type RawBatch<M extends Modality> = M extends keyof BatchByModality ? BatchByModality[M] : unknown;
@@ -142,6 +142,12 @@ export interface PretextTaskSpec<
    * exported encoder must apply it too. Pure and deterministic (no augmentation).
    */
   encoderView?(raw: RawBatch<M>, config: z.output<C>): RawBatch<M>;
+  /**
+   * Optional: what the task needs its training data to provide, e.g. items of `config.sentences`
+   * consecutive sentences for sentence order. The runner passes it to the dataset; default: the
+   * dataset's own layout (text: one sentence per item).
+   */
+  dataNeeds?(config: z.output<C>): DataNeeds;
   /**
    * The encoder's input shape on data whose examples have shape `sampleShape` (a frame, a
    * time step), when the task feeds the encoder something else: e.g. chunks of `config.chunk`
