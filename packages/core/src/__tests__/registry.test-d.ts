@@ -46,7 +46,6 @@ describe('typed registry', () => {
     expectTypeOf(both.get('typed-batch')).toEqualTypeOf<typeof typedBatch>();
   });
 
-
   const registry = createRegistry().use(rotationLike);
 
   it('looks up registered names with their exact type', () => {
