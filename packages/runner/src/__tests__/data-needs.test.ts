@@ -79,4 +79,10 @@ describe('the text layout comes from the task (dataNeeds), not from the data pac
     expect(two.sentencesPerItem).toBe(2);
     expect(two.size).toBe(6);
   });
+
+  it('the built-in text tasks keep the 3-sentence items the README figures were measured on', () => {
+    const textTasks = builtinCatalogue().tasks.list().filter((t) => t.modality === 'text');
+    expect(textTasks.map((t) => t.name).sort()).toEqual(['masked-lm', 'next-sentence', 'sentence-order', 'word2vec-cbow', 'word2vec-skipgram']);
+    for (const task of textTasks) expect([task.name, trainSource(task).sentencesPerItem]).toEqual([task.name, 3]);
+  });
 });
