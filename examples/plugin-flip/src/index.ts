@@ -50,7 +50,7 @@ export const flipTask = definePretextTask({
     return { x: mixed, y: tf.oneHot(tf.tensor1d(flips, 'int32'), 2) };
   },
   // Runs inside the trainer's gradient tape.
-  loss: ({ encode, heads, batch }) => tf.losses.softmaxCrossEntropy(batch.y!, heads.classifier.apply(encode(batch.x!)) as tf.Tensor) as tf.Scalar,
+  loss: ({ encode, heads, batch }) => tf.losses.softmaxCrossEntropy(batch.y, heads.classifier.apply(encode(batch.x)) as tf.Tensor) as tf.Scalar,
 });
 
 /** The plugin value `ssl --plugin` loads (any task, list of tasks or `{ tasks }` works). */

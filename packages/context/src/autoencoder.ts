@@ -54,7 +54,7 @@ export const autoencoderTask = definePretextTask({
   createHeads: ({ featureDim, inputShape, config, seed }) => ({ decoder: createDecoder(featureDim, inputShape, config.decoderWidth, seed) }),
   prepare: (raw) => ({ x: tf.tensor4d(raw.images, [raw.n, raw.height, raw.width, raw.channels]) }),
   loss: ({ encode, heads, batch, config }) => {
-    const x = batch.x!;
+    const x = batch.x;
     const recon = heads.decoder.apply(encode(x)) as tf.Tensor4D;
     return reconstructionLoss(x, recon, config.loss);
   },

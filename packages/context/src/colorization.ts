@@ -144,9 +144,9 @@ export const colorizationTask = definePretextTask({
   },
   prepare: (raw) => colorizationBatch(raw),
   loss: ({ heads, batch, state, training, config }) => {
-    const features = state.trunk.apply(batch.x!, { training }) as tf.Tensor4D;
+    const features = state.trunk.apply(batch.x, { training }) as tf.Tensor4D;
     const logits = heads.colour.apply(features) as tf.Tensor4D;
-    return colorizationLoss(logits, batch.ab as tf.Tensor4D, abBins(config.binSize), config.rebalance);
+    return colorizationLoss(logits, batch.ab, abBins(config.binSize), config.rebalance);
   },
   reportImages: ({ encoder, heads, config, raw }) => colorizationPictures(encoder, heads.colour, raw, config),
 });

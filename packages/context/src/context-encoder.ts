@@ -204,8 +204,8 @@ export const contextEncoderTask = definePretextTask({
     };
   },
   loss: ({ encode, heads, batch }) => {
-    const prediction = heads.decoder.apply(encode(batch.x!)) as tf.Tensor4D;
-    return maskedL2Loss(batch.target as tf.Tensor4D, prediction, batch.mask as tf.Tensor4D);
+    const prediction = heads.decoder.apply(encode(batch.x)) as tf.Tensor4D;
+    return maskedL2Loss(batch.target, prediction, batch.mask);
   },
   reportImages: ({ config, encoder, heads, raw }) => {
     const { n, height: h, width: w, channels: c } = raw;

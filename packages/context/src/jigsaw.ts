@@ -174,10 +174,10 @@ export const jigsawTask = definePretextTask({
     return { tiles: x, y: tf.oneHot(tf.tensor1d(labels, 'int32'), config.permutations) };
   },
   loss: ({ encode, heads, batch }) => {
-    const n = batch.y!.shape[0]!;
-    const f = encodePatches(encode, batch.tiles as tf.Tensor4D, 'jigsaw');
+    const n = batch.y.shape[0]!;
+    const f = encodePatches(encode, batch.tiles, 'jigsaw');
     // Rows 9i..9i+8 are puzzle i's slots in order: a reshape concatenates them slot by slot.
     const logits = heads.classifier.apply(f.reshape([n, -1])) as tf.Tensor2D;
-    return tf.losses.softmaxCrossEntropy(batch.y!, logits) as tf.Scalar;
+    return tf.losses.softmaxCrossEntropy(batch.y, logits) as tf.Scalar;
   },
 });

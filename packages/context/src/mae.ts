@@ -295,8 +295,8 @@ export const maeTask = definePretextTask({
   }),
   loss: ({ config, encoder, heads, batch }) => {
     const vit = vitParts(encoder, 'MAE');
-    const { select, unshuffle, mask } = maskTensors(batch.noise!, vit.grid[0] * vit.grid[1], config.maskRatio);
-    const { prediction, patches } = maeForward(vit, heads.decoder, batch.x as tf.Tensor4D, select, unshuffle);
+    const { select, unshuffle, mask } = maskTensors(batch.noise, vit.grid[0] * vit.grid[1], config.maskRatio);
+    const { prediction, patches } = maeForward(vit, heads.decoder, batch.x, select, unshuffle);
     return maeLoss(prediction, config.normPixLoss ? normalizePatches(patches) : patches, mask);
   },
   reportImages: ({ config, encoder, heads, raw }) => {

@@ -29,10 +29,13 @@ export const maskedLmTask = definePretextTask({
   defaultEncoder: 'transformer',
   // Scaled to a few minutes on 2 cores (BERT: 1M steps of 256 × 512 tokens).
   trainDefaults: { epochs: 2, batchSize: 32, lr: 2e-3, optimizer: 'adam', weightDecay: 0.01, limit: 4000 },
+  // Any layout works; rows of 3 consecutive sentences (BERT: contiguous spans of text) are the
+  // layout the README's figures were measured on.
+  dataNeeds: () => ({ sentencesPerItem: 3 }),
   createHeads: ({ featureDim, config, seed, encoder }) => maskedLmHeads(encoder, encoder ? transformerWidth(encoder) : featureDim, config, seed),
   prepare: (raw, { config, rng }) => maskedLmBatch(raw.tokens, raw.n, raw.length, rng, config),
   loss: ({ encoder, heads, batch, training }) => {
-    const seq = transformerSequenceModel(encoder).apply(batch.x!, { training }) as tf.Tensor3D;
+    const seq = transformerSequenceModel(encoder).apply(batch.x, { training }) as tf.Tensor3D;
     return maskedLmTermOf(encoder, heads, seq, batch);
   },
 });

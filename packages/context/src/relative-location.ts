@@ -155,11 +155,11 @@ export const relativeLocationTask = definePretextTask({
     return { centre: patches(centres), neighbour: patches(neighbours), y: tf.oneHot(tf.tensor1d(labels, 'int32'), 8) };
   },
   loss: ({ encode, heads, batch }) => {
-    const n = batch.y!.shape[0]!;
+    const n = batch.y.shape[0]!;
     // One encoder call for both branches (shared weights and batch statistics).
-    const f = encodePatches(encode, tf.concat([batch.centre!, batch.neighbour!], 0) as tf.Tensor4D, 'relative-location');
+    const f = encodePatches(encode, tf.concat([batch.centre, batch.neighbour], 0) as tf.Tensor4D, 'relative-location');
     const fused = tf.concat([f.slice([0, 0], [n, -1]), f.slice([n, 0], [n, -1])], 1);
     const logits = heads.classifier.apply(fused) as tf.Tensor2D;
-    return tf.losses.softmaxCrossEntropy(batch.y!, logits) as tf.Scalar;
+    return tf.losses.softmaxCrossEntropy(batch.y, logits) as tf.Scalar;
   },
 });

@@ -68,7 +68,7 @@ export const rotationTask = definePretextTask({
     };
   },
   loss: ({ encode, heads, batch }) => {
-    const logits = heads.classifier.apply(encode(batch.x!)) as tf.Tensor2D;
-    return tf.losses.softmaxCrossEntropy(batch.y!, logits) as tf.Scalar;
+    const logits = heads.classifier.apply(encode(batch.x)) as tf.Tensor2D;
+    return tf.losses.softmaxCrossEntropy(batch.y, logits) as tf.Scalar;
   },
 });

@@ -91,12 +91,12 @@ export const splitBrainTask = definePretextTask({
   createState: ({ encoder }): SplitBrainState => ({ towers: splitTowers(encoder), variables: () => [], dispose: () => {} }),
   prepare: (raw) => splitBrainBatch(raw),
   loss: ({ heads, batch, state, training, config }) => {
-    const [fromL, fromAb] = state.towers.apply(batch.x!, { training }) as tf.Tensor4D[];
+    const [fromL, fromAb] = state.towers.apply(batch.x, { training }) as tf.Tensor4D[];
     const abLogits = heads.toAb.apply(fromL!) as tf.Tensor4D;
     const lLogits = heads.toL.apply(fromAb!) as tf.Tensor4D;
     const [, h, w] = abLogits.shape;
-    const abTarget = quantiseAbTensor(poolTo(batch.ab as tf.Tensor4D, h, w), abBins(config.abBinSize));
-    const lTarget = quantiseLightness(poolTo(batch.l as tf.Tensor4D, h, w), config.lightnessBins);
+    const abTarget = quantiseAbTensor(poolTo(batch.ab, h, w), abBins(config.abBinSize));
+    const lTarget = quantiseLightness(poolTo(batch.l, h, w), config.lightnessBins);
     return tf.add(cellCrossEntropy(abLogits, abTarget), cellCrossEntropy(lLogits, lTarget)) as tf.Scalar;
   },
 });

@@ -436,6 +436,9 @@ function defineWord2Vec<N extends string>(name: N, mode: 'skipgram' | 'cbow') {
     // no learning at a stable lr). Default: 3 passes over SOTU's ~1.8M words (one pass leaves most
     // words near a shared direction: WordNet synonyms no closer than random pairs).
     trainDefaults: { epochs: 3, batchSize: 64, lr: mode === 'cbow' ? 0.05 : 0.025, optimizer: 'sgd', momentum: 0, schedule: 'linear', limit: 1_000_000 },
+    // Any layout works (windows run over each row's tokens); rows of 3 consecutive sentences are
+    // the layout the README's word-vector figures were measured on.
+    dataNeeds: () => ({ sentencesPerItem: 3 }),
     // The trained input vectors are the method's product: write them in word2vec's text format.
     exportArtifacts: async ({ encoder, source, runDir }) => {
       const vocab = (source as { tokenizer?: { vocab: Vocabulary } }).tokenizer?.vocab;
@@ -495,9 +498,9 @@ function defineWord2Vec<N extends string>(name: N, mode: 'skipgram' | 'cbow') {
       };
     },
     loss: ({ encode, heads, batch }) => {
-      const h = encode(batch.x!);
-      const v = heads.output.apply(batch.outputs!) as tf.Tensor3D;
-      return word2vecLoss(h, v, batch.weights! as tf.Tensor2D, batch.scale! as tf.Scalar);
+      const h = encode(batch.x);
+      const v = heads.output.apply(batch.outputs) as tf.Tensor3D;
+      return word2vecLoss(h, v, batch.weights, batch.scale);
     },
   });
 }

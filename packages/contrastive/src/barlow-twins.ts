@@ -44,7 +44,7 @@ export const barlowTwinsTask = definePretextTask({
   }),
   prepare: (raw, { config, rng }) => ({ x: multiCropBatch(raw, config, rng).x }),
   loss: ({ encode, heads, batch, config, training, monitorEmbedding }) => {
-    const z = heads.projector.apply(encode(batch.x!), { training }) as tf.Tensor2D;
+    const z = heads.projector.apply(encode(batch.x), { training }) as tf.Tensor2D;
     const [z1, z2] = chunks(z, 2) as [tf.Tensor2D, tf.Tensor2D];
     monitorEmbedding?.(z1);
     return barlowTwinsLoss(z1, z2, config.lambda);

@@ -76,10 +76,10 @@ export const byolTask = definePretextTask({
   },
   prepare: (raw, { config, rng }) => ({ x: multiCropBatch(raw, config, rng).x }),
   loss: ({ encode, heads, batch, state, training, monitorEmbedding }) => {
-    const z = heads.projector.apply(encode(batch.x!), { training }) as tf.Tensor2D;
+    const z = heads.projector.apply(encode(batch.x), { training }) as tf.Tensor2D;
     const p = heads.predictor.apply(z, { training }) as tf.Tensor2D;
     const [targetEncoder, targetProjector] = state.target.models as [tf.LayersModel, tf.LayersModel];
-    const zt = detach(targetProjector.apply(targetEncoder.apply(batch.x!, { training }), { training }) as tf.Tensor2D);
+    const zt = detach(targetProjector.apply(targetEncoder.apply(batch.x, { training }), { training }) as tf.Tensor2D);
     const [p1, p2] = chunks(p, 2) as [tf.Tensor2D, tf.Tensor2D];
     const [t1, t2] = chunks(zt, 2) as [tf.Tensor2D, tf.Tensor2D];
     monitorEmbedding?.(chunks(z, 2)[0] as tf.Tensor2D);

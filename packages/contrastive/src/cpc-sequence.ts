@@ -78,8 +78,8 @@ export const cpcSequenceTask = definePretextTask({
     return { x: seqX };
   },
   loss: ({ encode, heads, batch, config }) => {
-    const [n, steps] = batch.x!.shape as [number, number];
-    const codes = encode(tf.reshape(batch.x!, [n * steps, ...batch.x!.shape.slice(2)]));
+    const [n, steps] = batch.x.shape as [number, number];
+    const codes = encode(tf.reshape(batch.x, [n * steps, ...batch.x.shape.slice(2)]));
     const contexts = heads.context!.apply(tf.reshape(codes, [n, steps, codes.shape[1]])) as tf.Tensor3D;
     const predictors = Array.from({ length: config.predictionSteps }, (_, i) => heads[`predict${i + 1}`]!);
     return sequenceInfoNCE(codes, contexts, predictors);

@@ -156,7 +156,7 @@ export const cpcTask = definePretextTask({
     return { x: cpcPatches(raw, config) };
   },
   loss: ({ encode, heads, batch, config }) => {
-    const codes = encode(batch.x!);
+    const codes = encode(batch.x);
     const contexts = cpcContext(heads.context!, codes, config.grid);
     const predictors = Array.from({ length: config.predictionSteps }, (_, i) => heads[`predict${i + 1}`]!);
     return cpcInfoNCE(codes, contexts, predictors, config.grid);

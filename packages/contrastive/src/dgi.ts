@@ -110,8 +110,8 @@ export const dgiTask = definePretextTask({
     };
   },
   loss: ({ encode, heads, batch }) => {
-    const h = encode(batch.x!);
-    const hc = encode(batch.xCorrupt!);
+    const h = encode(batch.x);
+    const hc = encode(batch.xCorrupt);
     const s = dgiReadout(h);
     // W·s via the head's dense layer (kernel K = Wᵀ): s·K = (W s)ᵀ.
     const ws = heads.discriminator!.apply(s) as tf.Tensor2D; // [1, D]

@@ -139,7 +139,7 @@ export const dimTask = definePretextTask({
   },
   prepare: (raw) => ({ x: tf.tensor4d(raw.images, [raw.n, raw.height, raw.width, raw.channels]) }),
   loss: ({ heads, batch, config, state, training }) => {
-    const [map, features] = state.both.apply(batch.x!, { training }) as [tf.Tensor4D, tf.Tensor2D];
+    const [map, features] = state.both.apply(batch.x, { training }) as [tf.Tensor4D, tf.Tensor2D];
     const g = heads.globalNet.apply(features) as tf.Tensor2D;
     const l = heads.localNet.apply(map) as tf.Tensor4D;
     const [n, h, w, e] = l.shape;

@@ -107,7 +107,7 @@ export const dinoTask = definePretextTask({
   },
   prepare: (raw, { config, rng }) => multiCropBatch(raw, config, rng),
   loss: ({ encode, heads, batch, config, state, training, monitorEmbedding }) => {
-    const bottleneck = heads.projector.apply(encode(batch.x!), { training }) as tf.Tensor2D;
+    const bottleneck = heads.projector.apply(encode(batch.x), { training }) as tf.Tensor2D;
     const n = bottleneck.shape[0] / 2;
     monitorEmbedding?.(bottleneck.slice([0, 0], [n, -1]));
     const student = chunks(dinoLogits(bottleneck, heads.prototypes), 2) as tf.Tensor2D[];
@@ -116,7 +116,7 @@ export const dinoTask = definePretextTask({
       student.push(...(chunks(local, local.shape[0] / n) as tf.Tensor2D[]));
     }
     const [tEncoder, tProjector, tPrototypes] = state.teacher.models as [tf.LayersModel, tf.LayersModel, tf.LayersModel];
-    const teacherOut = detach(dinoLogits(tProjector.apply(tEncoder.apply(batch.x!, { training }), { training }) as tf.Tensor2D, tPrototypes));
+    const teacherOut = detach(dinoLogits(tProjector.apply(tEncoder.apply(batch.x, { training }), { training }) as tf.Tensor2D, tPrototypes));
     if (training) {
       state.pending?.dispose();
       state.pending = tf.keep(teacherOut.mean(0, true));

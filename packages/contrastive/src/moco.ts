@@ -150,12 +150,12 @@ export const mocoTask = definePretextTask({
     };
   },
   loss: ({ encode, heads, batch, config, state, training, monitorEmbedding }) => {
-    const [xq, xk] = tf.split(batch.x!, 2, 0);
+    const [xq, xk] = tf.split(batch.x, 2, 0);
     const q = heads.projector.apply(applyInGroups(encode, xq!, config.shuffleGroups)) as tf.Tensor2D;
     monitorEmbedding?.(q);
     // The key encoder is outside the optimiser's variables; detach makes that explicit.
-    const keyFeatures = applyInGroups((x) => state.keyEncoder.apply(x, { training }) as tf.Tensor2D, tf.gather(xk!, batch.perm!), config.shuffleGroups);
-    const k = detach(l2NormalizeRows(tf.gather(state.keyProjector.apply(keyFeatures) as tf.Tensor2D, batch.inverse!))) as tf.Tensor2D;
+    const keyFeatures = applyInGroups((x) => state.keyEncoder.apply(x, { training }) as tf.Tensor2D, tf.gather(xk!, batch.perm), config.shuffleGroups);
+    const k = detach(l2NormalizeRows(tf.gather(state.keyProjector.apply(keyFeatures) as tf.Tensor2D, batch.inverse))) as tf.Tensor2D;
     if (training) {
       state.pending?.dispose();
       state.pending = tf.keep(k.clone());

@@ -163,19 +163,19 @@ export const npidTask = definePretextTask({
     };
   },
   loss: ({ encode, heads, batch, config, state, training }) => {
-    const f = l2NormalizeRows(heads.embed.apply(encode(batch.x!)) as tf.Tensor2D);
+    const f = l2NormalizeRows(heads.embed.apply(encode(batch.x)) as tf.Tensor2D);
     const s = state as NpidState & { writtenList(): number[] };
     const list = s.writtenList();
-    const u = batch.u!.dataSync();
+    const u = batch.u.dataSync();
     const negRows = list.length > 0 ? Int32Array.from(u, (x) => list[Math.floor(x * list.length)]!) : Int32Array.from(u, (x) => Math.floor(x * config.bankSize));
     const negatives = tf.gather(state.bank, tf.tensor1d(negRows, 'int32')) as tf.Tensor2D;
     // Positive: the image's own bank row; rows never written yet use the feature itself.
-    const own = tf.gather(state.bank, batch.rows!) as tf.Tensor2D;
-    const seen = tf.gather(state.written, batch.rows!).expandDims(1);
+    const own = tf.gather(state.bank, batch.rows) as tf.Tensor2D;
+    const seen = tf.gather(state.written, batch.rows).expandDims(1);
     const positive = detach(own.mul(seen).add(f.mul(tf.scalar(1).sub(seen)))) as tf.Tensor2D;
     if (training) {
       if (state.pending) tf.dispose([state.pending.features, state.pending.rows]);
-      state.pending = { features: tf.keep(detach(f).clone() as tf.Tensor2D), rows: tf.keep(batch.rows!.clone() as tf.Tensor1D) };
+      state.pending = { features: tf.keep(detach(f).clone() as tf.Tensor2D), rows: tf.keep(batch.rows.clone() as tf.Tensor1D) };
     }
     return infoNCELoss(f, positive, negatives, config.temperature, { normalize: false });
   },

@@ -59,7 +59,7 @@ export const simclrTask = definePretextTask({
     return { x: stackViews(simclrViews(raw, simclrAugmentation(config), rng)) };
   },
   loss: ({ encode, heads, batch, config, monitorEmbedding }) => {
-    const z = heads.projector.apply(encode(batch.x!)) as tf.Tensor2D;
+    const z = heads.projector.apply(encode(batch.x)) as tf.Tensor2D;
     const [z1, z2] = tf.split(z, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
     monitorEmbedding?.(z1);
     return ntXentLoss(z1, z2, config.temperature);

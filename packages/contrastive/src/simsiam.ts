@@ -47,7 +47,7 @@ export const simsiamTask = definePretextTask({
   }),
   prepare: (raw, { config, rng }) => ({ x: multiCropBatch(raw, config, rng).x }),
   loss: ({ encode, heads, batch, config, training, monitorEmbedding }) => {
-    const z = heads.projector.apply(encode(batch.x!), { training }) as tf.Tensor2D;
+    const z = heads.projector.apply(encode(batch.x), { training }) as tf.Tensor2D;
     const p = heads.predictor.apply(z, { training }) as tf.Tensor2D;
     const target = config.stopGradient ? detach(z) : z;
     const [z1, z2] = chunks(target, 2) as [tf.Tensor2D, tf.Tensor2D];

@@ -76,7 +76,7 @@ export const swavTask = definePretextTask({
       const zn = l2NormalizeRows(heads.projector.apply(encode(x), { training }) as tf.Tensor2D);
       return { zn, scores: heads.prototypes.apply(zn) as tf.Tensor2D };
     };
-    const global = scoresOf(batch.x!);
+    const global = scoresOf(batch.x);
     const n = global.scores.shape[0] / 2;
     monitorEmbedding?.(global.zn.slice([0, 0], [n, -1]));
     const views = chunks(global.scores, 2) as tf.Tensor2D[];

@@ -46,7 +46,7 @@ export const vicregTask = definePretextTask({
   }),
   prepare: (raw, { config, rng }) => ({ x: multiCropBatch(raw, config, rng).x }),
   loss: ({ encode, heads, batch, config, training, monitorEmbedding }) => {
-    const z = heads.projector.apply(encode(batch.x!), { training }) as tf.Tensor2D;
+    const z = heads.projector.apply(encode(batch.x), { training }) as tf.Tensor2D;
     const [z1, z2] = chunks(z, 2) as [tf.Tensor2D, tf.Tensor2D];
     monitorEmbedding?.(z1);
     const t = vicregTerms(z1, z2, { invariance: config.invarianceWeight, variance: config.varianceWeight, covariance: config.covarianceWeight });

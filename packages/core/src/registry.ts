@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { RegistryBase } from './catalogue';
 import { SslError, parseWith } from './errors';
-import type { AnyPretextTask, Heads, PretextTask, PretextTaskSpec } from './task';
+import type { AnyPretextTask, Heads, PretextBatch, PretextTask, PretextTaskSpec } from './task';
 import type { Modality } from './types';
 
 const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
@@ -10,7 +10,8 @@ const MODALITIES = ['image', 'sequence', 'text', 'graph', 'multiview'] as const;
 
 /**
  * Defines a pretext task: name, family, modality, zod config with the paper's defaults,
- * heads, data construction and loss. The config's type flows into every hook.
+ * heads, data construction and loss. The config's type flows into every hook, and the batch
+ * `prepare` returns is the type `loss` sees.
  *
  * @example
  * export const myTask = definePretextTask({
@@ -19,12 +20,12 @@ const MODALITIES = ['image', 'sequence', 'text', 'graph', 'multiview'] as const;
  *   config: z.object({ classes: z.number().int().min(2).default(4) }).strict(),
  *   createHeads: ({ featureDim, config }) => ({ classifier: linearHead(featureDim, config.classes) }),
  *   prepare: (raw, { config, rng }) => ({ x: tf.tensor4d(raw.images, [raw.n, raw.height, raw.width, raw.channels]) }),
- *   loss: ({ encode, heads, batch }) => ...,
+ *   loss: ({ encode, heads, batch }) => ..., // batch.x: tf.Tensor4D, no assertion
  * });
  */
-export function definePretextTask<N extends string, C extends z.ZodTypeAny, M extends Modality, H extends Heads, S = undefined>(
-  spec: PretextTaskSpec<N, C, M, H, S>,
-): PretextTask<N, C, M, H, S> {
+export function definePretextTask<N extends string, C extends z.ZodTypeAny, M extends Modality, H extends Heads, S = undefined, B extends PretextBatch = PretextBatch>(
+  spec: PretextTaskSpec<N, C, M, H, S, B>,
+): PretextTask<N, C, M, H, S, B> {
   if (!KEBAB.test(spec.name)) {
     throw new SslError(`Invalid pretext task name "${spec.name}": must be kebab-case (lowercase letters, digits and single dashes), e.g. "relative-location".`);
   }

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
 import type { Rng } from './rng';
-import type { BatchByModality, DataSource, Family, ImageTransformSet, Modality } from './types';
+import type { BatchByModality, DataNeeds, DataSource, Family, ImageTransformSet, Modality } from './types';
 
 /** The raw batch type for a modality (families add theirs to `BatchByModality`). */
 export type RawBatch<M extends Modality> = M extends keyof BatchByModality ? BatchByModality[M] : unknown;
@@ -30,12 +30,15 @@ export interface PrepareContext<C> {
   training: boolean;
 }
 
-/** What a task's loss sees: the shared encoder, its heads, the prepared batch. */
-export interface LossContext<C, H extends Heads = Heads, S = unknown> {
+/**
+ * What a task's loss sees: the shared encoder, its heads, the prepared batch. `B` is the type
+ * `prepare` returns, so the loss reads `batch.x` without assertions.
+ */
+export interface LossContext<C, H extends Heads = Heads, S = unknown, B extends PretextBatch = PretextBatch> {
   config: C;
   encoder: tf.LayersModel;
   heads: H;
-  batch: PretextBatch;
+  batch: B;
   /** Task-owned state from `createState` (momentum encoder, queue, memory bank...). */
   state: S;
   training: boolean;
@@ -87,7 +90,8 @@ export interface TrainDefaults {
 
 /**
  * Everything that defines a pretext task. Build one with {@link definePretextTask}.
- * `C` is the zod schema of its config; its parsed type flows into every hook.
+ * `C` is the zod schema of its config; its parsed type flows into every hook. `B` is the
+ * prepared batch: inferred from what `prepare` returns, it is the type `loss` sees.
  */
 export interface PretextTaskSpec<
   N extends string = string,
@@ -95,6 +99,7 @@ export interface PretextTaskSpec<
   M extends Modality = Modality,
   H extends Heads = Heads,
   S = undefined,
+  B extends PretextBatch = PretextBatch,
 > {
   /** Unique kebab-case name, e.g. `rotation`. */
   name: N;
@@ -117,9 +122,9 @@ export interface PretextTaskSpec<
   /** Optional per-run state (momentum encoders, queues, banks). */
   createState?(ctx: HeadContext<z.output<C>> & { encoder: tf.LayersModel; /** The heads `createHeads` built (e.g. to copy into a momentum network). */ heads?: H }): S;
   /** Turns a raw batch into tensors (the pretext data construction). Runs inside tf.tidy. */
-  prepare(raw: RawBatch<M>, ctx: PrepareContext<z.output<C>>): PretextBatch;
+  prepare(raw: RawBatch<M>, ctx: PrepareContext<z.output<C>>): B;
   /** The pretext loss. Runs inside the trainer's gradient tape. */
-  loss(ctx: LossContext<z.output<C>, H, S>): tf.Scalar;
+  loss(ctx: LossContext<z.output<C>, H, S, B>): tf.Scalar;
   /**
    * Optional: the task optimises the encoder itself instead of the trainer's batched gradient
    * step, for methods whose published optimiser is not one (word2vec's sequential per-pair SGD on
@@ -137,6 +142,12 @@ export interface PretextTaskSpec<
    * exported encoder must apply it too. Pure and deterministic (no augmentation).
    */
   encoderView?(raw: RawBatch<M>, config: z.output<C>): RawBatch<M>;
+  /**
+   * Optional: what the task needs its training data to provide, e.g. items of `config.sentences`
+   * consecutive sentences for sentence order. The runner passes it to the dataset; default: the
+   * dataset's own layout (text: one sentence per item).
+   */
+  dataNeeds?(config: z.output<C>): DataNeeds;
   /**
    * The encoder's input shape on data whose examples have shape `sampleShape` (a frame, a
    * time step), when the task feeds the encoder something else: e.g. chunks of `config.chunk`
@@ -178,11 +189,12 @@ export type PretextTask<
   M extends Modality = Modality,
   H extends Heads = Heads,
   S = undefined,
-> = Readonly<PretextTaskSpec<N, C, M, H, S>> & { readonly kind: 'pretext-task' };
+  B extends PretextBatch = PretextBatch,
+> = Readonly<PretextTaskSpec<N, C, M, H, S, B>> & { readonly kind: 'pretext-task' };
 
-/** Any pretext task, whatever its config, heads and state. */
+/** Any pretext task, whatever its config, heads, state and prepared batch. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyPretextTask = PretextTask<string, z.ZodTypeAny, Modality, any, any>;
+export type AnyPretextTask = PretextTask<string, z.ZodTypeAny, Modality, any, any, any>;
 
 /** The parsed config type of a task. */
 export type TaskConfig<T extends AnyPretextTask> = z.output<T['config']>;

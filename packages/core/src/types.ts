@@ -85,6 +85,19 @@ export interface TextBatch {
 }
 
 /**
+ * What a task needs its training data to provide beyond the modality. The task declares it
+ * (`PretextTaskSpec.dataNeeds`), the runner hands it to the dataset (`DatasetContext.needs` in
+ * @ssl/data), so the data layout follows the method instead of a constant in the data package.
+ *
+ * @example
+ * const needs: DataNeeds = { sentencesPerItem: 3 }; // windows of 3 consecutive sentences
+ */
+export interface DataNeeds {
+  /** Text: consecutive sentences of one document per item (datasets default to 1). */
+  sentencesPerItem?: number;
+}
+
+/**
  * What a dataset tells an encoder beyond the input shape: a vocabulary's size, a graph's nodes and
  * edges. Encoders that need one of them read it; others ignore them.
  *

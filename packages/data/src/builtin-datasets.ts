@@ -166,16 +166,15 @@ const cora = defineDataset({
 });
 
 // ---------------------------------------------------------------------------------------------
-// Text corpora: items of `sentencesPerItem` consecutive sentences of one document, 128 tokens,
-// word-level vocabulary of the words seen ≥ 5 times. The probe classifies whole documents of a
-// labelled corpus (itself when labelled, else Brown genres).
+// Text corpora: items of consecutive sentences of one document (as many as the task declares in
+// its `dataNeeds`, default one), 128 tokens, word-level vocabulary of the words seen ≥ 5 times.
+// The probe classifies whole documents of a labelled corpus (itself when labelled, else Brown genres).
 
 /**
- * How text corpora are laid out for pretraining: items of 3 consecutive sentences of one document
- * (next-sentence uses the first two; sentence order shuffles all three, Wu et al.'s setting;
- * word2vec and masked LM take any layout), 128 tokens, vocabulary of the words seen ≥ 5 times.
+ * How text corpora are laid out: rows of 128 tokens, vocabulary of the words seen ≥ 5 times. The
+ * sentences per item come from the task (`DatasetContext.needs.sentencesPerItem`, default 1).
  */
-export const TEXT_LAYOUT = { length: 128, sentencesPerItem: 3, minCount: 5 } as const;
+export const TEXT_LAYOUT = { length: 128, minCount: 5 } as const;
 
 /** Longest document text the probe reads, in chunks of the source's length (2048 tokens covers a Brown sample). */
 const PROBE_MAX_CHUNKS = 16;
@@ -184,13 +183,14 @@ const corpusOf: (spec: string) => TextCorpus = cachedLoader((spec: string) => lo
 const tokenizerOf: (spec: string) => TextTokenizer = cachedLoader((spec: string) => buildTokenizer(corpusOf(spec), { minCount: TEXT_LAYOUT.minCount }));
 
 /**
- * The pretraining source of a text corpus spec (`sotu`, `brown`, `textdir:PATH`...), cached.
+ * The pretraining source of a text corpus spec (`sotu`, `brown`, `textdir:PATH`...): items of
+ * `sentencesPerItem` consecutive sentences of one document (default 1), cached.
  *
  * @example
- * const src = textTrainSource('sotu', 100_000); // src.tokenizer.size, src.batch(...)
+ * const src = textTrainSource('sotu', 100_000, 3); // src.tokenizer.size, src.batch(...)
  */
-export const textTrainSource: (spec: string, limit: number) => TextSource = cachedLoader((spec: string, limit: number) =>
-  createTextSource(corpusOf(spec), tokenizerOf(spec), { length: TEXT_LAYOUT.length, sentencesPerItem: TEXT_LAYOUT.sentencesPerItem, limit }),
+export const textTrainSource: (spec: string, limit: number, sentencesPerItem?: number) => TextSource = cachedLoader((spec: string, limit: number, sentencesPerItem = 1) =>
+  createTextSource(corpusOf(spec), tokenizerOf(spec), { length: TEXT_LAYOUT.length, sentencesPerItem, limit }),
 );
 
 /** The labelled corpus a text corpus is probed on: itself when labelled, else Brown genres. */
@@ -267,7 +267,7 @@ function textDataset(name: string, summary: string): Dataset {
     summary,
     modality: 'text',
     defaultEncoder: 'bag-of-embeddings',
-    train: (arg, ctx) => textTrainSource(spec(arg), ctx.limit),
+    train: (arg, ctx) => textTrainSource(spec(arg), ctx.limit, ctx.needs?.sentencesPerItem ?? 1),
     sampleShape: (source) => [(source as TextSource).length],
     encoderInputs: (source) => ({ vocabSize: (source as TextSource).tokenizer.size }),
     probeSplits: (arg, { trainLimit, testLimit }) => {

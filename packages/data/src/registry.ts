@@ -1,4 +1,4 @@
-import { NamedRegistry, SslError, type DataSource, type EncoderInputs, type Modality } from '@ssl/core';
+import { NamedRegistry, SslError, type DataNeeds, type DataSource, type EncoderInputs, type Modality } from '@ssl/core';
 
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*:?$/;
 
@@ -14,6 +14,8 @@ export interface DatasetContext {
   testFraction?: number;
   /** Where data notes go (a stated split, a rebuilt cache); default stderr. */
   log?: (line: string) => void;
+  /** What the task declares it needs from the training data (`dataNeeds`), e.g. sentences per text item. */
+  needs?: DataNeeds;
 }
 
 /**

@@ -187,8 +187,8 @@ export interface MaskedLmOutput {
  * when given; untied: `out.output`), cross-entropy over the vocabulary ({@link maskedLmLoss}).
  *
  * @example
- * const seq = transformerSequenceModel(encoder).apply(batch.x!, { training: true }) as tf.Tensor3D;
- * const loss = maskedLmTerm(encoder, heads.mlm, seq, batch.positions!, batch.targets!, { bias: heads.mlmBias });
+ * const seq = transformerSequenceModel(encoder).apply(batch.x, { training: true }) as tf.Tensor3D;
+ * const loss = maskedLmTerm(encoder, heads.mlm, seq, batch.positions, batch.targets, { bias: heads.mlmBias });
  */
 export function maskedLmTerm(encoder: tf.LayersModel, head: tf.LayersModel, seq: tf.Tensor3D, positions: tf.Tensor, targets: tf.Tensor, out: MaskedLmOutput = {}): tf.Scalar {
   const [n, len, d] = seq.shape;

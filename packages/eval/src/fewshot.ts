@@ -198,7 +198,7 @@ export const prototypicalTask = definePretextTask({
     return { x: tf.tensor4d(raw.images, [raw.n, raw.height, raw.width, raw.channels]) };
   },
   loss: ({ encode, batch, config }) => {
-    const f = encode(batch.x!);
+    const f = encode(batch.x);
     const ns = config.nWay * config.kShot;
     return prototypicalLoss(f.slice([0, 0], [ns, -1]), f.slice([ns, 0], [-1, -1]), config);
   },

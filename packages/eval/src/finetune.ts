@@ -28,7 +28,7 @@ export const supervisedTask = definePretextTask({
       y: tf.tensor1d(raw.labels, 'int32'),
     };
   },
-  loss: ({ encode, heads, batch }) => maskedCrossEntropy(heads.classifier.apply(encode(batch.x!)) as tf.Tensor2D, batch.y as tf.Tensor1D),
+  loss: ({ encode, heads, batch }) => maskedCrossEntropy(heads.classifier.apply(encode(batch.x)) as tf.Tensor2D, batch.y),
 });
 
 /** Options of {@link fineTune}. */

@@ -38,7 +38,7 @@ export function jointLabelTask(transforms: ImageTransformSet, name = 'transforma
       const y = Int32Array.from(t, (r, i) => (raw.labels![Math.floor(i / K)]! >= 0 ? raw.labels![Math.floor(i / K)]! * K + r : -1));
       return { x: tf.tensor4d(images, [K * raw.n, raw.height, raw.width, raw.channels]), y: tf.tensor1d(y, 'int32') };
     },
-    loss: ({ encode, heads, batch }) => maskedCrossEntropy(heads.classifier.apply(encode(batch.x!)) as tf.Tensor2D, batch.y as tf.Tensor1D),
+    loss: ({ encode, heads, batch }) => maskedCrossEntropy(heads.classifier.apply(encode(batch.x)) as tf.Tensor2D, batch.y),
   });
 }
 

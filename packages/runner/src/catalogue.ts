@@ -11,12 +11,13 @@ export type CatalogueItem = AnyPretextTask | Dataset | Protocol | EncoderSpec;
 
 /**
  * What `Catalogue.use()` (and `--plugin`) accepts: one item, a list of items of any kind, or an
- * object with any of `tasks`, `datasets`, `protocols`, `encoders`.
+ * object with any of `tasks`, `datasets`, `protocols`, `encoders` and a `defaultMethod` (the task
+ * a run uses when none is named; it must be registered once the plugin's tasks are added).
  */
 export type CataloguePlugin =
   | CatalogueItem
   | readonly CatalogueItem[]
-  | { tasks?: readonly AnyPretextTask[]; datasets?: readonly Dataset[]; protocols?: readonly Protocol[]; encoders?: readonly EncoderSpec[] };
+  | { tasks?: readonly AnyPretextTask[]; datasets?: readonly Dataset[]; protocols?: readonly Protocol[]; encoders?: readonly EncoderSpec[]; defaultMethod?: string };
 
 /**
  * Everything an experiment can name: pretext tasks, datasets, evaluation protocols and encoders,
@@ -28,14 +29,36 @@ export type CataloguePlugin =
  * catalogue.datasets.resolve('moving-mnist');
  */
 export class Catalogue {
+  #defaultMethod: string | undefined;
+
   constructor(
     readonly tasks: Registry = createRegistry(),
     readonly datasets: DatasetRegistry = createDatasetRegistry(),
     readonly protocols: ProtocolRegistry = createProtocolRegistry(),
     readonly encoders: EncoderRegistry = createEncoderRegistry(),
-  ) {}
+    defaultMethod?: string,
+  ) {
+    if (defaultMethod !== undefined) this.setDefaultMethod(defaultMethod);
+  }
 
-  /** Adds a plugin's items, each to the registry of its kind. Duplicates throw unless `{ override: true }`. */
+  /** The task a run uses when no method is named (`ssl pretrain` without `--method`); undefined: a run must name one. */
+  get defaultMethod(): string | undefined {
+    return this.#defaultMethod;
+  }
+
+  /**
+   * Sets the task a run uses when no method is named; it must be registered.
+   *
+   * @example
+   * builtinCatalogue().use(flipTask).setDefaultMethod('flip');
+   */
+  setDefaultMethod(name: string): this {
+    this.tasks.find(name); // throws naming the registered tasks on a typo
+    this.#defaultMethod = name;
+    return this;
+  }
+
+  /** Adds a plugin's items, each to the registry of its kind (and its `defaultMethod`). Duplicates throw unless `{ override: true }`. */
   use(plugin: CataloguePlugin, options: { override?: boolean } = {}): this {
     for (const item of itemsOf(plugin)) {
       switch (item.kind) {
@@ -53,6 +76,11 @@ export class Catalogue {
           break;
       }
     }
+    const defaultMethod = plugin && typeof plugin === 'object' && !Array.isArray(plugin) && !('kind' in plugin) ? (plugin as { defaultMethod?: unknown }).defaultMethod : undefined;
+    if (defaultMethod !== undefined) {
+      if (typeof defaultMethod !== 'string') throw new SslError(`A plugin's defaultMethod must be a task name (a string); got ${typeof defaultMethod}.`);
+      this.setDefaultMethod(defaultMethod);
+    }
     return this;
   }
 }
@@ -69,22 +97,27 @@ function itemsOf(plugin: CataloguePlugin): CatalogueItem[] {
   };
   if (Array.isArray(plugin)) return (plugin as unknown[]).map(check);
   if (plugin && typeof plugin === 'object' && 'kind' in plugin) return [check(plugin)];
-  const p = plugin as { tasks?: unknown; datasets?: unknown; protocols?: unknown; encoders?: unknown };
+  const p = plugin as { tasks?: unknown; datasets?: unknown; protocols?: unknown; encoders?: unknown; defaultMethod?: unknown };
   const lists = [p.tasks, p.datasets, p.protocols, p.encoders].filter((l) => l !== undefined);
-  if (lists.length === 0 || !lists.every(Array.isArray)) {
-    throw new SslError('A plugin must be a task, dataset, protocol or encoder, a list of them, or { tasks, datasets, protocols, encoders } (lists, each optional).');
+  if ((lists.length === 0 && p.defaultMethod === undefined) || !lists.every(Array.isArray)) {
+    throw new SslError('A plugin must be a task, dataset, protocol or encoder, a list of them, or { tasks, datasets, protocols, encoders, defaultMethod } (lists, each optional).');
   }
   return (lists as unknown[][]).flat().map(check);
 }
 
+/** The built-in default method: the classic image pretext task, trained in minutes. */
+const BUILTIN_DEFAULT_METHOD = 'rotation';
+
 /**
- * The catalogue the CLI uses: every family's tasks, every built-in dataset, protocol and encoder.
+ * The catalogue the CLI uses: every family's tasks, every built-in dataset, protocol and encoder,
+ * and the method a run uses when none is named (`catalogue.defaultMethod`).
  *
  * @example
  * const catalogue = builtinCatalogue();
  * catalogue.tasks.names(); // ['autoencoder', 'cmc', ...]
+ * catalogue.defaultMethod; // 'rotation'
  */
 export function builtinCatalogue(): Catalogue {
   const tasks = createRegistry().use(contextTasks).use(contrastiveTasks).use(temporalTasks);
-  return new Catalogue(tasks, createDatasetRegistry().use(builtinDatasets), createProtocolRegistry().use(builtinProtocols), createEncoderRegistry().use(builtinEncoders));
+  return new Catalogue(tasks, createDatasetRegistry().use(builtinDatasets), createProtocolRegistry().use(builtinProtocols), createEncoderRegistry().use(builtinEncoders), BUILTIN_DEFAULT_METHOD);
 }

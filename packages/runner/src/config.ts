@@ -6,9 +6,6 @@ import { z } from 'zod';
 import type { Catalogue } from './catalogue';
 import { fieldsOf, parseSets, routeSets } from './settings';
 
-/** The method a run uses when none is named: the classic image pretext task, trained in minutes. */
-export const DEFAULT_METHOD = 'rotation';
-
 /** The library version, recorded in every run's config.json. */
 export const VERSION = '0.1.0';
 
@@ -81,7 +78,7 @@ export function readRunConfig(dir: string): RunConfig {
 
 /** What a user chooses for an experiment; everything else comes from the method's and dataset's defaults. */
 export interface ExperimentInput {
-  /** Pretext task name (default {@link DEFAULT_METHOD}). */
+  /** Pretext task name (default: the catalogue's `defaultMethod`). */
   method?: string;
   /** `--dataset` value (default `mnist`). */
   dataset?: string;
@@ -130,7 +127,10 @@ export function setNamespaces(catalogue: Catalogue, task: AnyPretextTask, encode
  */
 export function buildRunConfig(catalogue: Catalogue, input: ExperimentInput): RunConfig {
   const sets = Array.isArray(input.set) ? parseSets(input.set as readonly string[]) : ((input.set ?? {}) as Record<string, unknown>);
-  const method = input.method ?? DEFAULT_METHOD;
+  const method = input.method ?? catalogue.defaultMethod;
+  if (method === undefined) {
+    throw new SslError(`No method given and the catalogue has no default method. Name one with --method NAME (or the method option, or catalogue.setDefaultMethod), one of [${catalogue.tasks.names().join(', ')}].`);
+  }
   const task = catalogue.tasks.find(method);
   const dataset = input.dataset ?? 'mnist';
   const encoder = input.encoder ?? task.defaultEncoder ?? catalogue.datasets.resolve(dataset).dataset.defaultEncoder;

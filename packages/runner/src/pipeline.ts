@@ -96,7 +96,8 @@ export function planRun(catalogue: Catalogue, cfg: RunConfig, task: AnyPretextTa
   if (task && task.modality !== dataset.modality) {
     throw new SslError(`Method "${cfg.method}" trains on ${task.modality} data but dataset "${cfg.dataset}" is ${dataset.modality} data. Pick a ${task.modality} dataset (one of [${catalogue.datasets.choices(task.modality).join(', ')}]).`);
   }
-  const ctx: DatasetContext = { ...runDataContext(cfg), ...(opts.log ? { log: opts.log } : {}) };
+  const needs = task?.dataNeeds?.(cfg.taskConfig);
+  const ctx: DatasetContext = { ...runDataContext(cfg), ...(opts.log ? { log: opts.log } : {}), ...(needs ? { needs } : {}) };
   const train = dataset.train(arg, { ...ctx, limit: opts.trainLimit ?? cfg.limit });
   const sample = dataset.sampleShape(train);
   const inputShape = task?.encoderInputShape ? task.encoderInputShape(sample, cfg.taskConfig) : sample;

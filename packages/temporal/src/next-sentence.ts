@@ -75,6 +75,8 @@ export const nextSentenceTask = definePretextTask({
   config: nextSentenceConfig,
   defaultEncoder: 'transformer',
   trainDefaults: { epochs: 2, batchSize: 32, lr: 2e-3, optimizer: 'adam', weightDecay: 0.01, limit: 4000 },
+  // Items of 3 consecutive sentences: A is the first 1 or 2, the true B the one after it.
+  dataNeeds: () => ({ sentencesPerItem: 3 }),
   createHeads: ({ featureDim, config, seed, encoder }) => sentenceTaskHeads(featureDim, config, seed, 2, encoder),
   prepare: (raw, { config, rng }) => {
     const { tokens, labels } = nextSentencePairs(raw, rng.fork('pairs'));

@@ -162,6 +162,8 @@ export const sentenceOrderTask = definePretextTask({
   // them (order loss 0.36) for +0.2 / +0.5 probe points (spam / Brown); 16,000 windows × 2 epochs,
   // the same order of steps, gave +2.0 / +1.0.
   trainDefaults: { epochs: 2, batchSize: 32, lr: 5e-4, optimizer: 'adam', weightDecay: 0.01, limit: 16000 },
+  // Each item is one window of k consecutive sentences (Wu et al. use k = 3).
+  dataNeeds: (config) => ({ sentencesPerItem: config.sentences }),
   createHeads: ({ featureDim, config, seed, encoder }) => {
     if (config.encoding === 'joint') return sentenceTaskHeads(featureDim, config, seed, 2, encoder);
     if (config.mlm) throw new SslError('Task "sentence-order": mlm: true needs encoding "joint" (the masked LM reads one token sequence per window); got encoding "separate". Set encoding=joint or mlm=false.');
@@ -175,8 +177,8 @@ export const sentenceOrderTask = definePretextTask({
   loss: (ctx) => {
     if (ctx.config.encoding === 'joint') return sentenceTaskLoss(ctx);
     const { encode, heads, batch } = ctx;
-    const f = encode(batch.x!);
-    const n = batch.y!.shape[0];
-    return tf.losses.softmaxCrossEntropy(batch.y!, heads.classifier!.apply(tf.reshape(f, [n, -1])) as tf.Tensor2D) as tf.Scalar;
+    const f = encode(batch.x);
+    const n = batch.y.shape[0];
+    return tf.losses.softmaxCrossEntropy(batch.y, heads.classifier!.apply(tf.reshape(f, [n, -1])) as tf.Tensor2D) as tf.Scalar;
   },
 });

@@ -217,9 +217,9 @@ export const shuffleLearnTask = definePretextTask({
     };
   },
   loss: ({ encode, heads, batch, state, training }) => {
-    const f = state.trunk && heads.frame ? (heads.frame.apply(state.trunk.apply(batch.x!, { training })) as tf.Tensor2D) : encode(batch.x!);
-    const m = batch.y!.shape[0];
+    const f = state.trunk && heads.frame ? (heads.frame.apply(state.trunk.apply(batch.x, { training })) as tf.Tensor2D) : encode(batch.x);
+    const m = batch.y.shape[0];
     const logits = heads.classifier.apply(f.reshape([m, 3 * f.shape[1]])) as tf.Tensor2D;
-    return tf.losses.sigmoidCrossEntropy(batch.y!, logits) as tf.Scalar;
+    return tf.losses.sigmoidCrossEntropy(batch.y, logits) as tf.Scalar;
   },
 });

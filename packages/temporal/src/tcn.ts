@@ -142,9 +142,9 @@ export const tcnTask = definePretextTask({
   },
   loss: ({ encode, heads, batch, config }) => {
     const emb = (x: tf.Tensor) => l2Normalize(heads.embed.apply(encode(x)) as tf.Tensor2D);
-    const a = emb(batch.anchor!);
-    const p = emb(batch.positive!);
-    const n = emb(batch.negative!);
+    const a = emb(batch.anchor);
+    const p = emb(batch.positive);
+    const n = emb(batch.negative);
     if (config.loss === 'triplet') return tripletLoss(a, p, n, config.margin);
     const rows = a.shape[0];
     return candidateInfoNce(a, tf.concat([p, n], 0), Int32Array.from({ length: rows }, (_, i) => i), config.temperature);

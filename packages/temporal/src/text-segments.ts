@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { SslError, type LossContext, type PretextBatch, type Rng, type TextBatch } from '@ssl/core';
+import { SslError, type Heads, type LossContext, type Rng, type TextBatch } from '@ssl/core';
 import { CLS_ID, PAD_ID, SEP_ID } from '@ssl/data';
 import { classifierHead, maskedLmBatch, maskedLmHeads, maskedLmOutputFields, maskedLmTermOf, maskingFields, transformerSequenceModel, transformerWidth, trimPadding, type MaskingConfig } from '@ssl/encoders';
 import { z } from 'zod';
@@ -90,6 +90,9 @@ export function sentenceTaskHeads(featureDim: number, config: SentenceTaskConfig
   };
 }
 
+/** A prepared sentence-task batch: token ids, one-hot labels, and the masked-LM targets when `mlm`. */
+export type SentenceTaskBatch = { x: tf.Tensor2D; y: tf.Tensor2D; positions?: tf.Tensor1D; targets?: tf.Tensor1D };
+
 /**
  * Tensors of a sentence-task batch: ids `x` (masked when `mlm`; trailing all-padding columns
  * dropped), one-hot `y`, and masked-LM targets when `mlm`. `tokens` holds rows of `length`: one per
@@ -98,9 +101,9 @@ export function sentenceTaskHeads(featureDim: number, config: SentenceTaskConfig
  * @example
  * const batch = sentenceTaskBatch(tokens, labels, 128, 2, config, rng); // { x, y, positions?, targets? }
  */
-export function sentenceTaskBatch(tokens: Int32Array, labels: Int32Array, length: number, classes: number, config: SentenceTaskConfig, rng: Rng): PretextBatch {
+export function sentenceTaskBatch(tokens: Int32Array, labels: Int32Array, length: number, classes: number, config: SentenceTaskConfig, rng: Rng): SentenceTaskBatch {
   const rows = tokens.length / length;
-  const y = tf.oneHot(tf.tensor1d(labels, 'int32'), classes);
+  const y = tf.oneHot(tf.tensor1d(labels, 'int32'), classes) as tf.Tensor2D;
   if (config.mlm) return { ...maskedLmBatch(tokens, rows, length, rng, config), y };
   const trimmed = trimPadding(tokens, rows, length);
   return { x: tf.tensor2d(trimmed.ids, [rows, trimmed.used], 'int32'), y };
@@ -112,11 +115,11 @@ export function sentenceTaskBatch(tokens: Int32Array, labels: Int32Array, length
  * @example
  * const task = definePretextTask({ ...spec, loss: sentenceTaskLoss });
  */
-export function sentenceTaskLoss({ encoder, heads, batch, training }: LossContext<SentenceTaskConfig>): tf.Scalar {
-  const seq = transformerSequenceModel(encoder).apply(batch.x!, { training }) as tf.Tensor3D;
+export function sentenceTaskLoss({ encoder, heads, batch, training }: LossContext<SentenceTaskConfig, Heads, unknown, SentenceTaskBatch>): tf.Scalar {
+  const seq = transformerSequenceModel(encoder).apply(batch.x, { training }) as tf.Tensor3D;
   const [n, , d] = seq.shape;
   const cls = tf.reshape(tf.slice(seq, [0, 0, 0], [n, 1, d]), [n, d]);
-  const loss = tf.losses.softmaxCrossEntropy(batch.y!, heads.classifier!.apply(cls) as tf.Tensor2D) as tf.Scalar;
+  const loss = tf.losses.softmaxCrossEntropy(batch.y, heads.classifier!.apply(cls) as tf.Tensor2D) as tf.Scalar;
   if (!batch.positions) return loss;
   return tf.add(loss, maskedLmTermOf(encoder, heads, seq, batch));
 }

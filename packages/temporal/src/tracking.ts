@@ -348,12 +348,12 @@ export const trackingTask = definePretextTask({
     };
   },
   loss: ({ encode, heads, batch, config }) => {
-    const n = batch.anchor!.shape[0];
-    const emb = heads.embed.apply(encode(tf.concat([batch.anchor!, batch.positive!], 0))) as tf.Tensor2D;
+    const n = batch.anchor.shape[0];
+    const emb = heads.embed.apply(encode(tf.concat([batch.anchor, batch.positive], 0))) as tf.Tensor2D;
     const a = emb.slice([0, 0], [n, -1]);
     const p = emb.slice([n, 0], [n, -1]);
     // Negatives: every anchor and tracked patch of the other sequences in the batch.
-    const seq = batch.seq!.dataSync();
+    const seq = batch.seq.dataSync();
     const allowed = new Uint8Array(n * 2 * n);
     for (let i = 0; i < n; i++) for (let j = 0; j < 2 * n; j++) allowed[i * 2 * n + j] = seq[i] !== seq[j % n] ? 1 : 0;
     return hardNegativeTripletLoss(a, p, emb, allowed, config.hardNegatives, config.margin);

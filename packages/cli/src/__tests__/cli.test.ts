@@ -39,6 +39,14 @@ describe('ssl list', () => {
   });
 });
 
+describe('ssl pretrain --help', () => {
+  it('shows the catalogue’s default method', async () => {
+    const r = await run('pretrain', '--help');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/--method NAME\s+pretext task \(see `ssl list`\); default rotation\n/);
+  });
+});
+
 describe('ssl errors: one line naming the value and the fix', () => {
   it('unknown method', async () => {
     expectOneLineError(await run('pretrain', '--method', 'rotaton'), /Unknown method "rotaton". Must be one of \[.*rotation.*\]/);

@@ -1,14 +1,20 @@
-import { DEFAULT_METHOD, runExperiment, type Catalogue, type ExperimentOptions, type ExperimentResult } from '@ssl/runner';
+import { runExperiment, type Catalogue, type ExperimentOptions, type ExperimentResult } from '@ssl/runner';
 import { numberFlag, parseFlags, type FlagValues } from '../args';
 import type { Io } from '../io';
 
-export const PRETRAIN_HELP = `Usage: ssl pretrain --method NAME [options]
+/**
+ * `ssl pretrain --help`, showing the catalogue's default method.
+ *
+ * @example
+ * io.out(pretrainHelp(builtinCatalogue())); // "... default rotation ..."
+ */
+export const pretrainHelp = (catalogue: Catalogue): string => `Usage: ssl pretrain --method NAME [options]
 
 Pretrains an encoder with a pretext task, then measures the dataset's probe beside the same
 encoder at random initialisation.
 
 Options:
-  --method NAME        pretext task (see \`ssl list\`); default ${DEFAULT_METHOD}
+  --method NAME        pretext task (see \`ssl list\`); ${catalogue.defaultMethod ? `default ${catalogue.defaultMethod}` : 'required (no default)'}
   --dataset D          see \`ssl list\` (default mnist)
   --data-dir DIR       folder holding the dataset files (fashion-mnist)
   --encoder NAME       see \`ssl list\` (default: the method's, else the dataset's)
@@ -86,7 +92,7 @@ export function runFlagOptions(values: FlagValues): Omit<ExperimentOptions, 'met
 export async function pretrainCommand(argv: string[], io: Io, catalogue: Catalogue): Promise<number> {
   const { values } = parseFlags('pretrain', argv, FLAGS);
   if (values.help) {
-    io.out(PRETRAIN_HELP);
+    io.out(pretrainHelp(catalogue));
     return 0;
   }
   const r = await runExperiment({

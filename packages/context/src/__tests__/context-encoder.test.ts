@@ -125,12 +125,12 @@ describe('context-encoder: data construction', () => {
     for (const overlap of [0, 2]) {
       const config = contextEncoderConfig.parse(overlap ? { overlap } : {});
       const batch = contextEncoderTask.prepare(raw, { config, rng: new Rng(4), training: true });
-      const weights = batch.mask!.dataSync();
+      const weights = batch.mask.dataSync();
       const { masks } = maskImages(images, 3, h, h, 1, config, new Rng(4));
       if (overlap === 0) expect(Array.from(weights)).toEqual(Array.from(masks));
       else expect(Array.from(weights)).toEqual(Array.from(lossWeights(masks, 3, h, h, 2, 10)));
       expect(new Set(weights)).toEqual(new Set(overlap ? [0, 1, 10] : [0, 1]));
-      expect(batch.target!.dataSync()).toEqual(images);
+      expect(batch.target.dataSync()).toEqual(images);
       tf.dispose(Object.values(batch));
     }
   });

@@ -108,12 +108,12 @@ describe('CPC on sequences', () => {
     const raw = series(3, 24, () => rng.normal());
     const batch = tf.tidy(() => cpcSequenceTask.prepare(raw, { config, rng, training: true }));
     // prepare keeps sequences apart: [3 sequences, 6 chunks, 4 steps, 2 features].
-    expect(batch.x!.shape).toEqual([3, 6, 4, 2]);
+    expect(batch.x.shape).toEqual([3, 6, 4, 2]);
     const units = (x: tf.Tensor) => x.reshape([18, 4, 2]);
-    const ctx = () => heads.context!.apply(tf.reshape(encoder.apply(units(batch.x!)) as tf.Tensor, [3, 6, 5])) as tf.Tensor3D;
+    const ctx = () => heads.context!.apply(tf.reshape(encoder.apply(units(batch.x)) as tf.Tensor, [3, 6, 5])) as tf.Tensor3D;
     const before = tf.tidy(() => ctx().arraySync());
     // Perturb the last two chunks of every sequence: contexts at t ≤ 3 must not move.
-    const x2 = tf.tidy(() => units(batch.x!).add(tf.tensor1d(Array.from({ length: 18 }, (_, i) => (i % 6 >= 4 ? 5 : 0))).reshape([18, 1, 1])));
+    const x2 = tf.tidy(() => units(batch.x).add(tf.tensor1d(Array.from({ length: 18 }, (_, i) => (i % 6 >= 4 ? 5 : 0))).reshape([18, 1, 1])));
     const after = tf.tidy(() => (heads.context!.apply(tf.reshape(encoder.apply(x2) as tf.Tensor, [3, 6, 5])) as tf.Tensor3D).arraySync());
     for (let s = 0; s < 3; s++) {
       for (let t = 0; t < 6; t++) {

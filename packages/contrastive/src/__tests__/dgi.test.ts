@@ -54,10 +54,10 @@ describe('Deep Graph Infomax', () => {
     const encode = (x: tf.Tensor) => encoder.apply(x) as tf.Tensor2D;
     const loss = dgiTask.loss({ config, encoder, heads, batch, state: undefined, training: true, encode }).arraySync();
     const w = tf.transpose(heads.discriminator!.getWeights()[0]!) as tf.Tensor2D; // dense kernel = Wᵀ
-    const h = encode(batch.x!);
+    const h = encode(batch.x);
     const s = dgiReadout(h);
     const b = heads.bias!.getWeights()[0]!;
-    const manual = dgiBceLoss(bilinearScores(h, s, w, b), bilinearScores(encode(batch.xCorrupt!), s, w, b)).arraySync();
+    const manual = dgiBceLoss(bilinearScores(h, s, w, b), bilinearScores(encode(batch.xCorrupt), s, w, b)).arraySync();
     expect(loss).toBeCloseTo(manual, 5);
     const r = await train({ task: dgiTask, encoder, source: graphSource(karate), config: { epochs: 100, batchSize: 64, lr: 1e-2, seed: 0 } });
     expect(r.steps).toBe(100); // full batch: one step per epoch

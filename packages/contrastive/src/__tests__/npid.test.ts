@@ -60,7 +60,7 @@ describe('NPID memory bank', () => {
       [-1, 2],
     ];
     const u = [0.1, 0.5, 0.9]; // written rows [0, 2, 3] → negatives rows 0, 2, 3
-    const batch = { x: tf.zeros([2, 1]), rows: tf.tensor1d([0, 1], 'int32'), u: tf.tensor1d(u) };
+    const batch = { x: tf.zeros([2, 1, 1, 1]) as tf.Tensor4D, rows: tf.tensor1d([0, 1], 'int32'), u: tf.tensor1d(u) };
     const got = npidTask
       .loss({ config, encoder: undefined as never, heads, batch, state, training: false, encode: () => tf.tensor2d(feats) })
       .dataSync()[0]!;

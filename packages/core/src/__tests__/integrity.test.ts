@@ -166,7 +166,7 @@ const meanTask = definePretextTask({
   config: z.object({}).strict(),
   createHeads: () => ({}),
   prepare: (raw) => ({ x: tf.tensor4d(raw.images, [raw.n, 8, 8, 1]) }),
-  loss: ({ encode, batch }) => tf.mean(tf.square(tf.sub(encode(batch.x!), 0.5))) as tf.Scalar,
+  loss: ({ encode, batch }) => tf.mean(tf.square(tf.sub(encode(batch.x), 0.5))) as tf.Scalar,
 });
 
 function bnEncoder(): tf.LayersModel {

@@ -20,7 +20,32 @@ const rotationLike = definePretextTask({
   loss: () => tf.scalar(0),
 });
 
+const typedBatch = definePretextTask({
+  name: 'typed-batch',
+  family: 'context',
+  modality: 'image',
+  title: 'Typed batch',
+  paper: 'x',
+  description: 'x',
+  config: z.object({}).strict(),
+  createHeads: () => ({}),
+  prepare: (raw) => ({ x: tf.tensor4d(raw.images, [raw.n, raw.height, raw.width, raw.channels]), y: tf.oneHot(tf.tensor1d([0], 'int32'), 2) as tf.Tensor2D }),
+  loss: ({ batch }) => {
+    // The batch `prepare` returns is the type `loss` sees: no `batch.x!`, no casts.
+    expectTypeOf(batch.x).toEqualTypeOf<tf.Tensor4D>();
+    expectTypeOf(batch.y).toEqualTypeOf<tf.Tensor2D>();
+    // @ts-expect-error: "z" is not a field `prepare` returns
+    void batch.z;
+    return tf.mean(batch.x) as tf.Scalar;
+  },
+});
+
 describe('typed registry', () => {
+  it('registers tasks whose prepared batches differ', () => {
+    const both = createRegistry().use([rotationLike, typedBatch]);
+    expectTypeOf(both.get('typed-batch')).toEqualTypeOf<typeof typedBatch>();
+  });
+
   const registry = createRegistry().use(rotationLike);
 
   it('looks up registered names with their exact type', () => {

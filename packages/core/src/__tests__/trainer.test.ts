@@ -51,7 +51,7 @@ const flipTask = definePretextTask({
     const mask = tf.tensor1d(flips, 'float32').reshape([raw.n, 1, 1, 1]);
     return { x: x.mul(tf.scalar(1).sub(mask)).add(flipped.mul(mask)), y: tf.oneHot(tf.tensor1d(flips, 'int32'), 2) };
   },
-  loss: ({ encode, heads, batch }) => tf.losses.softmaxCrossEntropy(batch.y!, heads.classifier!.apply(encode(batch.x!)) as tf.Tensor) as tf.Scalar,
+  loss: ({ encode, heads, batch }) => tf.losses.softmaxCrossEntropy(batch.y, heads.classifier!.apply(encode(batch.x)) as tf.Tensor) as tf.Scalar,
 });
 
 function tinyEncoder(seed: number): tf.LayersModel {

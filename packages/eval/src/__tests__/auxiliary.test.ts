@@ -26,7 +26,7 @@ const brightness = definePretextTask({
     const x = tf.tensor4d(raw.images, [raw.n, raw.height, raw.width, raw.channels]);
     return { x, t: x.mean([1, 2, 3]).reshape([raw.n, 1]) };
   },
-  loss: ({ encode, heads, batch }) => tf.losses.meanSquaredError(batch.t!, heads.regressor!.apply(encode(batch.x!)) as tf.Tensor) as tf.Scalar,
+  loss: ({ encode, heads, batch }) => tf.losses.meanSquaredError(batch.t, heads.regressor!.apply(encode(batch.x)) as tf.Tensor) as tf.Scalar,
 });
 
 function toySource(n: number, seed: number): DataSource<ImageBatch> & { labels: Int32Array } {

@@ -118,7 +118,7 @@ describe('episodic training and few-shot evaluation', () => {
       const x = tf.tensor4d(raw.images, [raw.n, raw.height, raw.width, raw.channels]);
       return { x, t: x.mean([1, 2, 3]).reshape([raw.n, 1]) };
     },
-    loss: ({ encode, heads, batch }) => tf.losses.meanSquaredError(batch.t!, heads.r!.apply(encode(batch.x!)) as tf.Tensor) as tf.Scalar,
+    loss: ({ encode, heads, batch }) => tf.losses.meanSquaredError(batch.t, heads.r!.apply(encode(batch.x)) as tf.Tensor) as tf.Scalar,
   });
   const encoder = () => tf.sequential({ layers: [tf.layers.flatten({ inputShape: [4, 4, 1] }), tf.layers.dense({ units: 6, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) })] });
 
