@@ -105,8 +105,12 @@ function itemsOf(plugin: CataloguePlugin): CatalogueItem[] {
   return (lists as unknown[][]).flat().map(check);
 }
 
-/** The built-in default method: the classic image pretext task, trained in minutes. */
-const BUILTIN_DEFAULT_METHOD = 'rotation';
+/**
+ * The built-in default method. Chosen on a validation split (5,000 MNIST training images held out
+ * of the probe, `--set probe.validation=5000`, seeds 0 and 1, default budgets): the autoencoder
+ * gained +3.41 probe / +4.46 kNN points over random init there, rotation +0.99 / −4.05.
+ */
+const BUILTIN_DEFAULT_METHOD = 'autoencoder';
 
 /**
  * The catalogue the CLI uses: every family's tasks, every built-in dataset, protocol and encoder,

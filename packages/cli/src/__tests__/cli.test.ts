@@ -43,7 +43,7 @@ describe('ssl pretrain --help', () => {
   it('shows the catalogue’s default method', async () => {
     const r = await run('pretrain', '--help');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/--method NAME\s+pretext task \(see `ssl list`\); default rotation\n/);
+    expect(r.out).toMatch(/--method NAME\s+pretext task \(see `ssl list`\); default autoencoder\n/);
   });
 });
 

@@ -21,8 +21,8 @@ const flipTask = definePretextTask({
 describe('the default method is the catalogue’s, not the runner’s', () => {
   it('the built-in catalogue names one, and a run without a method uses it', () => {
     const catalogue = builtinCatalogue();
-    expect(catalogue.defaultMethod).toBe('rotation');
-    expect(buildRunConfig(catalogue, { dataset: 'mnist' }).method).toBe('rotation');
+    expect(catalogue.defaultMethod).toBe('autoencoder');
+    expect(buildRunConfig(catalogue, { dataset: 'mnist' }).method).toBe('autoencoder');
   });
 
   it('a plugin (or a library user) can set it; it must be a registered task', () => {
