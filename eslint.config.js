@@ -28,7 +28,10 @@ const layerRules = Object.entries(ALLOWED).map(([pkg, allowed]) => ({
             group: [`@ssl/${p}`, `@ssl/${p}/*`],
             message: `@ssl/${pkg} may import only [${allowed.map((a) => `@ssl/${a}`).join(', ') || 'no @ssl package'}] (layers: core ← data, encoders, eval ← families ← runner ← cli). Move the shared piece down instead.`,
           })),
-          { group: ['../../*/src/**', '../../../packages/**'], message: 'Import another package by its name (@ssl/...), never by a relative path into its source.' },
+          {
+            group: ['../../*/src/**', '../../../packages/**'],
+            message: 'Import another package by its name (@ssl/...), never by a relative path into its source.',
+          },
         ],
       },
     ],

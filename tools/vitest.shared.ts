@@ -6,9 +6,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const packages = ['core', 'encoders', 'data', 'eval', 'context', 'temporal', 'contrastive', 'runner', 'cli'];
 
 /** Tests import sibling packages from source, so no build is needed to run them. */
-export const sourceAliases = Object.fromEntries(
-  packages.map((p) => [`@ssl/${p}`, path.join(root, 'packages', p, 'src', 'index.ts')]),
-);
+export const sourceAliases = Object.fromEntries(packages.map((p) => [`@ssl/${p}`, path.join(root, 'packages', p, 'src', 'index.ts')]));
 
 /** The vitest project config shared by every package (`name` is the package folder). */
 export function packageProject(name: string): UserWorkspaceConfig {

@@ -61,7 +61,10 @@ function profileTable(prof) {
     by.set(key, (by.get(key) ?? 0) + k.kernelTimeMs);
   }
   const total = [...by.values()].reduce((a, b) => a + b, 0);
-  return [...by].sort((a, b) => b[1] - a[1]).slice(0, 14).map(([name, ms]) => ({ kernel: name, ms: Math.round(ms), share: ms / total }));
+  return [...by]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 14)
+    .map(([name, ms]) => ({ kernel: name, ms: Math.round(ms), share: ms / total }));
 }
 
 async function benchBackend(name, steps, warmup, leakSteps, threads) {
@@ -83,7 +86,10 @@ async function benchBackend(name, steps, warmup, leakSteps, threads) {
         const [z1, z2] = tf.split(z, 2, 0);
         return ntXentLoss(z1, z2, 0.5);
       }, vars);
-      opt.apply(vars.map((v) => grads[v.name]), 1e-3);
+      opt.apply(
+        vars.map((v) => grads[v.name]),
+        1e-3,
+      );
       return value;
     });
     await loss.data();
@@ -158,7 +164,10 @@ async function benchResNet(threads, half, steps) {
         const [z1, z2] = tf.split(head.apply(encoder.apply(views, { training: true })), 2, 0);
         return ntXentLoss(z1, z2, 0.5);
       }, vars);
-      opt.apply(vars.map((v) => grads[v.name]), 1e-3);
+      opt.apply(
+        vars.map((v) => grads[v.name]),
+        1e-3,
+      );
       return value;
     });
     await loss.data();
@@ -223,7 +232,9 @@ for (const name of wanted) {
       // The pure-JS backend is ~100x slower: time fewer steps there.
       const r = await benchBackend(name, name === 'cpu' ? 1 : steps, name === 'cpu' ? 0 : warmup, name === 'cpu' ? 0 : Number(values['leak-steps']), threads);
       results.push(r);
-      log(`${name} ×${r.threads}: train ${r.trainImagesPerSec.toFixed(1)} img/s, infer ${r.inferImagesPerSec.toFixed(1)} img/s, matmul ${r.matmulGflops.toFixed(2)} GFLOP/s, peak RSS ${r.peakRssMB.toFixed(0)} MB`);
+      log(
+        `${name} ×${r.threads}: train ${r.trainImagesPerSec.toFixed(1)} img/s, infer ${r.inferImagesPerSec.toFixed(1)} img/s, matmul ${r.matmulGflops.toFixed(2)} GFLOP/s, peak RSS ${r.peakRssMB.toFixed(0)} MB`,
+      );
     } catch (e) {
       log(`${name}: not available (${e instanceof Error ? e.message.split('\n')[0] : e})`);
       break;
@@ -236,12 +247,17 @@ if (resnetHalf > 0 && wanted.includes('wasm')) {
   for (const threads of threadList) {
     const r = await benchResNet(threads, resnetHalf, Number(values['resnet-steps']));
     resnet.push(r);
-    log(`resnet18 wasm ×${r.threads}: ${r.trainImagesPerSec.toFixed(1)} img/s, tensor heap peak ${r.peakTensorHeapMB.toFixed(0)} MB (wasm heap ${r.wasmHeapMB.toFixed(0)} MB)`);
+    log(
+      `resnet18 wasm ×${r.threads}: ${r.trainImagesPerSec.toFixed(1)} img/s, tensor heap peak ${r.peakTensorHeapMB.toFixed(0)} MB (wasm heap ${r.wasmHeapMB.toFixed(0)} MB)`,
+    );
   }
 }
 const torchThreads = [...new Set(threadList)];
 const torch = values['no-torch'] ? [] : torchThreads.map((t) => torchReference(['standard', steps, warmup, t])).filter(Boolean);
-const torchResnet = values['no-torch'] || !(resnetHalf > 0) ? [] : torchThreads.map((t) => torchReference(['resnet18', Number(values['resnet-steps']), 1, t, resnetHalf])).filter(Boolean);
+const torchResnet =
+  values['no-torch'] || !(resnetHalf > 0)
+    ? []
+    : torchThreads.map((t) => torchReference(['resnet18', Number(values['resnet-steps']), 1, t, resnetHalf])).filter(Boolean);
 const torchAt = (rows, t) => rows.find((r) => r.threads === t) ?? rows.at(-1);
 for (const r of results) if (torch.length) r.ratioToTorch = r.trainImagesPerSec / torchAt(torch, r.threads).trainImagesPerSec;
 for (const r of resnet) if (torchResnet.length) r.ratioToTorch = r.trainImagesPerSec / torchAt(torchResnet, r.threads).trainImagesPerSec;
@@ -249,12 +265,19 @@ const base = (rows, r) => rows.find((x) => x.backend === r.backend && x.threads 
 if (values.json) {
   for (const r of [...results, ...resnet, ...torch, ...torchResnet]) out(JSON.stringify(r));
 } else {
-  out(`Standard step (2 × 256 views, 28×28×1 ConvNet, NT-Xent, Adam); ${cores} cores; load average ${os.loadavg().map((v) => v.toFixed(1)).join(' ')} at the end`);
+  out(
+    `Standard step (2 × 256 views, 28×28×1 ConvNet, NT-Xent, Adam); ${cores} cores; load average ${os
+      .loadavg()
+      .map((v) => v.toFixed(1))
+      .join(' ')} at the end`,
+  );
   out('| backend | threads | train img/s | vs 1 thread | infer img/s | 2048² matmul GFLOP/s | peak RSS MB | vs PyTorch (same threads) |');
   out('|---|---|---|---|---|---|---|---|');
   for (const r of [...results, ...torch]) {
     const one = base([...results, ...torch], r);
-    out(`| ${r.backend} | ${r.threads ?? '-'} | ${r.trainImagesPerSec.toFixed(1)} | ${one ? `${(r.trainImagesPerSec / one.trainImagesPerSec).toFixed(2)}×` : '-'} | ${r.inferImagesPerSec.toFixed(1)} | ${r.matmulGflops.toFixed(2)} | ${r.peakRssMB?.toFixed(0) ?? '-'} | ${r.ratioToTorch ? `${r.ratioToTorch.toFixed(2)}×` : r.backend.startsWith('pytorch') ? '1.00×' : 'n/a'} |`);
+    out(
+      `| ${r.backend} | ${r.threads ?? '-'} | ${r.trainImagesPerSec.toFixed(1)} | ${one ? `${(r.trainImagesPerSec / one.trainImagesPerSec).toFixed(2)}×` : '-'} | ${r.inferImagesPerSec.toFixed(1)} | ${r.matmulGflops.toFixed(2)} | ${r.peakRssMB?.toFixed(0) ?? '-'} | ${r.ratioToTorch ? `${r.ratioToTorch.toFixed(2)}×` : r.backend.startsWith('pytorch') ? '1.00×' : 'n/a'} |`,
+    );
   }
   if (resnet.length) {
     out('');
@@ -263,8 +286,13 @@ if (values.json) {
     out('|---|---|---|---|---|---|');
     for (const r of [...resnet, ...torchResnet]) {
       const one = base([...resnet, ...torchResnet], r);
-      const mem = r.peakTensorHeapMB !== undefined ? `${r.peakTensorHeapMB.toFixed(0)} MB tensors (wasm heap ${r.wasmHeapMB.toFixed(0)} MB)` : `${r.peakRssMB?.toFixed(0) ?? '-'} MB RSS`;
-      out(`| ${r.backend} | ${r.threads} | ${r.trainImagesPerSec.toFixed(1)} | ${one ? `${(r.trainImagesPerSec / one.trainImagesPerSec).toFixed(2)}×` : '-'} | ${mem} | ${r.ratioToTorch ? `${r.ratioToTorch.toFixed(2)}×` : r.backend.startsWith('pytorch') ? '1.00×' : 'n/a'} |`);
+      const mem =
+        r.peakTensorHeapMB !== undefined
+          ? `${r.peakTensorHeapMB.toFixed(0)} MB tensors (wasm heap ${r.wasmHeapMB.toFixed(0)} MB)`
+          : `${r.peakRssMB?.toFixed(0) ?? '-'} MB RSS`;
+      out(
+        `| ${r.backend} | ${r.threads} | ${r.trainImagesPerSec.toFixed(1)} | ${one ? `${(r.trainImagesPerSec / one.trainImagesPerSec).toFixed(2)}×` : '-'} | ${mem} | ${r.ratioToTorch ? `${r.ratioToTorch.toFixed(2)}×` : r.backend.startsWith('pytorch') ? '1.00×' : 'n/a'} |`,
+      );
     }
   }
   for (const r of [...results, ...resnet].filter((x) => x.profile)) {
@@ -273,7 +301,9 @@ if (values.json) {
     out(r.profile.map((p) => `  ${p.kernel.padEnd(36)} ${String(p.ms).padStart(7)} ms  ${(100 * p.share).toFixed(1).padStart(5)} %`).join('\n'));
   }
   for (const r of results.filter((x) => x.leakSteps)) {
-    out(`${r.backend} ×${r.threads}: ${r.leakSteps} steps, RSS after warm-up ${r.rssAfterWarmupMB.toFixed(0)} MB → end ${r.rssEndMB.toFixed(0)} MB; tensors ${r.tensorsAfterWarmup} → ${r.tensorsEnd}`);
+    out(
+      `${r.backend} ×${r.threads}: ${r.leakSteps} steps, RSS after warm-up ${r.rssAfterWarmupMB.toFixed(0)} MB → end ${r.rssEndMB.toFixed(0)} MB; tensors ${r.tensorsAfterWarmup} → ${r.tensorsEnd}`,
+    );
   }
   if (!torch.length) out('(PyTorch reference not run: install it with `apt-get install python3-torch` to compare.)');
 }

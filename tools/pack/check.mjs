@@ -31,7 +31,10 @@ for (const dir of readdirSync(path.join(root, 'packages'))) {
   const tarball = path.join(tarballs, info.filename);
   manifests.set(pkg.name, { pkg, tarball });
   sizes.push({ name: pkg.name, tarball: info.filename, packedBytes: info.size, unpackedBytes: info.unpackedSize, files: info.entryCount });
-  for (const [tool, args] of [['publint', [bin('publint'), pkgDir, '--pack', 'npm']], ['attw', [bin('attw'), tarball, '--format', 'ascii']]]) {
+  for (const [tool, args] of [
+    ['publint', [bin('publint'), pkgDir, '--pack', 'npm']],
+    ['attw', [bin('attw'), tarball, '--format', 'ascii']],
+  ]) {
     try {
       sh(args[0], args.slice(1), root);
       console.log(`ok   ${tool} ${pkg.name}`);
@@ -41,7 +44,9 @@ for (const dir of readdirSync(path.join(root, 'packages'))) {
     }
   }
 }
-console.table(sizes.map((s) => ({ package: s.name, 'packed kB': (s.packedBytes / 1024).toFixed(1), 'unpacked kB': (s.unpackedBytes / 1024).toFixed(1), files: s.files })));
+console.table(
+  sizes.map((s) => ({ package: s.name, 'packed kB': (s.packedBytes / 1024).toFixed(1), 'unpacked kB': (s.unpackedBytes / 1024).toFixed(1), files: s.files })),
+);
 mkdirSync(path.join(root, 'artifacts'), { recursive: true });
 writeFileSync(path.join(root, 'artifacts/pack-sizes.json'), JSON.stringify(sizes, null, 2));
 
@@ -71,13 +76,27 @@ function consumer(label, wanted, files) {
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `ssl-consumer-${label}`, private: true, type: 'module', dependencies: deps }, null, 2));
   writeFileSync(
     path.join(dir, 'tsconfig.json'),
-    JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022', 'DOM'], strict: true, skipLibCheck: true, outDir: 'out', types: [] }, include: files }),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        lib: ['ES2022', 'DOM'],
+        strict: true,
+        skipLibCheck: true,
+        outDir: 'out',
+        types: [],
+      },
+      include: files,
+    }),
   );
   for (const f of files) copyFileSync(path.join(here, f), path.join(dir, f));
   const t = performance.now();
   sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], dir);
   const installed = readdirSync(path.join(dir, 'node_modules/@ssl'));
-  console.log(`${label}: installed @ssl/{${installed.join(',')}} from tarballs in ${((performance.now() - t) / 1000).toFixed(0)} s (wanted ${wanted.join(' + ')})`);
+  console.log(
+    `${label}: installed @ssl/{${installed.join(',')}} from tarballs in ${((performance.now() - t) / 1000).toFixed(0)} s (wanted ${wanted.join(' + ')})`,
+  );
   try {
     sh(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', '.'], dir);
     console.log(`ok   ${label}: tsc (NodeNext) type-checks the consumers against the published .d.ts/.d.cts`);

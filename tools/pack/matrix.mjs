@@ -29,8 +29,13 @@ const work = mkdtempSync(path.join(tmpdir(), 'ssl-matrix-'));
  */
 function colourFolder(dir) {
   let state = 12345;
-  const rand = () => ((state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32);
-  const hues = [[220, 40, 40], [40, 200, 60], [50, 70, 230], [230, 210, 40]];
+  const rand = () => (state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const hues = [
+    [220, 40, 40],
+    [40, 200, 60],
+    [50, 70, 230],
+    [230, 210, 40],
+  ];
   hues.forEach((rgb, c) => {
     mkdirSync(path.join(dir, `class${c}`), { recursive: true });
     for (let i = 0; i < 24; i++) {
@@ -107,7 +112,12 @@ function runSsl(args) {
     const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_S * 1000);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      const error = signal ? `killed after ${TIMEOUT_S} s` : (stderr.split('\n').filter((l) => l.startsWith('error:')).at(-1) ?? (code ? stderr.trim().split('\n').at(-1) : ''));
+      const error = signal
+        ? `killed after ${TIMEOUT_S} s`
+        : (stderr
+            .split('\n')
+            .filter((l) => l.startsWith('error:'))
+            .at(-1) ?? (code ? stderr.trim().split('\n').at(-1) : ''));
       resolve({ code: signal ? 124 : code, seconds: (performance.now() - start) / 1000, stdout, error });
     });
   });
@@ -143,7 +153,12 @@ for (const m of methods) {
         return { dataset, ok: ev.code === 0, seconds: pre.seconds + ev.seconds, error: ev.code === 0 ? '' : `eval: ${ev.error}` };
       }
       if (!attempts.length) return { dataset: '-', ok: false, seconds: 0, error: `no dataset of modality ${m.modality} in the matrix` };
-      return { dataset: attempts.map((a) => a.dataset).join(' | '), ok: false, seconds: attempts.reduce((s, a) => s + a.seconds, 0), error: attempts.map((a) => `${a.dataset}: ${a.error}`).join(' || ') };
+      return {
+        dataset: attempts.map((a) => a.dataset).join(' | '),
+        ok: false,
+        seconds: attempts.reduce((s, a) => s + a.seconds, 0),
+        error: attempts.map((a) => `${a.dataset}: ${a.error}`).join(' || '),
+      };
     },
   });
 }
@@ -154,7 +169,18 @@ for (const task of trainTasks) {
     modality: 'image',
     async run(out) {
       const dir = path.join(out, `train-${task}`);
-      const tr = await runSsl(['train', '--task', task, '--dataset', 'mnist', ...PROBE, ...(TRAIN_ARGS[task] ?? ['--limit', '128', '--epochs', '1']), '--json', '--out', dir]);
+      const tr = await runSsl([
+        'train',
+        '--task',
+        task,
+        '--dataset',
+        'mnist',
+        ...PROBE,
+        ...(TRAIN_ARGS[task] ?? ['--limit', '128', '--epochs', '1']),
+        '--json',
+        '--out',
+        dir,
+      ]);
       if (tr.code !== 0) return { dataset: 'mnist', ok: false, seconds: tr.seconds, error: `train: ${tr.error}` };
       const ev = await runSsl(['eval', '--run', dir, '--json']);
       return { dataset: 'mnist', ok: ev.code === 0, seconds: tr.seconds + ev.seconds, error: ev.code === 0 ? '' : `eval: ${ev.error}` };
@@ -179,7 +205,15 @@ await Promise.all(
 );
 results.sort((a, b) => jobs.findIndex((j) => j.name === a.method) - jobs.findIndex((j) => j.name === b.method));
 const note = (e) => (/Unknown dataset/.test(e) ? ' (dataset not registered in the BUILT cli: the side-effect registration of issue 16, item 1)' : '');
-console.table(results.map((r) => ({ method: r.method, modality: r.modality, dataset: r.dataset.length > 40 ? `${r.dataset.slice(0, 37)}...` : r.dataset, 'wall s': r.seconds.toFixed(1), result: r.ok ? 'pass' : 'FAIL' })));
+console.table(
+  results.map((r) => ({
+    method: r.method,
+    modality: r.modality,
+    dataset: r.dataset.length > 40 ? `${r.dataset.slice(0, 37)}...` : r.dataset,
+    'wall s': r.seconds.toFixed(1),
+    result: r.ok ? 'pass' : 'FAIL',
+  })),
+);
 const failed = results.filter((r) => !r.ok);
 for (const r of failed) console.log(`FAIL ${r.method}: ${r.error}${note(r.error)}`);
 mkdirSync(path.join(root, 'artifacts'), { recursive: true });

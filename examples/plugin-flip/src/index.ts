@@ -35,11 +35,14 @@ export const flipTask = definePretextTask({
   modality: 'image',
   title: 'Flip prediction (plugin example)',
   paper: 'An example for plugin authors, not a paper',
-  description: 'Each image is mirrored left-right with probability p; a linear head on the encoder predicts whether it was. Mirroring is only detectable from asymmetric shape, so the encoder must learn some.',
+  description:
+    'Each image is mirrored left-right with probability p; a linear head on the encoder predicts whether it was. Mirroring is only detectable from asymmetric shape, so the encoder must learn some.',
   config: flipConfig,
   trainDefaults: { epochs: 1, batchSize: 64, lr: 1e-3, limit: 2000 },
   createHeads: ({ featureDim, seed }) => ({
-    classifier: tf.sequential({ layers: [tf.layers.dense({ inputShape: [featureDim], units: 2, kernelInitializer: tf.initializers.glorotUniform({ seed }) })] }),
+    classifier: tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [featureDim], units: 2, kernelInitializer: tf.initializers.glorotUniform({ seed }) })],
+    }),
   }),
   // Runs inside tf.tidy. All randomness comes from `rng`, which makes runs reproducible and resumable.
   prepare: (raw, { config, rng }) => {

@@ -39,7 +39,16 @@ export function stripes(size: number, seed: number): DataSource<ImageBatch> & { 
           }
         }
       });
-      return { modality: 'image', images, n: indices.length, height: SIZE, width: SIZE, channels: 1, labels: Int32Array.from(indices, (i) => labels[i]!), indices: Int32Array.from(indices) };
+      return {
+        modality: 'image',
+        images,
+        n: indices.length,
+        height: SIZE,
+        width: SIZE,
+        channels: 1,
+        labels: Int32Array.from(indices, (i) => labels[i]!),
+        indices: Int32Array.from(indices),
+      };
     },
   };
 }
@@ -52,7 +61,10 @@ export const stripesDataset = defineDataset({
   defaultEncoder: 'tiny-dense',
   train: (_arg, { seed, limit }) => stripes(limit, seed),
   sampleShape: () => [SIZE, SIZE, 1],
-  probeSplits: (_arg, { seed, trainLimit, testLimit }) => ({ train: stripes(Math.min(trainLimit, 200), seed + 1), test: stripes(Math.min(testLimit, 100), seed + 2) }),
+  probeSplits: (_arg, { seed, trainLimit, testLimit }) => ({
+    train: stripes(Math.min(trainLimit, 200), seed + 1),
+    test: stripes(Math.min(testLimit, 100), seed + 2),
+  }),
 });
 
 /**
@@ -104,6 +116,9 @@ export const tinyDenseEncoder = defineEncoder({
   config: z.object({ units: z.number().int().min(1).max(1024).default(16).describe('feature size') }).strict(),
   create: (c, inputShape, seed) =>
     tf.sequential({
-      layers: [tf.layers.flatten({ inputShape }), tf.layers.dense({ units: c.units, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) })],
+      layers: [
+        tf.layers.flatten({ inputShape }),
+        tf.layers.dense({ units: c.units, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) }),
+      ],
     }),
 });

@@ -14,7 +14,18 @@ export { pretrainCommand, type PretrainResult } from './commands/pretrain';
 export { describeFields, listCommand, taskSetKey, type FieldInfo } from './commands/list';
 export { evalCommand } from './commands/eval';
 export { trainCommand } from './commands/train';
-export { builtinCatalogue, buildRunConfig, parseTrainSettings, readRunConfig, runConfigSchema, TRAIN_TASKS, type Catalogue, type RunConfig, type TrainCommandResult, type TrainSettings } from '@ssl/runner';
+export {
+  builtinCatalogue,
+  buildRunConfig,
+  parseTrainSettings,
+  readRunConfig,
+  runConfigSchema,
+  TRAIN_TASKS,
+  type Catalogue,
+  type RunConfig,
+  type TrainCommandResult,
+  type TrainSettings,
+} from '@ssl/runner';
 export type { Io } from './io';
 export { compareCommand } from './commands/compare';
 export { workerCommand } from './commands/worker';
@@ -49,7 +60,14 @@ Global option:
 
 Run \`ssl <command> --help\` for a command's options.`;
 
-const COMMANDS = { list: listCommand, pretrain: pretrainCommand, eval: evalCommand, train: trainCommand, compare: compareCommand, worker: workerCommand } as const;
+const COMMANDS = {
+  list: listCommand,
+  pretrain: pretrainCommand,
+  eval: evalCommand,
+  train: trainCommand,
+  compare: compareCommand,
+  worker: workerCommand,
+} as const;
 
 /**
  * Runs the `ssl` command line and returns the exit code. Errors become one line on stderr
@@ -99,7 +117,10 @@ export async function main(argv: string[], io: Io = processIo, catalogue: Catalo
 
 /** Takes every `--plugin X` / `--plugin=X` out of argv (plus SSL_PLUGINS), keeping the rest in order. */
 function splitPluginArgs(argv: string[]): { argv: string[]; plugins: string[] } {
-  const plugins = (process.env.SSL_PLUGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const plugins = (process.env.SSL_PLUGINS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -126,9 +147,14 @@ async function loadPlugin(spec: string): Promise<CataloguePlugin> {
     mod = (await import(url)) as Record<string, unknown>;
   } catch (e) {
     const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    throw new SslError(`--plugin "${spec}" could not be imported (${why}). Pass a path to a built JavaScript module (e.g. ./dist/index.js) or an installed package name.`);
+    throw new SslError(
+      `--plugin "${spec}" could not be imported (${why}). Pass a path to a built JavaScript module (e.g. ./dist/index.js) or an installed package name.`,
+    );
   }
   const plugin = (mod.default ?? mod.plugin) as CataloguePlugin | undefined;
-  if (!plugin) throw new SslError(`--plugin "${spec}" has no default export and no export named "plugin". Export the task (or { tasks: [...] }) as default or as \`plugin\`.`);
+  if (!plugin)
+    throw new SslError(
+      `--plugin "${spec}" has no default export and no export named "plugin". Export the task (or { tasks: [...] }) as default or as \`plugin\`.`,
+    );
   return plugin;
 }

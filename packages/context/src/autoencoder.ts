@@ -24,10 +24,29 @@ export function createDecoder(featureDim: number, imageShape: number[], width: n
   }
   return tf.sequential({
     layers: [
-      tf.layers.dense({ inputShape: [featureDim], units: (h / 4) * (w / 4) * width, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed }) }),
+      tf.layers.dense({
+        inputShape: [featureDim],
+        units: (h / 4) * (w / 4) * width,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.heNormal({ seed }),
+      }),
       tf.layers.reshape({ targetShape: [h / 4, w / 4, width] }),
-      tf.layers.conv2dTranspose({ filters: Math.max(8, width / 2), kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: seed + 1 }) }),
-      tf.layers.conv2dTranspose({ filters: c, kernelSize: 3, strides: 2, padding: 'same', activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }) }),
+      tf.layers.conv2dTranspose({
+        filters: Math.max(8, width / 2),
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: tf.initializers.heNormal({ seed: seed + 1 }),
+      }),
+      tf.layers.conv2dTranspose({
+        filters: c,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        activation: 'sigmoid',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }),
+      }),
     ],
   });
 }

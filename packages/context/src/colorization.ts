@@ -7,10 +7,25 @@ import { abBins, cellClassifier, cellCrossEntropy, featureMapModel, labChannels,
 /** Config of colorization; defaults follow Zhang, Isola, Efros 2016 (grid 10 → in-gamut ab bins, rebalancing λ = 0.5, annealed mean T = 0.38). */
 export const colorizationConfig = z
   .object({
-    binSize: z.number().positive().max(110).default(10).describe('side of the ab grid cells; the bins are the cells some sRGB colour falls in (10: 264 bins; the paper’s 313 were counted on ImageNet)'),
+    binSize: z
+      .number()
+      .positive()
+      .max(110)
+      .default(10)
+      .describe('side of the ab grid cells; the bins are the cells some sRGB colour falls in (10: 264 bins; the paper’s 313 were counted on ImageNet)'),
     hidden: z.number().int().min(0).max(4096).default(128).describe('channels of the 1×1 conv (ReLU) before the per-cell bin classifier (0: linear)'),
-    rebalance: z.number().min(0).max(1).default(0.5).describe('class rebalancing λ: bin weights ∝ 1/((1−λ)p + λ/Q), p = bin frequencies in the batch (paper: 0.5); 1 turns it off'),
-    temperature: z.number().positive().max(1).default(0.38).describe('annealed-mean temperature turning the predicted bin distribution into one ab colour (report pictures)'),
+    rebalance: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe('class rebalancing λ: bin weights ∝ 1/((1−λ)p + λ/Q), p = bin frequencies in the batch (paper: 0.5); 1 turns it off'),
+    temperature: z
+      .number()
+      .positive()
+      .max(1)
+      .default(0.38)
+      .describe('annealed-mean temperature turning the predicted bin distribution into one ab colour (report pictures)'),
   })
   .strict();
 
@@ -77,7 +92,7 @@ function tile(rows: Float32Array[], n: number, H: number, W: number): { pixels: 
   rows.forEach((imgs, r) => {
     for (let i = 0; i < n; i++) {
       for (let y = 0; y < H; y++) {
-        const src = ((i * H + y) * W) * 3;
+        const src = (i * H + y) * W * 3;
         pixels.set(imgs.subarray(src, src + W * 3), ((r * (H + gap) + y) * width + i * (W + gap)) * 3);
       }
     }
@@ -137,7 +152,9 @@ export const colorizationTask = definePretextTask({
     const trunk = featureMapModel(encoder);
     const channels = (trunk.outputs[0]!.shape as number[]).at(-1);
     if (channels !== featureDim) {
-      throw new SslError(`Colorization reads the encoder's last feature map (${channels} channels), which must feed its ${featureDim}-d features by global pooling. Use a convolutional encoder such as convnet or resnet18.`);
+      throw new SslError(
+        `Colorization reads the encoder's last feature map (${channels} channels), which must feed its ${featureDim}-d features by global pooling. Use a convolutional encoder such as convnet or resnet18.`,
+      );
     }
     // The trunk shares the encoder's layers, so there is nothing of its own to save or dispose.
     return { trunk, variables: () => [], dispose: () => {} };

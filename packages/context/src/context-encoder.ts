@@ -14,11 +14,33 @@ export const contextEncoderConfig = z
     mask: z
       .enum(['central', 'random', 'blocks'])
       .default('blocks')
-      .describe("which region is removed: the central square, one square of the same size at a random place, or (paper's random block) several smaller squares at random places, possibly overlapping, until they cover `blockCoverage` of the image"),
-    maskFraction: z.number().gt(0).max(0.9).default(0.5).describe("'central' and 'random': side of the removed square as a fraction of the image side (paper: 64 of 128 px)"),
+      .describe(
+        "which region is removed: the central square, one square of the same size at a random place, or (paper's random block) several smaller squares at random places, possibly overlapping, until they cover `blockCoverage` of the image",
+      ),
+    maskFraction: z
+      .number()
+      .gt(0)
+      .max(0.9)
+      .default(0.5)
+      .describe("'central' and 'random': side of the removed square as a fraction of the image side (paper: 64 of 128 px)"),
     blockFraction: z.number().gt(0).max(0.5).default(0.25).describe("'blocks' only: side of each removed square as a fraction of the image side"),
-    blockCoverage: z.number().gt(0).max(0.75).default(0.25).describe("'blocks' only: squares are added until at least this fraction of the image's pixels is removed (paper: about 1/4); the last square may overshoot by less than one square"),
-    overlap: z.number().int().min(0).max(16).default(0).describe('pixels of visible context around the hole that also enter the L2 loss with weight `overlapWeight` (paper: 7 of 128 px, about 2 of 28-32 px); 0 = loss on the removed pixels only (the default)'),
+    blockCoverage: z
+      .number()
+      .gt(0)
+      .max(0.75)
+      .default(0.25)
+      .describe(
+        "'blocks' only: squares are added until at least this fraction of the image's pixels is removed (paper: about 1/4); the last square may overshoot by less than one square",
+      ),
+    overlap: z
+      .number()
+      .int()
+      .min(0)
+      .max(16)
+      .default(0)
+      .describe(
+        'pixels of visible context around the hole that also enter the L2 loss with weight `overlapWeight` (paper: 7 of 128 px, about 2 of 28-32 px); 0 = loss on the removed pixels only (the default)',
+      ),
     overlapWeight: z.number().gt(0).max(100).default(10).describe('weight of the `overlap` band in the loss relative to the removed pixels (paper: 10)'),
     decoderWidth: z.number().int().min(4).max(512).default(64).describe('channels of the first decoder feature map'),
   })
@@ -39,7 +61,9 @@ export interface MaskedImages {
 function squareSide(side: number, fraction: number, field: string, what: string): number {
   const s = Math.round(side * fraction);
   if (s < 1 || s >= side) {
-    throw new SslError(`Context encoder: ${field} ${fraction} gives a ${s} px square in ${what}; it must leave at least 1 px masked and 1 px visible. Pick --set ${field} so that the square is 1 to ${side - 1} px.`);
+    throw new SslError(
+      `Context encoder: ${field} ${fraction} gives a ${s} px square in ${what}; it must leave at least 1 px masked and 1 px visible. Pick --set ${field} so that the square is 1 to ${side - 1} px.`,
+    );
   }
   return s;
 }
@@ -91,7 +115,8 @@ export function maskImages(
         }
       }
       // A square can overshoot the target by less than its own area; never remove the whole image.
-      if (covered >= height * width) throw new SslError(`Context encoder: the blocks removed the whole ${height}×${width} image. Lower --set blockCoverage or blockFraction.`);
+      if (covered >= height * width)
+        throw new SslError(`Context encoder: the blocks removed the whole ${height}×${width} image. Lower --set blockCoverage or blockFraction.`);
     } while (blocks && covered < target);
   }
   return { masked, masks };

@@ -31,7 +31,21 @@ export * from './mae';
  * const registry = createRegistry().use(contextTasks);
  * registry.get('rotation');
  */
-export const contextTasks = { tasks: [rotationTask, autoencoderTask, relativeLocationTask, jigsawTask, contextEncoderTask, colorizationTask, splitBrainTask, word2vecSkipgramTask, word2vecCbowTask, maskedLmTask, maeTask] } as const;
+export const contextTasks = {
+  tasks: [
+    rotationTask,
+    autoencoderTask,
+    relativeLocationTask,
+    jigsawTask,
+    contextEncoderTask,
+    colorizationTask,
+    splitBrainTask,
+    word2vecSkipgramTask,
+    word2vecCbowTask,
+    maskedLmTask,
+    maeTask,
+  ],
+} as const;
 
 declare module '@ssl/core' {
   interface TaskRegister {

@@ -13,10 +13,20 @@ export const jigsawConfig = z
     // Paper ratio 64/75 leaves ~1 px between 8-px tiles of 28-px images: edge continuation solves the
     // puzzle (pretext loss 0.01) and the Fashion-MNIST probe fell 2.9 points below random init.
     // 2/3 (6-px tiles in 9-px cells, gaps 0–6 px) keeps the gap/tile ratio near the paper's.
-    tileFraction: z.number().gt(0).max(1).default(2 / 3).describe('tile side as a fraction of its grid cell; the tile is cropped at a random place inside the cell (paper: 64 of 75 px; 2/3 here for 28–32 px images)'),
+    tileFraction: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(2 / 3)
+      .describe(
+        'tile side as a fraction of its grid cell; the tile is cropped at a random place inside the cell (paper: 64 of 75 px; 2/3 here for 28–32 px images)',
+      ),
     // Paper: on. Off by default here: the probe embeds raw [0, 1] images and batch-norm statistics
     // learnt on normalised tiles do not fit them (Fashion-MNIST probe +0.2 points with, +1.2 without).
-    normalizeTiles: z.boolean().default(false).describe('normalise each tile to zero mean and unit variance on its own, so low-level statistics cannot match neighbours (paper: on)'),
+    normalizeTiles: z
+      .boolean()
+      .default(false)
+      .describe('normalise each tile to zero mean and unit variance on its own, so low-level statistics cannot match neighbours (paper: on)'),
     hidden: z.number().int().min(0).max(4096).default(512).describe('hidden units of the classifier on the 9 concatenated tile features (0: linear)'),
     resize: z.boolean().default(false).describe('upsample tiles to the image size before encoding (for encoders with a fixed input size, e.g. mlp)'),
   })
@@ -76,7 +86,10 @@ export interface TileGrid {
 export function tileGrid(height: number, width: number, tileFraction: number): TileGrid {
   const cell = Math.floor(Math.min(height, width) / 3);
   const tile = Math.min(cell, Math.round(cell * tileFraction));
-  if (tile < 2) throw new SslError(`Jigsaw needs tiles of at least 2 px; a ${height}×${width} image with tileFraction ${tileFraction} gives ${tile} px. Use larger images or a larger --set tileFraction.`);
+  if (tile < 2)
+    throw new SslError(
+      `Jigsaw needs tiles of at least 2 px; a ${height}×${width} image with tileFraction ${tileFraction} gives ${tile} px. Use larger images or a larger --set tileFraction.`,
+    );
   return { cell, tile, origin: [Math.floor((height - 3 * cell) / 2), Math.floor((width - 3 * cell) / 2)] };
 }
 
@@ -168,7 +181,17 @@ export const jigsawTask = definePretextTask({
   createHeads: ({ featureDim, config, seed }) => ({ classifier: classifierHead(9 * featureDim, config.hidden, config.permutations, seed) }),
   prepare: (raw, { config, rng }) => {
     const { permutations } = jigsawPermutationSet(config.permutations, config.permutationSeed);
-    const { tiles, labels, grid } = jigsawPuzzles(raw.images, raw.n, raw.height, raw.width, raw.channels, permutations, config.tileFraction, config.normalizeTiles, rng);
+    const { tiles, labels, grid } = jigsawPuzzles(
+      raw.images,
+      raw.n,
+      raw.height,
+      raw.width,
+      raw.channels,
+      permutations,
+      config.tileFraction,
+      config.normalizeTiles,
+      rng,
+    );
     let x: tf.Tensor4D = tf.tensor4d(tiles, [9 * raw.n, grid.tile, grid.tile, raw.channels]);
     if (config.resize) x = tf.image.resizeBilinear(x, [raw.height, raw.width]);
     return { tiles: x, y: tf.oneHot(tf.tensor1d(labels, 'int32'), config.permutations) };

@@ -39,7 +39,8 @@ export function abBins(binSize = 10): AbBins {
   const steps = 65;
   const rgb = new Float32Array(steps ** 3 * 3);
   let p = 0;
-  for (let r = 0; r < steps; r++) for (let g = 0; g < steps; g++) for (let b = 0; b < steps; b++) rgb.set([r / (steps - 1), g / (steps - 1), b / (steps - 1)], 3 * p++);
+  for (let r = 0; r < steps; r++)
+    for (let g = 0; g < steps; g++) for (let b = 0; b < steps; b++) rgb.set([r / (steps - 1), g / (steps - 1), b / (steps - 1)], 3 * p++);
   const lab = rgbToLab(rgb);
   const hit = new Uint8Array(cells * cells);
   const cellOf = (v: number) => Math.min(cells - 1, Math.max(0, Math.floor((v - AB_MIN) / binSize)));
@@ -107,7 +108,9 @@ export function quantiseLightness(l: tf.Tensor, count: number): tf.Tensor {
 
 function checkRgb(raw: ImageBatch, method: string): void {
   if (raw.channels !== 3) {
-    throw new SslError(`${method} needs colour (RGB, 3-channel) images; these have ${raw.channels} channel(s). Use a colour dataset, e.g. --dataset imagefolder:/work/cifar10 or cifar10.`);
+    throw new SslError(
+      `${method} needs colour (RGB, 3-channel) images; these have ${raw.channels} channel(s). Use a colour dataset, e.g. --dataset imagefolder:/work/cifar10 or cifar10.`,
+    );
   }
 }
 
@@ -167,7 +170,9 @@ export function featureMapModel(encoder: tf.LayersModel): tf.LayersModel {
     if (Array.isArray(shape[0])) continue;
     if (shape.length === 4) return tf.model({ inputs: encoder.inputs, outputs: layer.output as tf.SymbolicTensor });
   }
-  throw new SslError(`Encoder "${encoder.name}" has no spatial feature map (no layer with a 4-D output), so it cannot predict per-pixel colours. Use a convolutional encoder (convnet, resnet18).`);
+  throw new SslError(
+    `Encoder "${encoder.name}" has no spatial feature map (no layer with a 4-D output), so it cannot predict per-pixel colours. Use a convolutional encoder (convnet, resnet18).`,
+  );
 }
 
 /**
@@ -218,7 +223,12 @@ export function cellCrossEntropy(logits: tf.Tensor, targets: tf.Tensor, rebalanc
 export function cellClassifier(channels: number, hidden: number, classes: number, seed: number): tf.LayersModel {
   const input = tf.input({ shape: [null, null, channels] });
   let h = input;
-  if (hidden > 0) h = tf.layers.conv2d({ filters: hidden, kernelSize: 1, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed }) }).apply(h) as tf.SymbolicTensor;
-  const out = tf.layers.conv2d({ filters: classes, kernelSize: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }).apply(h) as tf.SymbolicTensor;
+  if (hidden > 0)
+    h = tf.layers
+      .conv2d({ filters: hidden, kernelSize: 1, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed }) })
+      .apply(h) as tf.SymbolicTensor;
+  const out = tf.layers
+    .conv2d({ filters: classes, kernelSize: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) })
+    .apply(h) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out });
 }

@@ -10,8 +10,16 @@ type LayerArgs = ConstructorParameters<typeof tf.layers.Layer>[0];
 /** Config of MAE; defaults are He et al.'s (mask ratio 75 %, normalised-pixel target), the decoder scaled down. */
 export const maeConfig = z
   .object({
-    maskRatio: z.number().gt(0).lt(1).default(0.75).describe('share of the patches removed per image (paper: 75 %); the visible count is floor(patches × (1 − maskRatio)), at least 1'),
-    normPixLoss: z.boolean().default(true).describe("target = each patch's pixels normalised by the patch's own mean and variance (the paper's best); false: raw pixels"),
+    maskRatio: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .default(0.75)
+      .describe('share of the patches removed per image (paper: 75 %); the visible count is floor(patches × (1 − maskRatio)), at least 1'),
+    normPixLoss: z
+      .boolean()
+      .default(true)
+      .describe("target = each patch's pixels normalised by the patch's own mean and variance (the paper's best); false: raw pixels"),
     decoderDim: z.number().int().min(4).max(1024).default(64).describe('token width of the light decoder (paper: 512 for ViT-L)'),
     decoderDepth: z.number().int().min(1).max(16).default(2).describe('transformer blocks of the decoder (paper: 8)'),
     decoderHeads: z.number().int().min(1).max(32).default(4).describe('attention heads of the decoder; must divide decoderDim'),
@@ -40,7 +48,9 @@ export interface PatchMask {
 export function visiblePatchCount(numPatches: number, maskRatio: number): number {
   const keep = Math.floor(numPatches * (1 - maskRatio));
   if (keep < 1 || keep >= numPatches) {
-    throw new SslError(`MAE: maskRatio ${maskRatio} of ${numPatches} patches leaves ${keep} visible; it must leave 1 to ${numPatches - 1}. Pick --set task.maskRatio between ${(1 / numPatches).toFixed(3)} and ${(1 - 1 / numPatches).toFixed(3)}, or smaller patches.`);
+    throw new SslError(
+      `MAE: maskRatio ${maskRatio} of ${numPatches} patches leaves ${keep} visible; it must leave 1 to ${numPatches - 1}. Pick --set task.maskRatio between ${(1 / numPatches).toFixed(3)} and ${(1 - 1 / numPatches).toFixed(3)}, or smaller patches.`,
+    );
   }
   return keep;
 }
@@ -54,7 +64,10 @@ export function visiblePatchCount(numPatches: number, maskRatio: number): number
  * const m = patchMaskFromNoise(Float32Array.of(0.9, 0.1, 0.5, 0.3), 1, 4, 4, 0.5); // visible [1, 3], masked [1, 0, 1, 0]
  */
 export function patchMaskFromNoise(noise: Float32Array, n: number, stride: number, numPatches: number, maskRatio: number): PatchMask {
-  if (numPatches > stride || noise.length < n * stride) throw new SslError(`MAE masking: ${noise.length} noise values cannot rank ${numPatches} patches for ${n} images (stride ${stride}). Pass n × stride values with stride ≥ patches.`);
+  if (numPatches > stride || noise.length < n * stride)
+    throw new SslError(
+      `MAE masking: ${noise.length} noise values cannot rank ${numPatches} patches for ${n} images (stride ${stride}). Pass n × stride values with stride ≥ patches.`,
+    );
   const keep = visiblePatchCount(numPatches, maskRatio);
   const visible = new Int32Array(n * keep);
   const masked = new Float32Array(n * numPatches).fill(1);
@@ -78,7 +91,13 @@ export function patchMaskFromNoise(noise: Float32Array, n: number, stride: numbe
  * const m = randomPatchMask(8, 64, 0.75, new Rng(0)); // 16 visible, 48 masked per image
  */
 export function randomPatchMask(n: number, numPatches: number, maskRatio: number, rng: Rng): PatchMask {
-  return patchMaskFromNoise(Float32Array.from({ length: n * numPatches }, () => rng.float()), n, numPatches, numPatches, maskRatio);
+  return patchMaskFromNoise(
+    Float32Array.from({ length: n * numPatches }, () => rng.float()),
+    n,
+    numPatches,
+    numPatches,
+    maskRatio,
+  );
 }
 
 /**
@@ -103,7 +122,8 @@ export function selectionMatrix(visible: Int32Array, n: number, keep: number, nu
 export function normalizePatches(patches: tf.Tensor3D, epsilon = 1e-6): tf.Tensor3D {
   return tf.tidy(() => {
     const P = patches.shape[2];
-    if (P < 2) throw new SslError(`MAE's normalised-pixel target needs at least 2 values per patch; got ${P}. Use larger patches or --set task.normPixLoss=false.`);
+    if (P < 2)
+      throw new SslError(`MAE's normalised-pixel target needs at least 2 values per patch; got ${P}. Use larger patches or --set task.normPixLoss=false.`);
     const mean = tf.mean(patches, 2, true);
     const centred = tf.sub(patches, mean);
     const variance = tf.div(tf.sum(tf.square(centred), 2, true), P - 1);
@@ -211,9 +231,24 @@ tf.serialization.registerClass(MaeDecoderInput);
  * @example
  * const decoder = createMaeDecoder({ encoderDim: 64, grid: [7, 7], patchValues: 16, config: maeConfig.parse({}), seed: 0 });
  */
-export function createMaeDecoder({ encoderDim, grid, patchValues, config, seed }: { encoderDim: number; grid: [number, number]; patchValues: number; config: MaeConfig; seed: number }): tf.LayersModel {
+export function createMaeDecoder({
+  encoderDim,
+  grid,
+  patchValues,
+  config,
+  seed,
+}: {
+  encoderDim: number;
+  grid: [number, number];
+  patchValues: number;
+  config: MaeConfig;
+  seed: number;
+}): tf.LayersModel {
   const { decoderDim: dd, decoderDepth, decoderHeads } = config;
-  if (dd % decoderHeads !== 0 || dd % 4 !== 0) throw new SslError(`MAE: decoderDim ${dd} must be a multiple of 4 (sine-cosine positions) and of decoderHeads ${decoderHeads}. Pick e.g. --set task.decoderDim=64.`);
+  if (dd % decoderHeads !== 0 || dd % 4 !== 0)
+    throw new SslError(
+      `MAE: decoderDim ${dd} must be a multiple of 4 (sine-cosine positions) and of decoderHeads ${decoderHeads}. Pick e.g. --set task.decoderDim=64.`,
+    );
   const rng = Rng.derive(seed, 'mae-decoder');
   const latent = tf.input({ shape: [null, encoderDim], name: 'latent' });
   const unshuffle = tf.input({ shape: [grid[0] * grid[1], null], name: 'unshuffle' });
@@ -233,7 +268,13 @@ function maskTensors(noise: tf.Tensor, numPatches: number, maskRatio: number): {
 }
 
 /** Predicted patches [n, L, P] of MAE (decoder output without the class row) and the patch pixels [n, L, P]. */
-function maeForward(vit: VitParts, decoder: tf.LayersModel, images: tf.Tensor4D, select: tf.Tensor3D, unshuffle: tf.Tensor3D): { prediction: tf.Tensor3D; patches: tf.Tensor3D } {
+function maeForward(
+  vit: VitParts,
+  decoder: tf.LayersModel,
+  images: tf.Tensor4D,
+  select: tf.Tensor3D,
+  unshuffle: tf.Tensor3D,
+): { prediction: tf.Tensor3D; patches: tf.Tensor3D } {
   const latent = maeEncode(vit, images, select);
   const out = decoder.apply([latent, unshuffle]) as tf.Tensor3D;
   const [n, l1, P] = out.shape;
@@ -248,7 +289,8 @@ function unpatchify(patches: Float32Array, grid: [number, number], p: number, c:
   for (let j = 0; j < gh * gw; j++) {
     const py = Math.floor(j / gw) * p;
     const px = (j % gw) * p;
-    for (let y = 0; y < p; y++) for (let x = 0; x < p; x++) for (let ch = 0; ch < c; ch++) img[((py + y) * w + px + x) * c + ch] = patches[(j * p * p + y * p + x) * c + ch]!;
+    for (let y = 0; y < p; y++)
+      for (let x = 0; x < p; x++) for (let ch = 0; ch < c; ch++) img[((py + y) * w + px + x) * c + ch] = patches[(j * p * p + y * p + x) * c + ch]!;
   }
   return img;
 }
@@ -291,7 +333,10 @@ export const maeTask = definePretextTask({
     x: tf.tensor4d(raw.images, [raw.n, raw.height, raw.width, raw.channels]),
     // MAE's noise: one uniform value per pixel position (at least one per patch, whatever the patch size);
     // the loss ranks the first L of each row. Drawn here so the step's generator fixes the mask.
-    noise: tf.tensor2d(Float32Array.from({ length: raw.n * raw.height * raw.width }, () => rng.float()), [raw.n, raw.height * raw.width]),
+    noise: tf.tensor2d(
+      Float32Array.from({ length: raw.n * raw.height * raw.width }, () => rng.float()),
+      [raw.n, raw.height * raw.width],
+    ),
   }),
   loss: ({ config, encoder, heads, batch }) => {
     const vit = vitParts(encoder, 'MAE');

@@ -3,7 +3,23 @@ import { definePretextTask } from '@ssl/core';
 import { maskedLmBatch, maskedLmConfig, maskedLmHeads, maskedLmTermOf, transformerSequenceModel, transformerWidth } from '@ssl/encoders';
 
 // The building blocks live in @ssl/encoders (shared with the temporal text tasks); re-exported here.
-export { VocabBias, isMaskable, maskTokens, maskedLmBatch, maskedLmConfig, maskedLmHead, maskedLmHeads, maskedLmLoss, maskedLmOutputBias, maskedLmOutputFields, maskedLmTerm, maskedLmTermOf, maskedLmUntiedOutput, maskingConfig, maskingFields } from '@ssl/encoders';
+export {
+  VocabBias,
+  isMaskable,
+  maskTokens,
+  maskedLmBatch,
+  maskedLmConfig,
+  maskedLmHead,
+  maskedLmHeads,
+  maskedLmLoss,
+  maskedLmOutputBias,
+  maskedLmOutputFields,
+  maskedLmTerm,
+  maskedLmTermOf,
+  maskedLmUntiedOutput,
+  maskingConfig,
+  maskingFields,
+} from '@ssl/encoders';
 export type { MaskedLmOutput, MaskedTokens, MaskingConfig } from '@ssl/encoders';
 
 /**

@@ -7,8 +7,18 @@ import { cropPatch, encodePatches } from './patches';
 /** Config of relative patch location; defaults follow Doersch et al. 2015 (gap = half a patch, jitter ≈ 7/96 of a patch). */
 export const relativeLocationConfig = z
   .object({
-    gap: z.number().min(0).max(2).default(0.5).describe('gap between neighbouring grid patches, as a fraction of the patch side (paper: 48 px for 96 px patches)'),
-    jitter: z.number().min(0).max(0.5).default(7 / 96).describe('maximum random shift of each patch, as a fraction of the patch side (paper: up to 7 px for 96 px patches); at least 1 px when > 0'),
+    gap: z
+      .number()
+      .min(0)
+      .max(2)
+      .default(0.5)
+      .describe('gap between neighbouring grid patches, as a fraction of the patch side (paper: 48 px for 96 px patches)'),
+    jitter: z
+      .number()
+      .min(0)
+      .max(0.5)
+      .default(7 / 96)
+      .describe('maximum random shift of each patch, as a fraction of the patch side (paper: up to 7 px for 96 px patches); at least 1 px when > 0'),
     hidden: z.number().int().min(0).max(4096).default(512).describe('hidden units of the late-fusion classifier on the concatenated pair features (0: linear)'),
     resize: z.boolean().default(false).describe('upsample patches to the image size before encoding (for encoders with a fixed input size, e.g. mlp)'),
   })
@@ -58,7 +68,9 @@ export function patchGrid(height: number, width: number, gap: number, jitter: nu
   let p = Math.floor(side / 3);
   while (p >= 3 && 3 * p + 2 * Math.round(gap * p) + 2 * jit(p) > side) p--;
   if (p < 3) {
-    throw new SslError(`Relative patch location needs images big enough for a 3×3 grid of patches of at least 3 px with gap ${gap} and jitter ${jitter}; got ${height}×${width}. Lower --set gap / --set jitter or use larger images.`);
+    throw new SslError(
+      `Relative patch location needs images big enough for a 3×3 grid of patches of at least 3 px with gap ${gap} and jitter ${jitter}; got ${height}×${width}. Lower --set gap / --set jitter or use larger images.`,
+    );
   }
   const g = Math.round(gap * p);
   const span = 3 * p + 2 * g;

@@ -23,7 +23,9 @@ export const rotationConfig = z
  */
 export function rotationBatch(images: Float32Array, n: number, height: number, width: number, channels: number): { images: Float32Array; labels: Int32Array } {
   if (height !== width) {
-    throw new SslError(`Rotation prediction needs square images so that 90° rotations keep the shape; got ${height}×${width}. Resize or crop the dataset to a square size.`);
+    throw new SslError(
+      `Rotation prediction needs square images so that 90° rotations keep the shape; got ${height}×${width}. Resize or crop the dataset to a square size.`,
+    );
   }
   const size = height * width * channels;
   const out = new Float32Array(4 * n * size);

@@ -236,7 +236,9 @@ export const word2vecConfig = z
       .min(0)
       .max(1)
       .default(1e-3)
-      .describe('frequent-word subsampling threshold t (0 disables); the paper uses 1e-5 on billion-word corpora, the reference tool defaults to 1e-3, which small corpora need (1e-5 keeps too few words of SOTU)'),
+      .describe(
+        'frequent-word subsampling threshold t (0 disables); the paper uses 1e-5 on billion-word corpora, the reference tool defaults to 1e-3, which small corpora need (1e-5 keeps too few words of SOTU)',
+      ),
   })
   .strict();
 
@@ -412,7 +414,17 @@ export function word2vecSgdStep(
 
 /** The output-vector table of word2vec: one embedding per vocabulary id, initialised to zero as in the reference tool. */
 function outputEmbeddings(vocabSize: number, dim: number): tf.LayersModel {
-  return tf.sequential({ layers: [tf.layers.embedding({ inputDim: vocabSize, outputDim: dim, inputShape: [null as unknown as number], embeddingsInitializer: 'zeros', name: 'output_vectors' })] });
+  return tf.sequential({
+    layers: [
+      tf.layers.embedding({
+        inputDim: vocabSize,
+        outputDim: dim,
+        inputShape: [null as unknown as number],
+        embeddingsInitializer: 'zeros',
+        name: 'output_vectors',
+      }),
+    ],
+  });
 }
 
 /** Frequent content words whose nearest neighbours are logged after training. */
@@ -450,7 +462,13 @@ function defineWord2Vec<N extends string>(name: N, mode: 'skipgram' | 'cbow') {
         `word vectors (word2vec text format) saved to ${file}`,
         ...SHOWCASE_WORDS.filter((w) => vocab.has(w))
           .slice(0, 6)
-          .map((w) => `  nearest(${w}): ${wv.nearest(w, 8).map((n) => `${n.word} ${n.score.toFixed(2)}`).join(', ')}`),
+          .map(
+            (w) =>
+              `  nearest(${w}): ${wv
+                .nearest(w, 8)
+                .map((n) => `${n.word} ${n.score.toFixed(2)}`)
+                .join(', ')}`,
+          ),
       ];
     },
     createHeads: ({ featureDim, encoder }) => {
@@ -474,20 +492,29 @@ function defineWord2Vec<N extends string>(name: N, mode: 'skipgram' | 'cbow') {
           const step = epoch * steps + s;
           const rng = Rng.derive(seed, 'step', step);
           const raw = source.batch(order.subarray(s * batchSize, (s + 1) * batchSize), rng.fork('data'));
-          if (!raw.vocabCounts) throw new SslError(`${name} needs the vocabulary's word counts (TextBatch.vocabCounts); use a text source from createTextSource.`);
-          if (raw.vocabCounts.length !== rows) throw new SslError(`${name}: the encoder's table has ${rows} rows but the vocabulary has ${raw.vocabCounts.length} ids; build the encoder with vocabSize = tokenizer.size`);
+          if (!raw.vocabCounts)
+            throw new SslError(`${name} needs the vocabulary's word counts (TextBatch.vocabCounts); use a text source from createTextSource.`);
+          if (raw.vocabCounts.length !== rows)
+            throw new SslError(
+              `${name}: the encoder's table has ${rows} rows but the vocabulary has ${raw.vocabCounts.length} ids; build the encoder with vocabSize = tokenizer.size`,
+            );
           const rate = learningRateAt(step, epochs * steps, lr, 0, 'linear');
           const loss = word2vecSgdStep(word2vecExamples(mode, raw, raw.vocabCounts, config, rng.fork('task')), input, output, dim, rate);
           history.push({ step, epoch, loss, lr: rate });
         }
         const last = history.slice(-Math.min(steps, 20));
-        log(`epoch ${epoch + 1}/${epochs}  loss ${(last.reduce((a, h) => a + h.loss, 0) / last.length).toFixed(4)} (mean of the last ${last.length} batches)  ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+        log(
+          `epoch ${epoch + 1}/${epochs}  loss ${(last.reduce((a, h) => a + h.loss, 0) / last.length).toFixed(4)} (mean of the last ${last.length} batches)  ${((performance.now() - t0) / 1000).toFixed(1)}s`,
+        );
       }
       table.write(tf.tensor2d(input, [rows, dim]));
       return { history };
     },
     prepare: (raw, { config, rng }) => {
-      if (!raw.vocabCounts) throw new SslError(`${name} needs the vocabulary's word counts (TextBatch.vocabCounts) for subsampling and noise; use a text source from createTextSource.`);
+      if (!raw.vocabCounts)
+        throw new SslError(
+          `${name} needs the vocabulary's word counts (TextBatch.vocabCounts) for subsampling and noise; use a text source from createTextSource.`,
+        );
       const ex = word2vecExamples(mode, raw, raw.vocabCounts, config, rng);
       return {
         x: tf.tensor2d(ex.inputs, [ex.count, ex.inputWidth], 'int32'),
@@ -533,6 +560,7 @@ export const word2vecCbowTask = defineWord2Vec('word2vec-cbow', 'cbow');
 export async function wordVectorsOf(encoder: tf.LayersModel, vocab: Vocabulary): Promise<WordVectors> {
   const table = embeddingTableOf(encoder).read();
   const [rows, dim] = table.shape as [number, number];
-  if (rows !== vocab.size) throw new SslError(`encoder embedding table has ${rows} rows but the vocabulary has ${vocab.size} tokens; use the tokenizer the encoder was trained with`);
+  if (rows !== vocab.size)
+    throw new SslError(`encoder embedding table has ${rows} rows but the vocabulary has ${vocab.size} tokens; use the tokenizer the encoder was trained with`);
   return new WordVectors(vocab, dim, (await table.data()) as Float32Array);
 }

@@ -40,7 +40,13 @@ export const barlowTwinsTask = definePretextTask({
   trainDefaults: { epochs: 5, batchSize: 256, lr: 2e-3, optimizer: 'adam', weightDecay: 1e-4, limit: 6000 },
   examplesPerInput: () => 2,
   createHeads: ({ featureDim, config, seed }) => ({
-    projector: mlpHead({ inputDim: featureDim, hidden: [config.projectionHidden, config.projectionHidden], outputDim: config.projectionDim, seed, batchNorm: true }),
+    projector: mlpHead({
+      inputDim: featureDim,
+      hidden: [config.projectionHidden, config.projectionHidden],
+      outputDim: config.projectionDim,
+      seed,
+      batchNorm: true,
+    }),
   }),
   prepare: (raw, { config, rng }) => ({ x: multiCropBatch(raw, config, rng).x }),
   loss: ({ encode, heads, batch, config, training, monitorEmbedding }) => {

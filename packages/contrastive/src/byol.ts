@@ -16,7 +16,12 @@ export const byolConfig = z
     ...viewFields,
     projectionHidden: z.number().int().min(1).max(8192).default(512).describe('hidden units of the projector and predictor (paper 4096)'),
     projectionDim: z.number().int().min(1).max(8192).default(128).describe('size of the projections z and predictions p (paper 256)'),
-    baseMomentum: z.number().min(0).max(1).default(0.99).describe('τ_base of the target EMA, rising to 1 on a cosine over the run (paper 0.996; 0.99 suits runs of a few hundred steps)'),
+    baseMomentum: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.99)
+      .describe('τ_base of the target EMA, rising to 1 on a cosine over the run (paper 0.996; 0.99 suits runs of a few hundred steps)'),
   })
   .strict();
 

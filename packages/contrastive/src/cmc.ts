@@ -8,12 +8,26 @@ import { infoNCELoss } from './losses';
 /** Config of CMC; defaults follow Tian et al. 2020 (L / ab views, τ = 0.07, 128-d embeddings). */
 export const cmcConfig = z
   .object({
-    views: z.enum(['lab', 'channels']).default('lab').describe('"lab": view 1 = L, view 2 = ab of CIE Lab (RGB images); "channels": two channel groups of the input'),
-    view1Channels: z.array(z.number().int().min(0)).min(1).default([0]).describe('with views = "channels": the input channels of view 1 (the shared encoder); view 2 gets the others'),
+    views: z
+      .enum(['lab', 'channels'])
+      .default('lab')
+      .describe('"lab": view 1 = L, view 2 = ab of CIE Lab (RGB images); "channels": two channel groups of the input'),
+    view1Channels: z
+      .array(z.number().int().min(0))
+      .min(1)
+      .default([0])
+      .describe('with views = "channels": the input channels of view 1 (the shared encoder); view 2 gets the others'),
     temperature: z.number().positive().max(10).default(0.07).describe('InfoNCE temperature τ'),
     embeddingDim: z.number().int().min(1).max(8192).default(128).describe('size of each view’s linear embedding (L2-normalised in the loss)'),
-    view2Widths: z.array(z.number().int().min(1).max(4096)).min(1).default([32, 64, 128]).describe('channels of the view-2 encoder (a ConvNet like the default shared encoder)'),
-    cropScale: z.tuple([z.number().gt(0).max(1), z.number().gt(0).max(1)]).default([0.2, 1]).describe('area range of the random resized crop applied before splitting the views'),
+    view2Widths: z
+      .array(z.number().int().min(1).max(4096))
+      .min(1)
+      .default([32, 64, 128])
+      .describe('channels of the view-2 encoder (a ConvNet like the default shared encoder)'),
+    cropScale: z
+      .tuple([z.number().gt(0).max(1), z.number().gt(0).max(1)])
+      .default([0.2, 1])
+      .describe('area range of the random resized crop applied before splitting the views'),
   })
   .strict();
 
@@ -22,14 +36,18 @@ type CmcConfig = z.output<typeof cmcConfig>;
 /** The channels of view 2 for an input with `channels` channels. */
 function view2Channels(config: CmcConfig, channels: number): number[] {
   if (config.views === 'lab') {
-    if (channels !== 3) throw new SslError(`CMC views "lab" need RGB images (3 channels); these have ${channels}. Use --set task.views=channels with task.view1Channels, or an RGB dataset.`);
+    if (channels !== 3)
+      throw new SslError(
+        `CMC views "lab" need RGB images (3 channels); these have ${channels}. Use --set task.views=channels with task.view1Channels, or an RGB dataset.`,
+      );
     return [1, 2];
   }
   for (const c of config.view1Channels) {
     if (c >= channels) throw new SslError(`CMC view1Channels has channel ${c}; the images have channels 0..${channels - 1}.`);
   }
   const rest = Array.from({ length: channels }, (_, c) => c).filter((c) => !config.view1Channels.includes(c));
-  if (rest.length === 0) throw new SslError(`CMC view1Channels [${config.view1Channels}] takes every channel, so view 2 would be empty. Leave at least one channel to view 2.`);
+  if (rest.length === 0)
+    throw new SslError(`CMC view1Channels [${config.view1Channels}] takes every channel, so view 2 would be empty. Leave at least one channel to view 2.`);
   return rest;
 }
 
@@ -110,7 +128,10 @@ export const cmcTask = definePretextTask({
   createHeads: ({ featureDim, inputShape, config, seed }) => {
     const [h, w, c] = inputShape as [number, number, number];
     const view2 = createConvNet({ inputShape: [h, w, view2Channels(config, c).length], widths: config.view2Widths, seed: seed + 7 });
-    const embed = (dim: number, s: number) => tf.sequential({ layers: [tf.layers.dense({ inputShape: [dim], units: config.embeddingDim, kernelInitializer: tf.initializers.glorotUniform({ seed: s }) })] });
+    const embed = (dim: number, s: number) =>
+      tf.sequential({
+        layers: [tf.layers.dense({ inputShape: [dim], units: config.embeddingDim, kernelInitializer: tf.initializers.glorotUniform({ seed: s }) })],
+      });
     return { view2, embed1: embed(featureDim, seed + 1), embed2: embed(config.view2Widths.at(-1)!, seed + 2) };
   },
   // The probe, kNN and `ssl eval` must feed the shared encoder view 1, as in training.

@@ -7,9 +7,23 @@ import { cpcHeads, sequenceInfoNCE } from './cpc';
 /** Config of CPC on sequences; defaults scale Oord et al. 2018 (audio: 12 steps ahead) to short windows. */
 export const cpcSequenceConfig = z
   .object({
-    chunk: z.number().int().min(1).max(1024).default(8).describe('time series: steps per encoder input (non-overlapping chunks); video: ignored, one frame per step'),
+    chunk: z
+      .number()
+      .int()
+      .min(1)
+      .max(1024)
+      .default(8)
+      .describe('time series: steps per encoder input (non-overlapping chunks); video: ignored, one frame per step'),
     predictionSteps: z.number().int().min(1).max(32).default(3).describe('steps ahead k = 1..K predicted from the context (one linear W_k each)'),
-    contextDim: z.number().int().min(1).max(4096).default(16).describe('units of the causal GRU that summarises the past (the paper: 256 for audio; a small context makes the codes carry the signal: on the sensor series 64 units probed below random init, 16 above)'),
+    contextDim: z
+      .number()
+      .int()
+      .min(1)
+      .max(4096)
+      .default(16)
+      .describe(
+        'units of the causal GRU that summarises the past (the paper: 256 for audio; a small context makes the codes carry the signal: on the sensor series 64 units probed below random init, 16 above)',
+      ),
   })
   .strict();
 
@@ -28,7 +42,9 @@ export function cpcSequenceUnits(raw: SequenceBatch, config: CpcSequenceConfig):
   const span = series ? config.chunk : 1;
   const steps = Math.floor(raw.length / span);
   if (steps <= config.predictionSteps) {
-    throw new SslError(`CPC on ${raw.length}-step sequences cut into ${span}-step units has ${steps} steps, too few to predict ${config.predictionSteps} ahead. Use a smaller task.chunk or task.predictionSteps, or longer windows.`);
+    throw new SslError(
+      `CPC on ${raw.length}-step sequences cut into ${span}-step units has ${steps} steps, too few to predict ${config.predictionSteps} ahead. Use a smaller task.chunk or task.predictionSteps, or longer windows.`,
+    );
   }
   const frameSize = raw.frameShape.reduce((a, b) => a * b, 1);
   const unit = span * frameSize;

@@ -18,7 +18,8 @@ type CpcConfig = z.output<typeof cpcConfig>;
 export function cpcPatchGeometry(size: number, config: Pick<CpcConfig, 'grid' | 'overlap'>): { patch: number; stride: number } {
   const patch = Math.floor(size / (config.grid * (1 - config.overlap) + config.overlap));
   const stride = Math.floor((size - patch) / (config.grid - 1));
-  if (patch < 2 || stride < 1) throw new SslError(`CPC grid ${config.grid} with overlap ${config.overlap} gives ${patch}-pixel patches on ${size}-pixel images. Use a smaller task.grid.`);
+  if (patch < 2 || stride < 1)
+    throw new SslError(`CPC grid ${config.grid} with overlap ${config.overlap} gives ${patch}-pixel patches on ${size}-pixel images. Use a smaller task.grid.`);
   return { patch, stride };
 }
 
@@ -118,13 +119,35 @@ export function sequenceInfoNCE(codes: tf.Tensor2D, contexts: tf.Tensor3D, predi
 }
 
 /** A causal GRU context and one linear predictor per step ahead: CPC's heads for both modalities. */
-export function cpcHeads(featureDim: number, steps: number | null, config: { contextDim: number; predictionSteps: number }, seed: number): Record<string, tf.LayersModel> {
+export function cpcHeads(
+  featureDim: number,
+  steps: number | null,
+  config: { contextDim: number; predictionSteps: number },
+  seed: number,
+): Record<string, tf.LayersModel> {
   const context = tf.sequential({
-    layers: [tf.layers.gru({ inputShape: [steps, featureDim], units: config.contextDim, returnSequences: true, kernelInitializer: tf.initializers.glorotUniform({ seed }), recurrentInitializer: tf.initializers.orthogonal({ seed: seed + 1 }) })],
+    layers: [
+      tf.layers.gru({
+        inputShape: [steps, featureDim],
+        units: config.contextDim,
+        returnSequences: true,
+        kernelInitializer: tf.initializers.glorotUniform({ seed }),
+        recurrentInitializer: tf.initializers.orthogonal({ seed: seed + 1 }),
+      }),
+    ],
   });
   const heads: Record<string, tf.LayersModel> = { context };
   for (let k = 1; k <= config.predictionSteps; k++) {
-    heads[`predict${k}`] = tf.sequential({ layers: [tf.layers.dense({ inputShape: [config.contextDim], units: featureDim, useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 + k }) })] });
+    heads[`predict${k}`] = tf.sequential({
+      layers: [
+        tf.layers.dense({
+          inputShape: [config.contextDim],
+          units: featureDim,
+          useBias: false,
+          kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 + k }),
+        }),
+      ],
+    });
   }
   return heads;
 }
@@ -152,7 +175,10 @@ export const cpcTask = definePretextTask({
   examplesPerInput: (config) => config.grid * config.grid,
   createHeads: ({ featureDim, config, seed }) => cpcHeads(featureDim, config.grid, config, seed),
   prepare: (raw, { config }) => {
-    if (config.predictionSteps >= config.grid) throw new SslError(`CPC predictionSteps ${config.predictionSteps} must be < grid ${config.grid}: there are only ${config.grid - 1} rows below the first.`);
+    if (config.predictionSteps >= config.grid)
+      throw new SslError(
+        `CPC predictionSteps ${config.predictionSteps} must be < grid ${config.grid}: there are only ${config.grid - 1} rows below the first.`,
+      );
     return { x: cpcPatches(raw, config) };
   },
   loss: ({ encode, heads, batch, config }) => {

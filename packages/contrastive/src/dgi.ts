@@ -97,7 +97,15 @@ export const dgiTask = definePretextTask({
   // with early stopping (patience 20), typically a few hundred epochs.
   trainDefaults: { epochs: 100, batchSize: 65_536, lr: 1e-3, optimizer: 'adam', weightDecay: 0 },
   createHeads: ({ featureDim, config, seed }) => {
-    const layers: tf.layers.Layer[] = [tf.layers.dense({ inputShape: [featureDim], units: featureDim, useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed }), name: 'bilinear_w' })];
+    const layers: tf.layers.Layer[] = [
+      tf.layers.dense({
+        inputShape: [featureDim],
+        units: featureDim,
+        useBias: false,
+        kernelInitializer: tf.initializers.glorotUniform({ seed }),
+        name: 'bilinear_w',
+      }),
+    ];
     const heads: { discriminator: tf.LayersModel; bias?: tf.LayersModel } = { discriminator: tf.sequential({ layers }) };
     if (config.discriminatorBias) heads.bias = tf.sequential({ layers: [new ScalarBias({ inputShape: [1], name: 'bilinear_b' })] });
     return heads as Record<string, tf.LayersModel>;

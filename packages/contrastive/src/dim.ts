@@ -5,7 +5,10 @@ import { z } from 'zod';
 /** Config of Deep InfoMax (local objective); defaults follow Hjelm et al. 2019. */
 export const dimConfig = z
   .object({
-    estimator: z.enum(['jsd', 'infonce']).default('infonce').describe('mutual-information estimator: infonce (probed better on Fashion-MNIST here) or jsd (Jensen-Shannon, the paper\'s main estimator)'),
+    estimator: z
+      .enum(['jsd', 'infonce'])
+      .default('infonce')
+      .describe("mutual-information estimator: infonce (probed better on Fashion-MNIST here) or jsd (Jensen-Shannon, the paper's main estimator)"),
     embedDim: z.number().int().min(1).max(8192).default(64).describe('size of the space where global and local vectors are scored'),
     hidden: z.number().int().min(1).max(8192).default(128).describe('hidden units of the global and local score networks'),
   })
@@ -43,8 +46,16 @@ export function dimJsdLoss(global: tf.Tensor2D, local: tf.Tensor3D): tf.Scalar {
     const s = dimScores(global, local);
     const pos = tf.eye(n).expandDims(2);
     const p = local.shape[1];
-    const posTerm = tf.softplus(s.neg()).mul(pos).sum().div(n * p);
-    const negTerm = tf.softplus(s).mul(tf.scalar(1).sub(pos)).sum().div(n * (n - 1) * p);
+    const posTerm = tf
+      .softplus(s.neg())
+      .mul(pos)
+      .sum()
+      .div(n * p);
+    const negTerm = tf
+      .softplus(s)
+      .mul(tf.scalar(1).sub(pos))
+      .sum()
+      .div(n * (n - 1) * p);
     return posTerm.add(negTerm) as tf.Scalar;
   });
 }
@@ -62,7 +73,10 @@ export function dimInfoNCELoss(global: tf.Tensor2D, local: tf.Tensor3D): tf.Scal
   return tf.tidy(() => {
     const s = dimScores(global, local); // [i, j, p]
     const logp = s.sub(tf.logSumExp(s, 0, true)); // softmax over the globals i
-    return logp.mul(tf.eye(n).expandDims(2)).sum().div(-n * local.shape[1]) as tf.Scalar;
+    return logp
+      .mul(tf.eye(n).expandDims(2))
+      .sum()
+      .div(-n * local.shape[1]) as tf.Scalar;
   });
 }
 
@@ -84,7 +98,9 @@ export function localFeatureLayer(encoder: tf.LayersModel): tf.layers.Layer {
   if (!last) throw new SslError('dim needs a convolutional encoder (e.g. convnet or resnet18): this encoder has no feature map with more than one position.');
   const channels = (last.outputShape as number[])[3];
   if (channels !== featureDim) {
-    throw new SslError(`dim: the last feature map "${last.name}" has ${channels} channels but the encoder outputs ${featureDim} features; dim needs them equal (a conv encoder ending in global pooling).`);
+    throw new SslError(
+      `dim: the last feature map "${last.name}" has ${channels} channels but the encoder outputs ${featureDim} features; dim needs them equal (a conv encoder ending in global pooling).`,
+    );
   }
   return last;
 }
@@ -110,7 +126,8 @@ export const dimTask = definePretextTask({
   family: 'contrastive',
   modality: 'image',
   title: 'Deep InfoMax (local)',
-  paper: 'Hjelm, Fedorov, Lavoie-Marchildon, Grewal, Bachman, Trischler, Bengio. Learning Deep Representations by Mutual Information Estimation and Maximization. ICLR 2019',
+  paper:
+    'Hjelm, Fedorov, Lavoie-Marchildon, Grewal, Bachman, Trischler, Bengio. Learning Deep Representations by Mutual Information Estimation and Maximization. ICLR 2019',
   description:
     "One forward pass gives the last feature map before global pooling (local vectors, one per position) and the encoder's global feature vector; small score networks map both to a common space, and an InfoNCE (or Jensen-Shannon) estimator maximises the mutual information between the global vector and the local vectors of the same image against local vectors of other images. The prior-matching term of the paper is left out.",
   config: dimConfig,
@@ -126,7 +143,13 @@ export const dimTask = definePretextTask({
     // 1×1 convolutions over the last feature map, whose channels equal the feature size.
     localNet: tf.sequential({
       layers: [
-        tf.layers.conv2d({ inputShape: [null, null, featureDim] as unknown as number[], filters: config.hidden, kernelSize: 1, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: seed + 2 }) }),
+        tf.layers.conv2d({
+          inputShape: [null, null, featureDim] as unknown as number[],
+          filters: config.hidden,
+          kernelSize: 1,
+          activation: 'relu',
+          kernelInitializer: tf.initializers.heNormal({ seed: seed + 2 }),
+        }),
         tf.layers.conv2d({ filters: config.embedDim, kernelSize: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 3 }) }),
       ],
     }),

@@ -23,7 +23,12 @@ export const dinoConfig = z
     studentTemperature: z.number().positive().max(10).default(0.1).describe('τ_s of the student softmax (paper 0.1)'),
     teacherTemperature: z.number().positive().max(10).default(0.04).describe('τ_t of the teacher softmax: sharpening (paper 0.04, warmed up to 0.07)'),
     centerMomentum: z.number().min(0).max(1).default(0.9).describe('momentum m of the centre c ← m·c + (1 − m)·mean(teacher outputs) (paper 0.9)'),
-    baseMomentum: z.number().min(0).max(1).default(0.99).describe('teacher EMA momentum at step 0, rising to 1 on a cosine (paper 0.996; 0.99 suits short runs)'),
+    baseMomentum: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.99)
+      .describe('teacher EMA momentum at step 0, rising to 1 on a cosine (paper 0.996; 0.99 suits short runs)'),
   })
   .strict();
 

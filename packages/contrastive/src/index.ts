@@ -37,7 +37,24 @@ export * from './dino';
  * @example
  * const registry = createRegistry().use(contextTasks).use(contrastiveTasks);
  */
-export const contrastiveTasks = { tasks: [simclrTask, mocoTask, npidTask, dimTask, dgiTask, cmcTask, cpcTask, cpcSequenceTask, byolTask, simsiamTask, barlowTwinsTask, vicregTask, swavTask, dinoTask] } as const;
+export const contrastiveTasks = {
+  tasks: [
+    simclrTask,
+    mocoTask,
+    npidTask,
+    dimTask,
+    dgiTask,
+    cmcTask,
+    cpcTask,
+    cpcSequenceTask,
+    byolTask,
+    simsiamTask,
+    barlowTwinsTask,
+    vicregTask,
+    swavTask,
+    dinoTask,
+  ],
+} as const;
 
 declare module '@ssl/core' {
   interface TaskRegister {

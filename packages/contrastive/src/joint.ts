@@ -59,7 +59,14 @@ export function mlpHead({ inputDim, hidden, outputDim, seed, batchNorm = false, 
       layers.push(tf.layers.batchNormalization({ momentum: 0.9 }));
       layers.push(tf.layers.activation({ activation: activation === 'gelu' ? 'gelu' : 'relu' }));
     } else {
-      layers.push(tf.layers.dense({ ...first, units, activation: activation === 'gelu' ? 'gelu' : 'relu', kernelInitializer: tf.initializers.heNormal({ seed: seed + i }) }));
+      layers.push(
+        tf.layers.dense({
+          ...first,
+          units,
+          activation: activation === 'gelu' ? 'gelu' : 'relu',
+          kernelInitializer: tf.initializers.heNormal({ seed: seed + i }),
+        }),
+      );
     }
   });
   layers.push(
@@ -75,15 +82,27 @@ export function mlpHead({ inputDim, hidden, outputDim, seed, batchNorm = false, 
 
 /** Config fields of the view pipeline every joint-embedding method shares (SimCLR's augmentations). */
 export const viewFields = {
-  cropScale: z.tuple([z.number().gt(0).max(1), z.number().gt(0).max(1)]).default([0.2, 1]).describe('area range of the random resized crop of the two global views'),
+  cropScale: z
+    .tuple([z.number().gt(0).max(1), z.number().gt(0).max(1)])
+    .default([0.2, 1])
+    .describe('area range of the random resized crop of the two global views'),
   jitter: z.number().min(0).max(1).default(0.4).describe('colour-jitter strength (brightness/contrast; saturation and hue on colour images)'),
   blurProbability: z.number().min(0).max(1).default(0.5).describe('probability of a Gaussian blur'),
 };
 
 /** Config fields of multi-crop (Caron et al. 2020): extra small crops seen only by the online/student side. */
 export const multiCropFields = {
-  localCrops: z.number().int().min(0).max(16).default(0).describe('extra small (local) crops per image (multi-crop; paper 6, 0 disables to fit 2-core budgets)'),
-  localCropScale: z.tuple([z.number().gt(0).max(1), z.number().gt(0).max(1)]).default([0.05, 0.4]).describe('area range of the local crops'),
+  localCrops: z
+    .number()
+    .int()
+    .min(0)
+    .max(16)
+    .default(0)
+    .describe('extra small (local) crops per image (multi-crop; paper 6, 0 disables to fit 2-core budgets)'),
+  localCropScale: z
+    .tuple([z.number().gt(0).max(1), z.number().gt(0).max(1)])
+    .default([0.05, 0.4])
+    .describe('area range of the local crops'),
   localCropSize: z
     .number()
     .int()
@@ -124,7 +143,11 @@ export type MultiCropTensors = { x: tf.Tensor4D } & Record<string, tf.Tensor4D>;
  * @example
  * const { x, local } = multiCropBatch(raw, { ...config, localCrops: 4 }, rng);
  */
-export function multiCropBatch(raw: ImageBatch, config: ViewConfig & Partial<{ localCrops: number; localCropScale: [number, number]; localCropSize: number }>, rng: Rng): MultiCropTensors {
+export function multiCropBatch(
+  raw: ImageBatch,
+  config: ViewConfig & Partial<{ localCrops: number; localCropScale: [number, number]; localCropSize: number }>,
+  rng: Rng,
+): MultiCropTensors {
   const global = viewAugmentation(config);
   const out: MultiCropTensors = { x: stackViews([augmentBatch(raw, global, rng.fork('view-1')), augmentBatch(raw, global, rng.fork('view-2'))]) };
   const l = config.localCrops ?? 0;
@@ -152,7 +175,6 @@ export function cosineMomentum(base: number, step: number, totalSteps: number | 
 export function normalizeColumns(w: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => w.mul(tf.rsqrt(w.square().sum(0, true).maximum(1e-24))) as tf.Tensor2D);
 }
-
 
 /**
  * Splits a batch along axis 0 into `k` equal consecutive chunks with slices (tfjs's split gradient

@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import { SslError, l2NormalizeRows as l2Normalize } from '@ssl/core';
 import { detach } from './momentum';
 
-
 /**
  * NT-Xent (SimCLR): the two views of N examples give 2N anchors; for each, its other view is
  * the positive and the remaining 2N−2 embeddings are negatives; cosine similarity / τ,
@@ -20,7 +19,10 @@ export function ntXentLoss(z1: tf.Tensor2D, z2: tf.Tensor2D, temperature = 0.5):
     const n = z1.shape[0];
     const z = l2Normalize(tf.concat([z1, z2], 0));
     // A large negative on the diagonal removes self-similarity from the softmax.
-    const logits = z.matMul(z, false, true).div(temperature).sub(tf.eye(2 * n).mul(1e9));
+    const logits = z
+      .matMul(z, false, true)
+      .div(temperature)
+      .sub(tf.eye(2 * n).mul(1e9));
     const positives = tf.concat([tf.range(n, 2 * n, 1, 'int32'), tf.range(0, n, 1, 'int32')]);
     return tf.losses.softmaxCrossEntropy(tf.oneHot(positives, 2 * n), logits) as tf.Scalar;
   });
@@ -153,7 +155,12 @@ export interface VicregTerms {
  * @example
  * const { loss } = vicregTerms(z1, z2);
  */
-export function vicregTerms(z1: tf.Tensor2D, z2: tf.Tensor2D, weights: { invariance?: number; variance?: number; covariance?: number } = {}, epsilon = 1e-4): VicregTerms {
+export function vicregTerms(
+  z1: tf.Tensor2D,
+  z2: tf.Tensor2D,
+  weights: { invariance?: number; variance?: number; covariance?: number } = {},
+  epsilon = 1e-4,
+): VicregTerms {
   sameShape('vicregTerms', z1, z2);
   const [n, d] = z1.shape;
   if (n < 2) throw new SslError(`vicregTerms needs at least 2 rows for a variance, got ${n}. Use a batch size ≥ 2.`);
@@ -214,7 +221,14 @@ export function sinkhornKnopp(scores: tf.Tensor2D, epsilon = 0.05, iterations = 
 export function swappedPrediction(codes: tf.Tensor2D, scores: tf.Tensor2D, temperature = 0.1): tf.Scalar {
   sameShape('swappedPrediction', codes, scores);
   if (!(temperature > 0)) throw new SslError(`swappedPrediction temperature must be > 0, got ${temperature}.`);
-  return tf.tidy(() => codes.mul(tf.logSoftmax(scores.div(temperature), -1)).sum(1).mean().neg() as tf.Scalar);
+  return tf.tidy(
+    () =>
+      codes
+        .mul(tf.logSoftmax(scores.div(temperature), -1))
+        .sum(1)
+        .mean()
+        .neg() as tf.Scalar,
+  );
 }
 
 /**
@@ -226,7 +240,8 @@ export function swappedPrediction(codes: tf.Tensor2D, scores: tf.Tensor2D, tempe
  * const loss = dinoLoss([s1, s2, ...sLocal], [t1, t2], center, 0.1, 0.04);
  */
 export function dinoLoss(student: tf.Tensor2D[], teacher: tf.Tensor2D[], center: tf.Tensor, studentTemp = 0.1, teacherTemp = 0.04): tf.Scalar {
-  if (teacher.length < 1 || student.length < 2) throw new SslError(`dinoLoss needs ≥ 1 teacher and ≥ 2 student views, got ${teacher.length} and ${student.length}.`);
+  if (teacher.length < 1 || student.length < 2)
+    throw new SslError(`dinoLoss needs ≥ 1 teacher and ≥ 2 student views, got ${teacher.length} and ${student.length}.`);
   if (!(studentTemp > 0 && teacherTemp > 0)) throw new SslError(`dinoLoss temperatures must be > 0, got τ_s ${studentTemp}, τ_t ${teacherTemp}.`);
   return tf.tidy(() => {
     const targets = teacher.map((t) => tf.softmax(t.sub(center).div(teacherTemp), -1));

@@ -31,7 +31,9 @@ export const mocoConfig = simclrConfig
       .min(1)
       .max(64)
       .default(2)
-      .describe('single-device shuffling BN: batch-norm groups; keys are encoded in groups of a shuffled order, queries in groups of the original order (1 disables)'),
+      .describe(
+        'single-device shuffling BN: batch-norm groups; keys are encoded in groups of a shuffled order, queries in groups of the original order (1 disables)',
+      ),
   })
   .strict();
 

@@ -76,7 +76,10 @@ export function knnFromBank(
   return tf.tidy(() => {
     const sims = l2NormalizeRows(queries).matMul(l2NormalizeRows(bank), false, true);
     const { values, indices } = tf.topk(sims, k);
-    const votes = tf.oneHot(tf.gather(tf.tensor1d(bankLabels, 'int32'), indices), numClasses).mul(values.div(temperature).exp().expandDims(2)).sum(1);
+    const votes = tf
+      .oneHot(tf.gather(tf.tensor1d(bankLabels, 'int32'), indices), numClasses)
+      .mul(values.div(temperature).exp().expandDims(2))
+      .sum(1);
     return votes.argMax(1).dataSync() as Int32Array;
   });
 }
@@ -114,7 +117,9 @@ export const npidTask = definePretextTask({
   // (little feature drift per epoch): 4 epochs of 6000 at lr 2e-3 left the probe below random init.
   trainDefaults: { epochs: 20, batchSize: 128, lr: 5e-4, optimizer: 'adam', weightDecay: 1e-4, limit: 2000 },
   createHeads: ({ featureDim, config, seed }) => ({
-    embed: tf.sequential({ layers: [tf.layers.dense({ inputShape: [featureDim], units: config.featureDim, kernelInitializer: tf.initializers.glorotUniform({ seed }) })] }),
+    embed: tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [featureDim], units: config.featureDim, kernelInitializer: tf.initializers.glorotUniform({ seed }) })],
+    }),
   }),
   createState: ({ config, seed }): NpidState => {
     const bank = tf.tidy(() => tf.variable(l2NormalizeRows(tf.randomUniform([config.bankSize, config.featureDim], -1, 1, 'float32', seed + 11)), false));
@@ -152,7 +157,9 @@ export const npidTask = definePretextTask({
   prepare: (raw, { config, rng }) => {
     const bad = raw.indices.find((i) => i >= config.bankSize);
     if (bad !== undefined) {
-      throw new SslError(`npid: dataset index ${bad} does not fit a memory bank of ${config.bankSize} rows. Set bankSize to at least the number of training images (--set bankSize=N).`);
+      throw new SslError(
+        `npid: dataset index ${bad} does not fit a memory bank of ${config.bankSize} rows. Set bankSize to at least the number of training images (--set bankSize=N).`,
+      );
     }
     const v = augmentBatch(raw, simclrAugmentation(config), rng.fork('view'));
     return {
@@ -167,7 +174,8 @@ export const npidTask = definePretextTask({
     const s = state as NpidState & { writtenList(): number[] };
     const list = s.writtenList();
     const u = batch.u.dataSync();
-    const negRows = list.length > 0 ? Int32Array.from(u, (x) => list[Math.floor(x * list.length)]!) : Int32Array.from(u, (x) => Math.floor(x * config.bankSize));
+    const negRows =
+      list.length > 0 ? Int32Array.from(u, (x) => list[Math.floor(x * list.length)]!) : Int32Array.from(u, (x) => Math.floor(x * config.bankSize));
     const negatives = tf.gather(state.bank, tf.tensor1d(negRows, 'int32')) as tf.Tensor2D;
     // Positive: the image's own bank row; rows never written yet use the feature itself.
     const own = tf.gather(state.bank, batch.rows) as tf.Tensor2D;

@@ -11,7 +11,10 @@ export const simclrConfig = z
     temperature: z.number().positive().max(10).default(0.5).describe('NT-Xent temperature τ'),
     projectionHidden: z.number().int().min(1).max(8192).default(128).describe('hidden units of the projection head'),
     projectionDim: z.number().int().min(1).max(8192).default(64).describe('output size of the projection head'),
-    cropScale: z.tuple([z.number().gt(0).max(1), z.number().gt(0).max(1)]).default([0.2, 1]).describe('area range of the random resized crop'),
+    cropScale: z
+      .tuple([z.number().gt(0).max(1), z.number().gt(0).max(1)])
+      .default([0.2, 1])
+      .describe('area range of the random resized crop'),
     jitter: z.number().min(0).max(1).default(0.4).describe('colour-jitter strength (brightness/contrast; saturation and hue on colour images)'),
     blurProbability: z.number().min(0).max(1).default(0.5).describe('probability of a Gaussian blur'),
   })

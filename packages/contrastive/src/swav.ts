@@ -51,7 +51,7 @@ export const swavTask = definePretextTask({
   title: 'SwAV (swapping assignments between views)',
   paper: 'Caron, Misra, Mairal, Goyal, Bojanowski, Joulin. Unsupervised Learning of Visual Features by Contrasting Cluster Assignments. NeurIPS 2020',
   description:
-    'Two augmentations of each image (plus optional small multi-crop views) are projected to the unit sphere and scored against K learnable, normalised prototypes. The codes of each global view are computed online by 3 Sinkhorn-Knopp iterations (ε = 0.05), which split the batch equally among the prototypes and so rule out collapse; each view then predicts the other views\' codes from its own scores (softmax at τ = 0.1, cross-entropy). Prototypes are renormalised after every step.',
+    "Two augmentations of each image (plus optional small multi-crop views) are projected to the unit sphere and scored against K learnable, normalised prototypes. The codes of each global view are computed online by 3 Sinkhorn-Knopp iterations (ε = 0.05), which split the batch equally among the prototypes and so rule out collapse; each view then predicts the other views' codes from its own scores (softmax at τ = 0.1, cross-entropy). Prototypes are renormalised after every step.",
   config: swavConfig,
   // Scaled to minutes on 2 cores (the paper: batch 4096, LARS, 400+ epochs of ImageNet).
   trainDefaults: { epochs: 5, batchSize: 256, lr: 2e-3, optimizer: 'adam', weightDecay: 1e-4, limit: 6000 },

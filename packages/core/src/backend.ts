@@ -61,7 +61,9 @@ async function tryBackend(name: BackendName): Promise<void> {
 export async function initBackend(options: { backend?: string; threads?: number; log?: (line: string) => void } = {}): Promise<BackendInfo> {
   const forced = options.backend ?? (isNode ? process.env.SSL_BACKEND : undefined) ?? undefined;
   if (forced !== undefined && forced !== '' && !(BACKENDS as readonly string[]).includes(forced)) {
-    throw new SslError(`Unsupported backend "${forced}". Must be one of [${BACKENDS.join(', ')}]. Set --backend or SSL_BACKEND to one of them, or leave it unset to auto-select.`);
+    throw new SslError(
+      `Unsupported backend "${forced}". Must be one of [${BACKENDS.join(', ')}]. Set --backend or SSL_BACKEND to one of them, or leave it unset to auto-select.`,
+    );
   }
   const wanted = await resolveThreads(options.threads);
   const describe = (b: BackendInfo) => `backend: ${b.name} (${b.reason}), ${b.threads} thread${b.threads === 1 ? '' : 's'}`;
@@ -76,7 +78,12 @@ export async function initBackend(options: { backend?: string; threads?: number;
     try {
       await tryBackend(name);
       const threads = name === 'wasm' ? await startPool(wanted, options.log) : (await startWasmPool(1), 1);
-      current = { name, reason: forced ? 'forced' : skipped.length ? `fallback after ${skipped.map((s) => s.name).join(', ')}` : 'fastest available', skipped, threads };
+      current = {
+        name,
+        reason: forced ? 'forced' : skipped.length ? `fallback after ${skipped.map((s) => s.name).join(', ')}` : 'fastest available',
+        skipped,
+        threads,
+      };
       options.log?.(describe(current));
       return current;
     } catch (e) {
@@ -84,7 +91,9 @@ export async function initBackend(options: { backend?: string; threads?: number;
     }
   }
   const why = skipped.map((s) => `${s.name}: ${s.error}`).join('; ');
-  throw new SslError(`No TensorFlow.js backend could start (${why}). ${forced ? `Unset SSL_BACKEND/--backend or pick another of [${BACKENDS.join(', ')}].` : 'Reinstall @tensorflow/tfjs and @tensorflow/tfjs-backend-wasm.'}`);
+  throw new SslError(
+    `No TensorFlow.js backend could start (${why}). ${forced ? `Unset SSL_BACKEND/--backend or pick another of [${BACKENDS.join(', ')}].` : 'Reinstall @tensorflow/tfjs and @tensorflow/tfjs-backend-wasm.'}`,
+  );
 }
 
 /** Starts the wasm pool; if workers cannot start here (no worker_threads, a CJS bundle), runs on one thread. */
@@ -103,7 +112,9 @@ async function resolveThreads(threads: number | undefined): Promise<number> {
   const raw = threads ?? (env !== undefined && env !== '' ? Number(env) : undefined);
   if (raw !== undefined) {
     if (!Number.isInteger(raw) || raw < 1 || raw > 256) {
-      throw new SslError(`Invalid thread count ${JSON.stringify(threads ?? env)} (--threads / SSL_THREADS). Must be an integer from 1 to 256, e.g. 2; leave it unset to use every core.`);
+      throw new SslError(
+        `Invalid thread count ${JSON.stringify(threads ?? env)} (--threads / SSL_THREADS). Must be an integer from 1 to 256, e.g. 2; leave it unset to use every core.`,
+      );
     }
     return raw;
   }

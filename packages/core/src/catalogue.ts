@@ -32,7 +32,9 @@ export class RegistryBase<T extends Registrable> {
   protected add(items: readonly T[], override: boolean): void {
     for (const item of items) {
       if (!item || typeof item !== 'object' || item.kind !== this.kind) {
-        throw new SslError(`Cannot add ${describe(item)} to the ${this.noun} registry: it was not built with the ${this.noun}'s define function (kind "${this.kind}").`);
+        throw new SslError(
+          `Cannot add ${describe(item)} to the ${this.noun} registry: it was not built with the ${this.noun}'s define function (kind "${this.kind}").`,
+        );
       }
       const existing = this.items.get(item.name);
       if (existing && existing !== item && !override) {

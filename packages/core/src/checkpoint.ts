@@ -84,20 +84,32 @@ export async function readCheckpoint<M = Record<string, unknown>>(file: string):
   const hlen = buf.readUInt32LE(MAGIC.length);
   const start = MAGIC.length + 4 + (magic === MAGIC ? DIGEST_BYTES : 0);
   if (start + hlen > buf.length) throw damaged(file, `truncated inside its header (${buf.length} bytes, the header alone needs ${start + hlen})`);
-  const checksumOk = magic !== MAGIC || createHash('sha256').update(buf.subarray(start)).digest().equals(buf.subarray(MAGIC.length + 4, start));
+  const checksumOk =
+    magic !== MAGIC ||
+    createHash('sha256')
+      .update(buf.subarray(start))
+      .digest()
+      .equals(buf.subarray(MAGIC.length + 4, start));
   let parsed: { meta: M; tensors: Array<{ name: string; shape: number[]; offset: number; length: number }> };
   try {
     parsed = JSON.parse(buf.toString('utf8', start, start + hlen)) as typeof parsed;
     if (!parsed || typeof parsed !== 'object' || !Array.isArray(parsed.tensors)) throw new Error('no tensor list');
   } catch (e) {
-    throw damaged(file, checksumOk ? `its header is not valid (${e instanceof Error ? e.message : String(e)})` : 'its sha256 does not match its contents (bytes were changed or lost)');
+    throw damaged(
+      file,
+      checksumOk
+        ? `its header is not valid (${e instanceof Error ? e.message : String(e)})`
+        : 'its sha256 does not match its contents (bytes were changed or lost)',
+    );
   }
   const dataStart = start + hlen;
   const tensors = parsed.tensors.map((s) => {
     const begin = dataStart + s.offset;
     const end = begin + s.length * 4;
     if (end > buf.length) {
-      throw new SslError(`Checkpoint "${file}" is truncated: tensor ${s.name} needs bytes up to ${end}, file has ${buf.length}. Delete it and start without --resume.`);
+      throw new SslError(
+        `Checkpoint "${file}" is truncated: tensor ${s.name} needs bytes up to ${end}, file has ${buf.length}. Delete it and start without --resume.`,
+      );
     }
     const data = new Float32Array(s.length);
     new Uint8Array(data.buffer).set(buf.subarray(begin, end));

@@ -23,7 +23,9 @@ export class WasmHeapExhaustedError extends Error {
     /** The limit that was hit: the heap maximum, or the soft limit when one is set. */
     readonly limitBytes: number,
   ) {
-    super(`wasm heap exhausted: ${(bytes / 2 ** 20).toFixed(0)} MB requested with ${(liveBytes / 2 ** 20).toFixed(0)} MB of tensors live (limit ${(limitBytes / 2 ** 30).toFixed(2)} GiB)`);
+    super(
+      `wasm heap exhausted: ${(bytes / 2 ** 20).toFixed(0)} MB requested with ${(liveBytes / 2 ** 20).toFixed(0)} MB of tensors live (limit ${(limitBytes / 2 ** 30).toFixed(2)} GiB)`,
+    );
   }
 }
 
@@ -123,7 +125,10 @@ export function withMemoryGuard<T>(f: () => T, step: StepDescription): T {
 
 /** The one-line {@link SslError} for an out-of-memory failure of a training step. */
 export function outOfMemoryError(e: unknown, { batchSize, encoder, inputShape }: StepDescription): SslError {
-  const limit = guard.limit >= WASM_HEAP_MAX_BYTES ? 'the 4 GiB wasm heap (the ceiling of 32-bit WebAssembly)' : `the ${(guard.limit / 2 ** 20).toFixed(0)} MB heap limit (SSL_WASM_HEAP_MB)`;
+  const limit =
+    guard.limit >= WASM_HEAP_MAX_BYTES
+      ? 'the 4 GiB wasm heap (the ceiling of 32-bit WebAssembly)'
+      : `the ${(guard.limit / 2 ** 20).toFixed(0)} MB heap limit (SSL_WASM_HEAP_MB)`;
   const half = Math.max(1, Math.floor(batchSize / 2));
   const aborted = !(e instanceof WasmHeapExhaustedError);
   return new SslError(

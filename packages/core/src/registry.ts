@@ -23,9 +23,14 @@ const MODALITIES = ['image', 'sequence', 'text', 'graph', 'multiview'] as const;
  *   loss: ({ encode, heads, batch }) => ..., // batch.x: tf.Tensor4D, no assertion
  * });
  */
-export function definePretextTask<N extends string, C extends z.ZodTypeAny, M extends Modality, H extends Heads, S = undefined, B extends PretextBatch = PretextBatch>(
-  spec: PretextTaskSpec<N, C, M, H, S, B>,
-): PretextTask<N, C, M, H, S, B> {
+export function definePretextTask<
+  N extends string,
+  C extends z.ZodTypeAny,
+  M extends Modality,
+  H extends Heads,
+  S = undefined,
+  B extends PretextBatch = PretextBatch,
+>(spec: PretextTaskSpec<N, C, M, H, S, B>): PretextTask<N, C, M, H, S, B> {
   if (!KEBAB.test(spec.name)) {
     throw new SslError(`Invalid pretext task name "${spec.name}": must be kebab-case (lowercase letters, digits and single dashes), e.g. "relative-location".`);
   }
@@ -68,7 +73,9 @@ function tasksIn(plugin: Plugin): readonly AnyPretextTask[] {
   if (Array.isArray(plugin)) return plugin as readonly AnyPretextTask[];
   if ((plugin as AnyPretextTask).kind === 'pretext-task') return [plugin as AnyPretextTask];
   if (Array.isArray((plugin as { tasks?: unknown }).tasks)) return (plugin as { tasks: readonly AnyPretextTask[] }).tasks;
-  throw new SslError(`registry.use() got ${typeof plugin === 'object' ? 'an object without tasks' : typeof plugin}. Pass a task from definePretextTask, an array of tasks, or { tasks: [...] }.`);
+  throw new SslError(
+    `registry.use() got ${typeof plugin === 'object' ? 'an object without tasks' : typeof plugin}. Pass a task from definePretextTask, an array of tasks, or { tasks: [...] }.`,
+  );
 }
 
 /**

@@ -29,8 +29,10 @@ export interface OpenedRunDir {
 
 function errnoMessage(dir: string, e: unknown): SslError {
   const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'EEXIST' || code === 'ENOTDIR') return new SslError(`--out "${dir}": a file (not a folder) is in the way. Pick another --out folder or move the file.`);
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new SslError(`--out "${dir}" cannot be written (${code}: no permission or read-only disk). Pick a writable --out folder, e.g. --out runs/x.`);
+  if (code === 'EEXIST' || code === 'ENOTDIR')
+    return new SslError(`--out "${dir}": a file (not a folder) is in the way. Pick another --out folder or move the file.`);
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
+    return new SslError(`--out "${dir}" cannot be written (${code}: no permission or read-only disk). Pick a writable --out folder, e.g. --out runs/x.`);
   return new SslError(`--out "${dir}" cannot be created (${code ?? (e instanceof Error ? e.message : String(e))}). Pick another --out folder.`);
 }
 
@@ -59,16 +61,15 @@ export async function openRunDir(options: OpenRunDirOptions): Promise<OpenedRunD
   const isRun = !!entries && (entries.includes('config.json') || entries.includes('checkpoint.ckpt'));
   let mode: OpenedRunDir['mode'] = 'new';
   if (resume) {
-    if (!isRun) throw new SslError(`--resume: "${dir}" holds no run (no config.json). Drop --resume to start a new run there, or point --out at the run to continue.`);
+    if (!isRun)
+      throw new SslError(`--resume: "${dir}" holds no run (no config.json). Drop --resume to start a new run there, or point --out at the run to continue.`);
     mode = 'resume';
   } else if (entries && entries.length > 0) {
     if (!force) {
       const fix = 'pass --force to overwrite it, or pick another --out';
       if (isRun) {
         throw new SslError(
-          resumable
-            ? `--out "${dir}" already holds a run. Continue it with --resume, ${fix}.`
-            : `--out "${dir}" already holds a run; ${fix}.`,
+          resumable ? `--out "${dir}" already holds a run. Continue it with --resume, ${fix}.` : `--out "${dir}" already holds a run; ${fix}.`,
         );
       }
       throw new SslError(`--out "${dir}" is not empty and not an ssl run (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}); ${fix}.`);
@@ -154,4 +155,14 @@ export function applyResumeChanges<C extends Record<string, unknown>>(
  * @example
  * applyResumeChanges(saved, { 'trainer.lr': 1e-3 }, RESUMABLE_TRAINER_FIELDS.map((k) => `trainer.${k}`));
  */
-export const RESUMABLE_TRAINER_FIELDS = ['epochs', 'lr', 'schedule', 'warmupEpochs', 'weightDecay', 'momentum', 'checkpointEvery', 'monitorEvery', 'embeddingEvery'] as const;
+export const RESUMABLE_TRAINER_FIELDS = [
+  'epochs',
+  'lr',
+  'schedule',
+  'warmupEpochs',
+  'weightDecay',
+  'momentum',
+  'checkpointEvery',
+  'monitorEvery',
+  'embeddingEvery',
+] as const;

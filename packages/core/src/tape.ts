@@ -56,7 +56,13 @@ function filterTape(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNode[]
   return out;
 }
 
-function lowMemoryGradients(this: EngineInternals, f: () => tf.Tensor, xs: tf.Tensor[], dy?: tf.Tensor, allowNoGradients = false): { value: tf.Tensor; grads: tf.Tensor[] } {
+function lowMemoryGradients(
+  this: EngineInternals,
+  f: () => tf.Tensor,
+  xs: tf.Tensor[],
+  dy?: tf.Tensor,
+  allowNoGradients = false,
+): { value: tf.Tensor; grads: tf.Tensor[] } {
   if (xs.length === 0) throw new Error('gradients() received an empty list of xs.');
   if (dy != null && dy.dtype !== 'float32') throw new Error(`dy must have 'float32' dtype, but has '${dy.dtype}'`);
   // A step that fails (e.g. out of memory) must not strand the tensors its tape saved.
@@ -91,7 +97,15 @@ function lowMemoryGradients(this: EngineInternals, f: () => tf.Tensor, xs: tf.Te
   }
 }
 
-function backward(this: EngineInternals, y: tf.Tensor, xs: tf.Tensor[], filtered: TapeNode[], tape: TapeNode[], topLevel: boolean, dy?: tf.Tensor): { value: tf.Tensor; grads: tf.Tensor[] } {
+function backward(
+  this: EngineInternals,
+  y: tf.Tensor,
+  xs: tf.Tensor[],
+  filtered: TapeNode[],
+  tape: TapeNode[],
+  topLevel: boolean,
+  dy?: tf.Tensor,
+): { value: tf.Tensor; grads: tf.Tensor[] } {
   return this.tidy('backward', () => {
     const grad = new Map<number, tf.Tensor>();
     // A tensor object may stand as the gradient of several tensors (a gradient function may
@@ -132,9 +146,12 @@ function backward(this: EngineInternals, y: tf.Tensor, xs: tf.Tensor[], filtered
       for (const [k, name] of names.entries()) {
         const x = node.inputs[name]!;
         const dx = dxs[k]!;
-        if (dx.dtype !== 'float32') throw new Error(`Error in gradient for op ${node.kernelName}. The gradient of input ${name} must have 'float32' dtype, but has '${dx.dtype}'`);
+        if (dx.dtype !== 'float32')
+          throw new Error(`Error in gradient for op ${node.kernelName}. The gradient of input ${name} must have 'float32' dtype, but has '${dx.dtype}'`);
         if (!tf.util.arraysEqual(dx.shape, x.shape)) {
-          throw new Error(`Error in gradient for op ${node.kernelName}. The gradient of input '${name}' has shape '${dx.shape}', which does not match the shape of the input '${x.shape}'`);
+          throw new Error(
+            `Error in gradient for op ${node.kernelName}. The gradient of input '${name}' has shape '${dx.shape}', which does not match the shape of the input '${x.shape}'`,
+          );
         }
         const prev = grad.get(x.id);
         if (!prev) setGrad(x.id, dx);

@@ -120,7 +120,9 @@ export interface PretextTaskSpec<
   /** Builds the task's heads. */
   createHeads(ctx: HeadContext<z.output<C>>): H;
   /** Optional per-run state (momentum encoders, queues, banks). */
-  createState?(ctx: HeadContext<z.output<C>> & { encoder: tf.LayersModel; /** The heads `createHeads` built (e.g. to copy into a momentum network). */ heads?: H }): S;
+  createState?(
+    ctx: HeadContext<z.output<C>> & { encoder: tf.LayersModel; /** The heads `createHeads` built (e.g. to copy into a momentum network). */ heads?: H },
+  ): S;
   /** Turns a raw batch into tensors (the pretext data construction). Runs inside tf.tidy. */
   prepare(raw: RawBatch<M>, ctx: PrepareContext<z.output<C>>): B;
   /** The pretext loss. Runs inside the trainer's gradient tape. */

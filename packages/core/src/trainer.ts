@@ -23,10 +23,21 @@ export const trainerConfigSchema = z
     weightDecay: z.number().min(0).max(1).default(0).describe('decoupled weight decay on kernels'),
     schedule: z.enum(['cosine', 'constant', 'linear']).default('cosine').describe('learning-rate schedule after warm-up (linear: decay to 0, as word2vec)'),
     warmupEpochs: z.number().min(0).default(0).describe('linear warm-up length in epochs'),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0).describe('seed for data order, augmentations and heads'),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(0)
+      .describe('seed for data order, augmentations and heads'),
     checkpointEvery: z.number().int().min(0).default(50).describe('steps between checkpoints besides each epoch end (0: epoch ends only)'),
     monitorEvery: z.number().int().min(0).default(0).describe('epochs between monitor (kNN) runs; 0 disables'),
-    embeddingEvery: z.number().int().min(0).default(10).describe('steps between collapse measurements (embedding std, effective rank) of tasks that report an embedding; 0 disables'),
+    embeddingEvery: z
+      .number()
+      .int()
+      .min(0)
+      .default(10)
+      .describe('steps between collapse measurements (embedding std, effective rank) of tasks that report an embedding; 0 disables'),
   })
   .strict();
 
@@ -132,8 +143,19 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
   if (task.fit) {
     // The task runs its own optimiser (see PretextTaskSpec.fit); the trainer's loop is skipped.
     const t0 = performance.now();
-    log(`training ${task.name} with its own optimiser: ${cfg.epochs} epochs × ${Math.ceil(source.size / batchSize)} batches of ${batchSize} examples (lr ${cfg.lr}, seed ${cfg.seed})`);
-    const { history } = await task.fit({ config: taskConfig, encoder, source: source as never, epochs: cfg.epochs, batchSize, lr: cfg.lr, seed: cfg.seed, log });
+    log(
+      `training ${task.name} with its own optimiser: ${cfg.epochs} epochs × ${Math.ceil(source.size / batchSize)} batches of ${batchSize} examples (lr ${cfg.lr}, seed ${cfg.seed})`,
+    );
+    const { history } = await task.fit({
+      config: taskConfig,
+      encoder,
+      source: source as never,
+      epochs: cfg.epochs,
+      batchSize,
+      lr: cfg.lr,
+      seed: cfg.seed,
+      log,
+    });
     if (runDir) {
       await fsp.mkdir(runDir, { recursive: true });
       await fsp.writeFile(path.join(runDir, 'metrics.jsonl'), history.map((h) => JSON.stringify(h) + '\n').join(''));
@@ -151,10 +173,7 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
   const heads: Heads = task.createHeads(headCtx);
   const state = task.createState?.({ ...headCtx, encoder, heads }) as TaskState | undefined;
   const vars = trainableOf(encoder, heads);
-  const optimizer = new Optimizer(
-    { kind: cfg.optimizer, momentum: cfg.momentum, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: cfg.weightDecay },
-    vars,
-  );
+  const optimizer = new Optimizer({ kind: cfg.optimizer, momentum: cfg.momentum, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: cfg.weightDecay }, vars);
   const warmupSteps = Math.round(cfg.warmupEpochs * stepsPerEpoch);
   const perInput = task.examplesPerInput?.(taskConfig) ?? 1;
 
@@ -179,15 +198,23 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
     }
     const targets = collectTensors(variablesOf(encoder, heads), optimizer, state);
     if (targets.length !== ckpt.tensors.length) {
-      throw new SslError(`Checkpoint in "${runDir}" holds ${ckpt.tensors.length} tensors but this model has ${targets.length}: the encoder or config changed. Resume with the run's own config.json.`);
+      throw new SslError(
+        `Checkpoint in "${runDir}" holds ${ckpt.tensors.length} tensors but this model has ${targets.length}: the encoder or config changed. Resume with the run's own config.json.`,
+      );
     }
     targets.forEach((t, i) => {
       const s = ckpt.tensors[i]!;
-      if (s.data.length !== t.v.size) throw new SslError(`Checkpoint tensor ${s.name} has ${s.data.length} values, the model expects ${t.v.size} (${t.name}). Resume with the run's own config.`);
+      if (s.data.length !== t.v.size)
+        throw new SslError(
+          `Checkpoint tensor ${s.name} has ${s.data.length} values, the model expects ${t.v.size} (${t.name}). Resume with the run's own config.`,
+        );
       tf.tidy(() => (t.v as tf.Variable).assign(tf.tensor(s.data, t.v.shape, 'float32')));
     });
     ({ epoch, stepInEpoch, globalStep, history } = ckpt.meta);
-    if (epoch > cfg.epochs) throw new SslError(`Checkpoint in "${runDir}" has already trained ${epoch} epochs; epochs ${cfg.epochs} would go back. Resume with --epochs ${epoch} or more.`);
+    if (epoch > cfg.epochs)
+      throw new SslError(
+        `Checkpoint in "${runDir}" has already trained ${epoch} epochs; epochs ${cfg.epochs} would go back. Resume with --epochs ${epoch} or more.`,
+      );
     checkpointStep = globalStep;
     optimizer.t = ckpt.meta.optimizerT;
     if (metricsFile) await fsp.writeFile(metricsFile, metricsLines(history));
@@ -222,7 +249,10 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
           : gone
             ? `the last finite checkpoint (step ${checkpointStep}) is kept in ${ckptFile}, but its loss ${atCheckpoint.toPrecision(3)} was already far above the first step's ${first.toPrecision(3)}, so resuming it would diverge again. Lower the learning rate and start again with --force --set lr=${lower}`
             : `the last finite checkpoint (step ${checkpointStep}) is kept in ${ckptFile}. Lower the learning rate and continue from it with --resume --set lr=${lower}`;
-    return new SslError(`${what} at epoch ${shownEpoch}, step ${globalStep} (lr ${lr.toExponential(2)}). Training stopped; ${kept} (or check the data for NaN/Inf).`, { exitCode: 3 });
+    return new SslError(
+      `${what} at epoch ${shownEpoch}, step ${globalStep} (lr ${lr.toExponential(2)}). Training stopped; ${kept} (or check the data for NaN/Inf).`,
+      { exitCode: 3 },
+    );
   };
 
   const saveCheckpoint = async (lr: number, shownEpoch = epoch + 1) => {
@@ -267,15 +297,19 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
         const monitorEmbedding = (z: tf.Tensor2D) => {
           if (measure && !embedding) embedding = tf.keep(z.clone());
         };
-        const { value, grads, batch } = withMemoryGuard(() => tf.tidy(() => {
-          const b: PretextBatch = task.prepare(raw as never, { config: taskConfig, rng: rng.fork('task'), training: true });
-          const encode = (x: tf.Tensor) => encoder.apply(x, { training: true }) as tf.Tensor2D;
-          const r = tf.variableGrads(
-            () => task.loss({ config: taskConfig, encoder, heads, batch: b, state, training: true, encode, monitorEmbedding }),
-            vars,
-          );
-          return { value: r.value, grads: vars.map((v) => r.grads[v.name]), batch: b };
-        }), { batchSize: idx.length, encoder: encoder.name, inputShape });
+        const { value, grads, batch } = withMemoryGuard(
+          () =>
+            tf.tidy(() => {
+              const b: PretextBatch = task.prepare(raw as never, { config: taskConfig, rng: rng.fork('task'), training: true });
+              const encode = (x: tf.Tensor) => encoder.apply(x, { training: true }) as tf.Tensor2D;
+              const r = tf.variableGrads(
+                () => task.loss({ config: taskConfig, encoder, heads, batch: b, state, training: true, encode, monitorEmbedding }),
+                vars,
+              );
+              return { value: r.value, grads: vars.map((v) => r.grads[v.name]), batch: b };
+            }),
+          { batchSize: idx.length, encoder: encoder.name, inputShape },
+        );
         const loss = (await value.data())[0]!;
         if (!Number.isFinite(loss)) {
           await flushMetrics();

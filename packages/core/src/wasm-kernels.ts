@@ -35,23 +35,26 @@ const conv2DBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   };
   if (dataFormat && dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropFilter on wasm supports NHWC only, got ${dataFormat}.`);
   const b = backend as unknown as Backend;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode);
   const { top, bottom, left, right } = info.padInfo;
   const xt = call('Transpose', b, { x }, { perm: [3, 1, 2, 0] });
   const dyt = call('Transpose', b, { x: dy }, { perm: [1, 2, 0, 3] });
-  const conv = call('Conv2D', b, { x: xt, filter: dyt }, {
-    strides: [1, 1],
-    pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
-    dilations: [info.strideHeight, info.strideWidth],
-    dataFormat: 'NHWC',
-  });
+  const conv = call(
+    'Conv2D',
+    b,
+    { x: xt, filter: dyt },
+    {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ],
+      dilations: [info.strideHeight, info.strideWidth],
+      dataFormat: 'NHWC',
+    },
+  );
   b.disposeData(xt.dataId);
   b.disposeData(dyt.dataId);
   let cropped = conv;
@@ -205,12 +208,22 @@ function makeConv2DBackpropInput(native: tf.KernelFunc): tf.KernelFunc {
     const flipped = call('Reverse', b, { x: filter }, { dims: [0, 1] });
     const swapped = call('Transpose', b, { x: flipped }, { perm: [0, 1, 3, 2] });
     b.disposeData(flipped.dataId);
-    const out = call('Conv2D', b, { x: src, filter: swapped }, {
-      strides: [1, 1],
-      pad: [[0, 0], [padTop, padBottom], [padLeft, padRight], [0, 0]],
-      dilations: [1, 1],
-      dataFormat: 'NHWC',
-    });
+    const out = call(
+      'Conv2D',
+      b,
+      { x: src, filter: swapped },
+      {
+        strides: [1, 1],
+        pad: [
+          [0, 0],
+          [padTop, padBottom],
+          [padLeft, padRight],
+          [0, 0],
+        ],
+        dilations: [1, 1],
+        dataFormat: 'NHWC',
+      },
+    );
     b.disposeData(swapped.dataId);
     if (src !== dy) b.disposeData(src.dataId);
     return out;
@@ -329,7 +342,7 @@ function runPooled(
         chunkInputs[name] = { shape: [m, ...t.shape.slice(1)], data: i === 0 ? part.slice() : part };
       } else chunkInputs[name] = { shape: t.shape, data: view };
     }
-    const outSize = (combine === 'concat' ? m * outShape.slice(1).reduce((a, v) => a * v, 1) : outShape.reduce((a, v) => a * v, 1));
+    const outSize = combine === 'concat' ? m * outShape.slice(1).reduce((a, v) => a * v, 1) : outShape.reduce((a, v) => a * v, 1);
     return { kernel, inputs: chunkInputs, attrs: chunkAttrs(m), outSize };
   });
   const results = pool.run(jobs, (job) => {
@@ -371,7 +384,14 @@ function makePooledConv(name: string, native: tf.KernelFunc): tf.KernelFunc {
     const { x, filter } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
     const a = attrs as unknown as ConvGradAttrs & { dilations: [number, number] | number };
     if (wasmPool() && !inputs['preluActivationWeights'] && (!a.dataFormat || a.dataFormat === 'NHWC') && x.dtype === 'float32') {
-      const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], a.strides, a.dilations, a.pad, a.dimRoundingMode);
+      const info = tf.backend_util.computeConv2DInfo(
+        x.shape as [number, number, number, number],
+        filter.shape as [number, number, number, number],
+        a.strides,
+        a.dilations,
+        a.pad,
+        a.dimRoundingMode,
+      );
       const macs = info.outShape.reduce((p, q) => p * q, 1) * info.filterHeight * info.filterWidth * info.inChannels;
       if (macs >= POOL_MIN_MACS) {
         const out = runPooled(backend as HeapBackend, name, native, inputs, attrs, ['x'], info.outShape, 'concat');
@@ -395,7 +415,10 @@ function makePooledConvGrad(name: 'Conv2DBackpropInput' | 'Conv2DBackpropFilter'
         const out =
           name === 'Conv2DBackpropFilter'
             ? runPooled(backend as HeapBackend, name, unpooled, inputs, attrs, ['x', 'dy'], a.filterShape!, 'sum')
-            : runPooled(backend as HeapBackend, name, unpooled, inputs, attrs, ['dy'], a.inputShape!, 'concat', (m) => ({ ...attrs, inputShape: [m, ...a.inputShape!.slice(1)] }));
+            : runPooled(backend as HeapBackend, name, unpooled, inputs, attrs, ['dy'], a.inputShape!, 'concat', (m) => ({
+                ...attrs,
+                inputShape: [m, ...a.inputShape!.slice(1)],
+              }));
         if (out) return out;
       }
     }
@@ -422,9 +445,16 @@ function makeMaxPoolGrad(native: tf.KernelFunc): tf.KernelFunc {
     const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
     const p = info.padInfo;
     if (
-      info.filterHeight !== 2 || info.filterWidth !== 2 || info.strideHeight !== 2 || info.strideWidth !== 2 ||
-      p.top !== 0 || p.left !== 0 || info.outHeight * 2 > info.inHeight || info.outWidth * 2 > info.inWidth ||
-      input.dtype !== 'float32' || dy.dtype !== 'float32'
+      info.filterHeight !== 2 ||
+      info.filterWidth !== 2 ||
+      info.strideHeight !== 2 ||
+      info.strideWidth !== 2 ||
+      p.top !== 0 ||
+      p.left !== 0 ||
+      info.outHeight * 2 > info.inHeight ||
+      info.outWidth * 2 > info.inWidth ||
+      input.dtype !== 'float32' ||
+      dy.dtype !== 'float32'
     ) {
       return native(args);
     }
@@ -448,9 +478,15 @@ function makeMaxPoolGrad(native: tf.KernelFunc): tf.KernelFunc {
             let best = p0;
             let m = x[p0]!;
             const p1 = p0 + c;
-            if (x[p1]! > m) { m = x[p1]!; best = p1; }
+            if (x[p1]! > m) {
+              m = x[p1]!;
+              best = p1;
+            }
             const p2 = p0 + row;
-            if (x[p2]! > m) { m = x[p2]!; best = p2; }
+            if (x[p2]! > m) {
+              m = x[p2]!;
+              best = p2;
+            }
             const p3 = p2 + c;
             if (x[p3]! > m) best = p3;
             dx[best] = g[gBase + ch]!;
@@ -470,7 +506,12 @@ function wrapNative(name: string, make: (native: tf.KernelFunc) => tf.KernelFunc
   const native = tf.getKernel(name, 'wasm');
   if (!native) return;
   tf.unregisterKernel(name, 'wasm');
-  tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: make(native.kernelFunc), ...(native.setupFunc ? { setupFunc: native.setupFunc } : {}) });
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'wasm',
+    kernelFunc: make(native.kernelFunc),
+    ...(native.setupFunc ? { setupFunc: native.setupFunc } : {}),
+  });
 }
 
 let registered = false;
@@ -481,7 +522,11 @@ export function registerWasmTrainingKernels(): void {
   registered = true;
   const have = new Set(tf.getKernelsForBackend('wasm').map((k) => k.kernelName));
   if (!have.has('Conv2DBackpropFilter')) {
-    tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: makePooledConvGrad('Conv2DBackpropFilter', conv2DBackpropFilter) });
+    tf.registerKernel({
+      kernelName: 'Conv2DBackpropFilter',
+      backendName: 'wasm',
+      kernelFunc: makePooledConvGrad('Conv2DBackpropFilter', conv2DBackpropFilter),
+    });
   }
   tf.registerGradient(fusedBatchNormGrad);
   wrapNative('Conv2DBackpropInput', (native) => makePooledConvGrad('Conv2DBackpropInput', makeConv2DBackpropInput(native)));

@@ -32,7 +32,7 @@ for (;;) {
     Atomics.store(ctrl, 2, 0);
   } catch (e) {
     Atomics.store(ctrl, 2, 1);
-    port.postMessage(String(e && e.message || e));
+    port.postMessage(String((e && e.message) || e));
   }
   Atomics.store(ctrl, 1, seen);
   Atomics.notify(ctrl, 1);

@@ -59,8 +59,10 @@ export function randomRotate90(): Augmentation {
 export function randomResizedCrop(options: { scale?: [number, number]; ratio?: [number, number]; size?: [number, number] } = {}): Augmentation {
   const [smin, smax] = options.scale ?? [0.08, 1];
   const [rmin, rmax] = options.ratio ?? [3 / 4, 4 / 3];
-  if (!(smin > 0 && smin <= smax && smax <= 1)) throw new SslError(`randomResizedCrop: scale [${smin}, ${smax}] is not allowed; it must satisfy 0 < min ≤ max ≤ 1, e.g. [0.08, 1].`);
-  if (!(rmin > 0 && rmin <= rmax)) throw new SslError(`randomResizedCrop: ratio [${rmin}, ${rmax}] is not allowed; it must satisfy 0 < min ≤ max, e.g. [3/4, 4/3].`);
+  if (!(smin > 0 && smin <= smax && smax <= 1))
+    throw new SslError(`randomResizedCrop: scale [${smin}, ${smax}] is not allowed; it must satisfy 0 < min ≤ max ≤ 1, e.g. [0.08, 1].`);
+  if (!(rmin > 0 && rmin <= rmax))
+    throw new SslError(`randomResizedCrop: ratio [${rmin}, ${rmax}] is not allowed; it must satisfy 0 < min ≤ max, e.g. [3/4, 4/3].`);
   return (img, rng) => {
     const [outH, outW] = options.size ?? [img.height, img.width];
     const area = img.height * img.width;
@@ -93,7 +95,8 @@ export function horizontalFlip(options: { p?: number } = {}): Augmentation {
     if (!rng.bernoulli(p)) return copy(img);
     const { height: h, width: w, channels: c, data } = img;
     const out = blankImage(h, w, c);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let ch = 0; ch < c; ch++) out.data[(y * w + x) * c + ch] = data[(y * w + (w - 1 - x)) * c + ch]!;
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) for (let ch = 0; ch < c; ch++) out.data[(y * w + x) * c + ch] = data[(y * w + (w - 1 - x)) * c + ch]!;
     return out;
   };
 }
@@ -296,7 +299,10 @@ export function augmentBatch(batch: ImageBatch, aug: Augmentation, rng: Rng): Im
   const outPer = first.height * first.width * first.channels;
   const images = new Float32Array(batch.n * outPer);
   outs.forEach((o, i) => {
-    if (o.height !== first.height || o.width !== first.width) throw new SslError(`augmentBatch: augmentation produced ${o.height}×${o.width} for image ${i} but ${first.height}×${first.width} for image 0; give crops a fixed size.`);
+    if (o.height !== first.height || o.width !== first.width)
+      throw new SslError(
+        `augmentBatch: augmentation produced ${o.height}×${o.width} for image ${i} but ${first.height}×${first.width} for image 0; give crops a fixed size.`,
+      );
     images.set(o.data, i * outPer);
   });
   return { ...batch, images, height: first.height, width: first.width, channels: first.channels };

@@ -87,7 +87,11 @@ export class BpeTokenizer {
 
   /** Joins subword symbols back into space-separated words. */
   decode(symbols: readonly string[]): string {
-    return symbols.join('').split(EOW).filter((w) => w.length > 0).join(' ');
+    return symbols
+      .join('')
+      .split(EOW)
+      .filter((w) => w.length > 0)
+      .join(' ');
   }
 
   /** A plain JSON form, for saving. */

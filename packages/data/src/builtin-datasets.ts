@@ -17,7 +17,14 @@ function imageDataset(name: string, summary: string): Dataset {
   let sink: ((line: string) => void) | undefined;
   const log = (line: string) => (sink ? sink(line) : void process.stderr.write(`${line}\n`));
   const loadSplit = cachedLoader((spec: string, split: 'train' | 'test', limit: number, dataDir?: string, imageSize?: number, testFraction?: number) =>
-    loadDataset(spec, { split, limit, log, ...(dataDir ? { dataDir } : {}), ...(imageSize ? { size: [imageSize, imageSize] as [number, number] } : {}), ...(testFraction ? { testFraction } : {}) }),
+    loadDataset(spec, {
+      split,
+      limit,
+      log,
+      ...(dataDir ? { dataDir } : {}),
+      ...(imageSize ? { size: [imageSize, imageSize] as [number, number] } : {}),
+      ...(testFraction ? { testFraction } : {}),
+    }),
   );
   // A prefix dataset (imagefolder:) gets only its path as `arg`; loadDataset wants the whole spec.
   const load = (arg: string, ctx: DatasetContext, split: 'train' | 'test', limit: number) => {
@@ -39,13 +46,17 @@ function imageDataset(name: string, summary: string): Dataset {
       // Named datasets (mnist, fashion-mnist) are labelled; only a folder may hold unlabelled images.
       if (!name.endsWith(':')) return undefined;
       const train = load(arg, ctx, 'train', 2);
-      return train.labels ? undefined : `"${train.name}" holds unlabelled images (no class folders), so there is nothing to probe. Pretraining uses them all; lay the folder out as <class>/*.jpg to get a probe.`;
+      return train.labels
+        ? undefined
+        : `"${train.name}" holds unlabelled images (no class folders), so there is nothing to probe. Pretraining uses them all; lay the folder out as <class>/*.jpg to get a probe.`;
     },
   });
 }
 
 /** The image datasets of {@link loadDataset}. */
-export const imageDatasets: readonly Dataset[] = DATASET_SPECS.map((spec) => imageDataset(spec.endsWith(':PATH') ? spec.slice(0, -'PATH'.length) : spec, `images (${spec})`));
+export const imageDatasets: readonly Dataset[] = DATASET_SPECS.map((spec) =>
+  imageDataset(spec.endsWith(':PATH') ? spec.slice(0, -'PATH'.length) : spec, `images (${spec})`),
+);
 
 // ---------------------------------------------------------------------------------------------
 // moving-mnist: Moving MNIST (64×64, 2 digits, 20 frames) generated on the fly from the MNIST
@@ -112,7 +123,9 @@ const movingMnist = defineDataset({
 // input, scored by balanced accuracy (anomalies are under 1% of windows).
 
 const BLOCK = 64;
-const sensorWindows = cachedLoader((split: 'train' | 'test', window: number) => loadSensorWindows({ split, window, stride: Math.max(1, window / 2), block: BLOCK }));
+const sensorWindows = cachedLoader((split: 'train' | 'test', window: number) =>
+  loadSensorWindows({ split, window, stride: Math.max(1, window / 2), block: BLOCK }),
+);
 
 function firstItems<B>(ds: DataSource<B>, limit: number): DataSource<B> {
   return limit < ds.size ? { modality: ds.modality, size: limit, batch: (idx, rng) => ds.batch(idx, rng) } : ds;
@@ -144,7 +157,15 @@ const graphAt: (file: string) => Graph = cachedLoader((file: string) => loadCora
 /** The nodes `nodes` of a graph as a labelled source: each batch is the whole graph plus the nodes it asks for. */
 function nodeSource(g: Graph, nodes: Int32Array): DataSource<GraphBatch & { nodes: Int32Array }> {
   const base = graphSource(g);
-  return { modality: 'graph', size: nodes.length, batch: (idx, rng) => ({ ...base.batch(idx, rng), nodes: Int32Array.from(idx, (i) => nodes[i]!), labels: Int32Array.from(idx, (i) => g.labels![nodes[i]!]!) }) };
+  return {
+    modality: 'graph',
+    size: nodes.length,
+    batch: (idx, rng) => ({
+      ...base.batch(idx, rng),
+      nodes: Int32Array.from(idx, (i) => nodes[i]!),
+      labels: Int32Array.from(idx, (i) => g.labels![nodes[i]!]!),
+    }),
+  };
 }
 
 const cora = defineDataset({
@@ -160,7 +181,8 @@ const cora = defineDataset({
   },
   probeSplits: (arg, { trainLimit, testLimit }) => {
     const g = graphAt(arg);
-    if (!g.split || !g.labels) throw new SslError(`Graph "${arg}" has no labels or no split, so no probe can be measured. Add "labels" and "split": { train, val, test } to the JSON.`);
+    if (!g.split || !g.labels)
+      throw new SslError(`Graph "${arg}" has no labels or no split, so no probe can be measured. Add "labels" and "split": { train, val, test } to the JSON.`);
     return { train: nodeSource(g, g.split.train.slice(0, trainLimit)), test: nodeSource(g, g.split.test.slice(0, testLimit)) };
   },
 });
@@ -189,8 +211,9 @@ const tokenizerOf: (spec: string) => TextTokenizer = cachedLoader((spec: string)
  * @example
  * const src = textTrainSource('sotu', 100_000, 3); // src.tokenizer.size, src.batch(...)
  */
-export const textTrainSource: (spec: string, limit: number, sentencesPerItem?: number) => TextSource = cachedLoader((spec: string, limit: number, sentencesPerItem = 1) =>
-  createTextSource(corpusOf(spec), tokenizerOf(spec), { length: TEXT_LAYOUT.length, sentencesPerItem, limit }),
+export const textTrainSource: (spec: string, limit: number, sentencesPerItem?: number) => TextSource = cachedLoader(
+  (spec: string, limit: number, sentencesPerItem = 1) =>
+    createTextSource(corpusOf(spec), tokenizerOf(spec), { length: TEXT_LAYOUT.length, sentencesPerItem, limit }),
 );
 
 /** The labelled corpus a text corpus is probed on: itself when labelled, else Brown genres. */
@@ -274,9 +297,15 @@ function textDataset(name: string, summary: string): Dataset {
       const probeSpec = probeCorpusFor(spec(arg));
       const corpus = corpusOf(probeSpec);
       if (!corpus.classes || corpus.documents.some((d) => d.label === undefined)) {
-        throw new SslError(`text corpus '${probeSpec}' has no document labels, so no probe can be measured; probe on brown or spam, or a textdir with class sub-folders`);
+        throw new SslError(
+          `text corpus '${probeSpec}' has no document labels, so no probe can be measured; probe on brown or spam, or a textdir with class sub-folders`,
+        );
       }
-      const split = stratifiedSplit(corpus.documents.map((d) => d.label!), corpus.documents.length <= 1000 ? 0.6 : 0.7, 0);
+      const split = stratifiedSplit(
+        corpus.documents.map((d) => d.label!),
+        corpus.documents.length <= 1000 ? 0.6 : 0.7,
+        0,
+      );
       const tokenizer = tokenizerOf(spec(arg));
       return {
         train: documentSource(corpus, tokenizer, split.train.slice(0, trainLimit), TEXT_LAYOUT.length),
@@ -287,7 +316,10 @@ function textDataset(name: string, summary: string): Dataset {
     async exportArtifacts(arg, { runDir }) {
       const file = path.join(runDir, 'tokenizer.json');
       saveTokenizer(file, tokenizerOf(spec(arg)));
-      return [`probe corpus: ${probeCorpusFor(spec(arg))} documents (${spec(arg)} ${corpusOf(spec(arg)).classes ? 'is labelled' : 'has no labels'})`, `tokenizer saved to ${file}`];
+      return [
+        `probe corpus: ${probeCorpusFor(spec(arg))} documents (${spec(arg)} ${corpusOf(spec(arg)).classes ? 'is labelled' : 'has no labels'})`,
+        `tokenizer saved to ${file}`,
+      ];
     },
   });
 }

@@ -43,7 +43,9 @@ export class ImageDataset implements DataSource<ImageBatch> {
   constructor(init: ImageDatasetInit) {
     const per = init.height * init.width * init.channels;
     if (init.pixels.length !== init.n * per) {
-      throw new SslError(`ImageDataset "${init.name ?? ''}": ${init.pixels.length} pixel bytes do not match ${init.n}×${init.height}×${init.width}×${init.channels} = ${init.n * per}.`);
+      throw new SslError(
+        `ImageDataset "${init.name ?? ''}": ${init.pixels.length} pixel bytes do not match ${init.n}×${init.height}×${init.width}×${init.channels} = ${init.n * per}.`,
+      );
     }
     if (init.labels && init.labels.length !== init.n) {
       throw new SslError(`ImageDataset "${init.name ?? ''}": ${init.labels.length} labels for ${init.n} images; pass one label per image.`);
@@ -51,7 +53,10 @@ export class ImageDataset implements DataSource<ImageBatch> {
     if (init.labels && init.classNames) {
       // A label outside the class list would silently break one-hot targets and probe reports.
       const bad = init.labels.find((l) => l < 0 || l >= init.classNames!.length);
-      if (bad !== undefined) throw new SslError(`ImageDataset "${init.name ?? ''}": label ${bad} is outside [0, ${init.classNames.length - 1}] for ${init.classNames.length} class names. Fix the labels or the class names.`);
+      if (bad !== undefined)
+        throw new SslError(
+          `ImageDataset "${init.name ?? ''}": label ${bad} is outside [0, ${init.classNames.length - 1}] for ${init.classNames.length} class names. Fix the labels or the class names.`,
+        );
     }
     this.pixels = init.pixels;
     this.size = init.n;
@@ -107,7 +112,16 @@ export class ImageDataset implements DataSource<ImageBatch> {
       if (labels) labels[j] = this.labels![i]!;
     }
     // Indices are copied: callers often pass a view of a permutation they reuse.
-    return { modality: 'image', images, n: indices.length, height: this.height, width: this.width, channels: this.channels, ...(labels ? { labels } : {}), indices: Int32Array.from(indices) };
+    return {
+      modality: 'image',
+      images,
+      n: indices.length,
+      height: this.height,
+      width: this.width,
+      channels: this.channels,
+      ...(labels ? { labels } : {}),
+      indices: Int32Array.from(indices),
+    };
   }
 
   /**
@@ -133,11 +147,23 @@ export class ImageDataset implements DataSource<ImageBatch> {
     const labels = this.labels ? new Int32Array(indices.length) : undefined;
     for (let j = 0; j < indices.length; j++) {
       const i = indices[j]!;
-      if (!Number.isInteger(i) || i < 0 || i >= this.size) throw new SslError(`subset: index ${i} is out of range for dataset "${this.name}" of ${this.size} images; indices must be whole numbers in [0, ${this.size - 1}].`);
+      if (!Number.isInteger(i) || i < 0 || i >= this.size)
+        throw new SslError(
+          `subset: index ${i} is out of range for dataset "${this.name}" of ${this.size} images; indices must be whole numbers in [0, ${this.size - 1}].`,
+        );
       pixels.set(this.pixels.subarray(i * per, (i + 1) * per), j * per);
       if (labels) labels[j] = this.labels![i]!;
     }
-    return new ImageDataset({ pixels, n: indices.length, height: this.height, width: this.width, channels: this.channels, ...(labels ? { labels } : {}), ...(this.classNames ? { classNames: this.classNames } : {}), name: this.name });
+    return new ImageDataset({
+      pixels,
+      n: indices.length,
+      height: this.height,
+      width: this.width,
+      channels: this.channels,
+      ...(labels ? { labels } : {}),
+      ...(this.classNames ? { classNames: this.classNames } : {}),
+      name: this.name,
+    });
   }
 
   /**
@@ -171,7 +197,8 @@ export class ImageDataset implements DataSource<ImageBatch> {
    */
   split(testFraction: number, rng: Rng): { train: ImageDataset; test: ImageDataset } {
     if (!(testFraction > 0 && testFraction < 1)) throw new SslError(`split(testFraction): got ${testFraction}; it must be a fraction in (0, 1), e.g. 0.2.`);
-    if (this.size < 2) throw new SslError(`split(): dataset "${this.name}" has ${this.size} image(s); splitting needs at least 2. Load more data (raise --limit).`);
+    if (this.size < 2)
+      throw new SslError(`split(): dataset "${this.name}" has ${this.size} image(s); splitting needs at least 2. Load more data (raise --limit).`);
     const perm = rng.permutation(this.size);
     const nTest = Math.min(this.size - 1, Math.max(1, Math.round(this.size * testFraction)));
     return { test: this.subset(perm.subarray(0, nTest)), train: this.subset(perm.subarray(nTest)) };
@@ -186,7 +213,8 @@ export class ImageDataset implements DataSource<ImageBatch> {
  * for (const idx of batchIndices(rng.permutation(100), 32, true)) { ... } // 3 batches
  */
 export function* batchIndices(perm: Int32Array, batchSize: number, dropLast: boolean): Generator<Int32Array> {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new SslError(`batchIndices: batch size ${batchSize} is not allowed; it must be a whole number ≥ 1 (e.g. --set batchSize=128).`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new SslError(`batchIndices: batch size ${batchSize} is not allowed; it must be a whole number ≥ 1 (e.g. --set batchSize=128).`);
   const order = perm;
   for (let i = 0; i < order.length; i += batchSize) {
     const b = order.subarray(i, i + batchSize);

@@ -55,7 +55,8 @@ function cleanEdges(pairs: ArrayLike<number>, numNodes: number, where: string): 
     const a = pairs[i]!;
     const b = pairs[i + 1]!;
     for (const v of [a, b]) {
-      if (!Number.isInteger(v) || v < 0 || v >= numNodes) throw new SslError(`${where}: edge ${i / 2} has node ${v}; node ids must be integers in [0, ${numNodes - 1}].`);
+      if (!Number.isInteger(v) || v < 0 || v >= numNodes)
+        throw new SslError(`${where}: edge ${i / 2} has node ${v}; node ids must be integers in [0, ${numNodes - 1}].`);
     }
     if (a === b) continue;
     const u = Math.min(a, b);
@@ -107,10 +108,13 @@ export function parseCoraJson(json: unknown, options: GraphLoadOptions = {}, whe
   const r = coraJson.safeParse(json);
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    throw new SslError(`${where} is not in the Cora JSON format: "${issue.path.join('.')}" ${issue.message}. It needs numNodes, numFeatures, features (index lists), edges ([u, v] pairs) and optionally labels and split.`);
+    throw new SslError(
+      `${where} is not in the Cora JSON format: "${issue.path.join('.')}" ${issue.message}. It needs numNodes, numFeatures, features (index lists), edges ([u, v] pairs) and optionally labels and split.`,
+    );
   }
   const d = r.data;
-  if (d.features.length !== d.numNodes) throw new SslError(`${where}: "features" has ${d.features.length} rows; numNodes is ${d.numNodes}. One index list per node is required.`);
+  if (d.features.length !== d.numNodes)
+    throw new SslError(`${where}: "features" has ${d.features.length} rows; numNodes is ${d.numNodes}. One index list per node is required.`);
   if (d.labels && d.labels.length !== d.numNodes) throw new SslError(`${where}: "labels" has ${d.labels.length} entries; numNodes is ${d.numNodes}.`);
   let features: Float32Array = new Float32Array(d.numNodes * d.numFeatures);
   d.features.forEach((row, i) => {
@@ -128,7 +132,9 @@ export function parseCoraJson(json: unknown, options: GraphLoadOptions = {}, whe
   const maxClasses = d.numClasses ?? d.numNodes;
   d.labels?.forEach((c, i) => {
     if (c >= maxClasses) {
-      throw new SslError(`${where}: node ${i} has label ${c}; labels must be class ids 0..${maxClasses - 1} (${d.numClasses !== undefined ? `numClasses is ${d.numClasses}` : 'at most one class per node'}). Fix that label (or set numClasses).`);
+      throw new SslError(
+        `${where}: node ${i} has label ${c}; labels must be class ids 0..${maxClasses - 1} (${d.numClasses !== undefined ? `numClasses is ${d.numClasses}` : 'at most one class per node'}). Fix that label (or set numClasses).`,
+      );
     }
   });
   const labels = d.labels ? Int32Array.from(d.labels) : undefined;
@@ -197,7 +203,8 @@ export function parseEdgeList(edgesText: string, labelsText?: string, name = 'ed
       if (!s) return;
       const tok = s.split(/[\s,]+/);
       const node = ids.get(tok[0]!);
-      if (tok.length < 2 || node === undefined) throw new SslError(`Labels line ${ln + 1} ("${line}") must be "node label" with a node that appears in the edge list.`);
+      if (tok.length < 2 || node === undefined)
+        throw new SslError(`Labels line ${ln + 1} ("${line}") must be "node label" with a node that appears in the edge list.`);
       let c = classes.get(tok[1]!);
       if (c === undefined) classes.set(tok[1]!, (c = /^\d+$/.test(tok[1]!) ? Number(tok[1]) : classes.size));
       lab[node] = c;
@@ -210,7 +217,14 @@ export function parseEdgeList(edgesText: string, labelsText?: string, name = 'ed
   if (n === 0) throw new SslError('The edge list has no edges; it needs at least one "u v" line.');
   const features = new Float32Array(n * n);
   for (let i = 0; i < n; i++) features[i * n + i] = 1;
-  return { name, numNodes: n, numFeatures: n, features, edges: cleanEdges(pairs, n, 'edge list'), ...(labels ? { labels, numClasses: Math.max(...labels) + 1 } : {}) };
+  return {
+    name,
+    numNodes: n,
+    numFeatures: n,
+    features,
+    edges: cleanEdges(pairs, n, 'edge list'),
+    ...(labels ? { labels, numClasses: Math.max(...labels) + 1 } : {}),
+  };
 }
 
 /**

@@ -56,18 +56,26 @@ function readBytes(file: string): RawBytes {
 export function readIdx(file: string): IdxData {
   const { bytes: buf, gzipTruncated } = readBytes(file);
   const gz = gzipTruncated ? ' (its gzip stream ends early)' : '';
-  if (buf.length < 4) throw new SslError(`IDX file "${file}" is truncated${gz}: ${buf.length} bytes, shorter than the 4-byte magic number. Re-download or re-extract it.`);
+  if (buf.length < 4)
+    throw new SslError(`IDX file "${file}" is truncated${gz}: ${buf.length} bytes, shorter than the 4-byte magic number. Re-download or re-extract it.`);
   const magic = `0x${buf.readUInt32BE(0).toString(16).padStart(8, '0')}`;
   const type = buf[2]!;
   const rank = buf[3]!;
   if (buf[0] !== 0 || buf[1] !== 0 || !(type in IDX_TYPES) || rank === 0) {
-    throw new SslError(`"${file}" is not an IDX file: magic ${magic}, expected 0x000008NN (NN = number of dimensions). Point at the dataset's IDX files (e.g. train-images-idx3-ubyte).`);
+    throw new SslError(
+      `"${file}" is not an IDX file: magic ${magic}, expected 0x000008NN (NN = number of dimensions). Point at the dataset's IDX files (e.g. train-images-idx3-ubyte).`,
+    );
   }
   if (type !== 0x08) {
-    throw new SslError(`IDX file "${file}" holds ${IDX_TYPES[type]} data (type 0x${type.toString(16).padStart(2, '0')}, magic ${magic}); only ubyte (0x08) is supported. Convert it to unsigned bytes.`);
+    throw new SslError(
+      `IDX file "${file}" holds ${IDX_TYPES[type]} data (type 0x${type.toString(16).padStart(2, '0')}, magic ${magic}); only ubyte (0x08) is supported. Convert it to unsigned bytes.`,
+    );
   }
   const headerBytes = 4 + 4 * rank;
-  if (buf.length < headerBytes) throw new SslError(`IDX file "${file}" is truncated${gz}: its ${rank}-dimension header needs ${headerBytes} bytes, found ${buf.length}. Re-download or re-extract it.`);
+  if (buf.length < headerBytes)
+    throw new SslError(
+      `IDX file "${file}" is truncated${gz}: its ${rank}-dimension header needs ${headerBytes} bytes, found ${buf.length}. Re-download or re-extract it.`,
+    );
   const dims = Array.from({ length: rank }, (_, i) => buf.readUInt32BE(4 + 4 * i));
   const expected = dims.reduce((a, b) => a * b, 1);
   const found = buf.length - headerBytes;

@@ -123,15 +123,20 @@ export function loadImageFolder(root: string, options: ImageFolderOptions = {}):
   const channels = options.channels ?? 3;
   if (channels !== 1 && channels !== 3) throw new SslError(`Image folder "${root}": channels ${String(channels)} is not allowed. Must be one of [1, 3].`);
   if (options.size && !options.size.every((v) => Number.isInteger(v) && v >= 1)) {
-    throw new SslError(`Image folder "${root}": size [${options.size.join(', ')}] is not allowed; it must be [height, width] with whole numbers ≥ 1, e.g. [32, 32].`);
+    throw new SslError(
+      `Image folder "${root}": size [${options.size.join(', ')}] is not allowed; it must be [height, width] with whole numbers ≥ 1, e.g. [32, 32].`,
+    );
   }
   if (!existsSync(root) || !statSync(root).isDirectory()) {
-    throw new SslError(`Image folder "${root}" does not exist. Pass imagefolder:PATH with a folder of class sub-folders (root/<class>/*.jpg|png) or of images.`);
+    throw new SslError(
+      `Image folder "${root}" does not exist. Pass imagefolder:PATH with a folder of class sub-folders (root/<class>/*.jpg|png) or of images.`,
+    );
   }
   const split = options.split ?? 'train';
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const testFraction = options.testFraction ?? 0.2;
-  if (!(testFraction > 0 && testFraction < 1)) throw new SslError(`Image folder "${root}": testFraction ${String(testFraction)} is not allowed; it must be between 0 and 1 (exclusive), e.g. 0.2.`);
+  if (!(testFraction > 0 && testFraction < 1))
+    throw new SslError(`Image folder "${root}": testFraction ${String(testFraction)} is not allowed; it must be between 0 and 1 (exclusive), e.g. 0.2.`);
   let base = root;
   const hasSplits = existsSync(path.join(root, 'train')) && existsSync(path.join(root, 'test'));
   if (hasSplits) base = path.join(root, split);
@@ -151,11 +156,14 @@ export function loadImageFolder(root: string, options: ImageFolderOptions = {}):
   } else {
     if (options.split === 'test' && !hasSplits) {
       // Reading the training images as a "test" split would silently leak them into evaluation.
-      throw new SslError(`Image folder "${root}" is a flat folder of unlabelled images, so it has no test split to probe on. Pretrain on it as is; for a probe lay it out as root/<class>/*.jpg (split ${Math.round(testFraction * 100)} % test, seeded) or root/{train,test}/<class>/*.jpg.`);
+      throw new SslError(
+        `Image folder "${root}" is a flat folder of unlabelled images, so it has no test split to probe on. Pretrain on it as is; for a probe lay it out as root/<class>/*.jpg (split ${Math.round(testFraction * 100)} % test, seeded) or root/{train,test}/<class>/*.jpg.`,
+      );
     }
     files = listImages(base).map((file) => ({ file, label: -1 }));
   }
-  if (files.length === 0) throw new SslError(`Image folder "${base}" holds no .jpg, .jpeg or .png files. Lay it out as root/<class>/*.jpg (or a flat folder of images).`);
+  if (files.length === 0)
+    throw new SslError(`Image folder "${base}" holds no .jpg, .jpeg or .png files. Lay it out as root/<class>/*.jpg (or a flat folder of images).`);
   if (limit !== undefined) files = files.slice(0, limit);
 
   const labels = classNames ? Int32Array.from(files, (f) => f.label) : undefined;
@@ -190,7 +198,10 @@ export function loadImageFolder(root: string, options: ImageFolderOptions = {}):
       }
       let img = rgbaToImage(rgba, width, height);
       if (img.height !== size[0] || img.width !== size[1]) {
-        if (!options.size) throw new SslError(`Image "${file}" is ${img.height}×${img.width} but the first image is ${size[0]}×${size[1]}. Resize them all: --image-size ${size[0]} on the command line, or size: [${size[0]}, ${size[1]}] in loadImageFolder.`);
+        if (!options.size)
+          throw new SslError(
+            `Image "${file}" is ${img.height}×${img.width} but the first image is ${size[0]}×${size[1]}. Resize them all: --image-size ${size[0]} on the command line, or size: [${size[0]}, ${size[1]}] in loadImageFolder.`,
+          );
         img = resizeBilinear(img, 0, 0, img.height, img.width, size[0], size[1]);
       }
       for (let p = 0; p < size[0] * size[1]; p++) {
@@ -214,14 +225,23 @@ export function loadImageFolder(root: string, options: ImageFolderOptions = {}):
 
 /** The digest stored with a cache entry: sha256 over its shape and its bytes, so neither can change unseen. */
 function cacheDigest(shape: { n: number; height: number; width: number; channels: number }, pixels: Uint8Array): string {
-  return createHash('sha256').update(JSON.stringify([shape.n, shape.height, shape.width, shape.channels])).update(pixels).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([shape.n, shape.height, shape.width, shape.channels]))
+    .update(pixels)
+    .digest('hex');
 }
 
 /**
  * Reads a cache entry and verifies it (shape, byte count, sha256); a missing entry is undefined, a
  * damaged one is a warning naming the file and undefined, so the caller rebuilds it from the images.
  */
-function readCache(key: string, n: number, channels: number, size: [number, number] | undefined, log: (line: string) => void): { size: [number, number]; pixels: Uint8Array } | undefined {
+function readCache(
+  key: string,
+  n: number,
+  channels: number,
+  size: [number, number] | undefined,
+  log: (line: string) => void,
+): { size: [number, number]; pixels: Uint8Array } | undefined {
   if (!existsSync(`${key}.json`) || !existsSync(`${key}.bin`)) return undefined;
   const bad = (file: string, why: string) => {
     log(`warning: image cache "${file}" is damaged (${why}); rebuilding it from the images.`);
@@ -240,7 +260,8 @@ function readCache(key: string, n: number, channels: number, size: [number, numb
   if (size && (size[0] !== height || size[1] !== width)) return bad(`${key}.json`, `shape ${String(height)}×${String(width)}, expected ${size[0]}×${size[1]}`);
   const pixels = new Uint8Array(readFileSync(`${key}.bin`));
   const shape = { n, height: height as number, width: width as number, channels };
-  if (pixels.length !== n * shape.height * shape.width * channels) return bad(`${key}.bin`, `${pixels.length} bytes, the shape needs ${n * shape.height * shape.width * channels}`);
+  if (pixels.length !== n * shape.height * shape.width * channels)
+    return bad(`${key}.bin`, `${pixels.length} bytes, the shape needs ${n * shape.height * shape.width * channels}`);
   if (cacheDigest(shape, pixels) !== meta.sha256) return bad(`${key}.bin`, 'its sha256 does not match its shape and bytes');
   return { size: [shape.height, shape.width], pixels };
 }
@@ -267,7 +288,15 @@ const statedSplits = new Set<string>();
  * class name, so adding a class never moves another's images), `round(n × testFraction)` held out
  * (at least one when the class has two or more). The split is stated once per folder.
  */
-function splitClasses(root: string, byClass: string[][], classNames: string[], testFraction: number, seed: number, split: Split, log: (line: string) => void): string[][] {
+function splitClasses(
+  root: string,
+  byClass: string[][],
+  classNames: string[],
+  testFraction: number,
+  seed: number,
+  split: Split,
+  log: (line: string) => void,
+): string[][] {
   let nTest = 0;
   const out = byClass.map((list, c) => {
     const k = list.length >= 2 ? Math.max(1, Math.round(list.length * testFraction)) : 0;
@@ -281,7 +310,9 @@ function splitClasses(root: string, byClass: string[][], classNames: string[], t
   const id = `${path.resolve(root)}|${testFraction}|${seed}`;
   if (!statedSplits.has(id)) {
     statedSplits.add(id);
-    log(`imagefolder:${root} has no train/ and test/ folders: split each class with seed ${seed}, ${Math.round(testFraction * 100)} % test: ${total - nTest} train, ${nTest} test images (option testFraction; --test-fraction on the command line).`);
+    log(
+      `imagefolder:${root} has no train/ and test/ folders: split each class with seed ${seed}, ${Math.round(testFraction * 100)} % test: ${total - nTest} train, ${nTest} test images (option testFraction; --test-fraction on the command line).`,
+    );
   }
   return out;
 }

@@ -62,7 +62,15 @@ export function loadDataset(spec: string, options: LoadDatasetOptions = {}): Ima
     if (!p) throw new SslError('Dataset "imagefolder:" has no path. Write it as imagefolder:PATH, e.g. --dataset imagefolder:/data/my-images.');
     const { size, testFraction, log } = options;
     // The split as given: without one, a folder without train/ and test/ loads whole.
-    return loadImageFolder(p, { ...(options.split ? { split: options.split } : {}), ...limit, ...(size ? { size } : {}), ...(testFraction !== undefined ? { testFraction } : {}), ...(log ? { log } : {}) });
+    return loadImageFolder(p, {
+      ...(options.split ? { split: options.split } : {}),
+      ...limit,
+      ...(size ? { size } : {}),
+      ...(testFraction !== undefined ? { testFraction } : {}),
+      ...(log ? { log } : {}),
+    });
   }
-  throw new SslError(`Unknown dataset "${spec}". Must be one of [${DATASET_SPECS.join(', ')}], e.g. --dataset fashion-mnist or --dataset imagefolder:/data/my-images.`);
+  throw new SslError(
+    `Unknown dataset "${spec}". Must be one of [${DATASET_SPECS.join(', ')}], e.g. --dataset fashion-mnist or --dataset imagefolder:/data/my-images.`,
+  );
 }

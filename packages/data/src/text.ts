@@ -118,7 +118,8 @@ function loadTextDir(target: string): TextCorpus {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const p = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(p, dir === target ? classes.push(entry.name) - 1 : label);
-      else if (entry.name.endsWith('.txt')) out.push({ id: path.relative(target, p), text: readFileSync(p, 'utf8'), ...(label === undefined ? {} : { label }) });
+      else if (entry.name.endsWith('.txt'))
+        out.push({ id: path.relative(target, p), text: readFileSync(p, 'utf8'), ...(label === undefined ? {} : { label }) });
     }
   };
   walk(target, undefined);

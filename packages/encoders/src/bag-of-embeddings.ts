@@ -44,7 +44,12 @@ export class BagOfEmbeddings extends tf.layers.Layer {
 
   override build(): void {
     const half = 0.5 / this.dim;
-    this.table = this.addWeight('embeddings', [this.vocabSize, this.dim], 'float32', tf.initializers.randomUniform({ minval: -half, maxval: half, ...(this.seed === undefined ? {} : { seed: this.seed }) }));
+    this.table = this.addWeight(
+      'embeddings',
+      [this.vocabSize, this.dim],
+      'float32',
+      tf.initializers.randomUniform({ minval: -half, maxval: half, ...(this.seed === undefined ? {} : { seed: this.seed }) }),
+    );
     this.built = true;
   }
 
@@ -86,7 +91,13 @@ tf.serialization.registerClass(BagOfEmbeddings);
  */
 export function createBagOfEmbeddings(opts: { vocabSize: number; dim: number; minId?: number; seed?: number }): tf.LayersModel {
   const input = tf.input({ shape: [null], dtype: 'int32', name: 'tokens' });
-  const layer = new BagOfEmbeddings({ vocabSize: opts.vocabSize, dim: opts.dim, ...(opts.minId === undefined ? {} : { minId: opts.minId }), ...(opts.seed === undefined ? {} : { seed: opts.seed }), name: 'bag_of_embeddings' });
+  const layer = new BagOfEmbeddings({
+    vocabSize: opts.vocabSize,
+    dim: opts.dim,
+    ...(opts.minId === undefined ? {} : { minId: opts.minId }),
+    ...(opts.seed === undefined ? {} : { seed: opts.seed }),
+    name: 'bag_of_embeddings',
+  });
   return tf.model({ inputs: input, outputs: layer.apply(input) as tf.SymbolicTensor, name: 'bag_of_embeddings_encoder' });
 }
 

@@ -176,6 +176,9 @@ export function createResNet18Small({ inputShape = [32, 32, 3], widths = [64, 12
 export function featureDim(model: tf.LayersModel): number {
   const out = model.outputs[0];
   const d = out?.shape[out.shape.length - 1];
-  if (typeof d !== 'number') throw new SslError(`Cannot read the feature size of model "${model.name}": output shape ${showValue(out?.shape)}. An encoder must output [batch, featureDim].`);
+  if (typeof d !== 'number')
+    throw new SslError(
+      `Cannot read the feature size of model "${model.name}": output shape ${showValue(out?.shape)}. An encoder must output [batch, featureDim].`,
+    );
   return d;
 }

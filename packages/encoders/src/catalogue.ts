@@ -90,33 +90,51 @@ export const ENCODERS = {
     description: 'Graph convolutional network (Kipf & Welling): GCN layers with PReLU, Â = D^-1/2 (A+I) D^-1/2; needs a graph dataset (e.g. cora:PATH).',
     config: z.object({ widths: widthList([512]).describe('units of each GCN layer (DGI: one layer of 512)') }).strict(),
     create: (c, inputShape, seed, inputs) => {
-      if (!inputs?.graph) throw new SslError('Encoder "gcn" needs a graph\'s adjacency, so only graph datasets can build it. Use it with a graph dataset, e.g. --dataset cora:PATH.');
+      if (!inputs?.graph)
+        throw new SslError(
+          'Encoder "gcn" needs a graph\'s adjacency, so only graph datasets can build it. Use it with a graph dataset, e.g. --dataset cora:PATH.',
+        );
       return createGcn({ numFeatures: inputShape[0]!, numNodes: inputs.graph.numNodes, edges: inputs.graph.edges, widths: c.widths, seed });
     },
   }),
   transformer: defineEncoder({
     name: 'transformer',
-    description: 'Small pre-LN transformer on token ids (token + position embeddings, self-attention blocks, mean or [CLS] pooling); needs a text dataset, which sets vocabSize from its vocabulary.',
+    description:
+      'Small pre-LN transformer on token ids (token + position embeddings, self-attention blocks, mean or [CLS] pooling); needs a text dataset, which sets vocabSize from its vocabulary.',
     config: z
       .object({
-        vocabSize: z.number().int().min(2).max(1_000_000).default(8192).describe('token ids are in [0, vocabSize); text datasets set it to their vocabulary size'),
+        vocabSize: z
+          .number()
+          .int()
+          .min(2)
+          .max(1_000_000)
+          .default(8192)
+          .describe('token ids are in [0, vocabSize); text datasets set it to their vocabulary size'),
         dim: z.number().int().min(4).max(4096).default(64).describe('model width (BERT-base: 768)'),
         layers: z.number().int().min(1).max(48).default(2).describe('number of pre-LN transformer blocks (BERT-base: 12)'),
         heads: z.number().int().min(1).max(64).default(4).describe('attention heads; must divide dim'),
         mlpRatio: z.number().int().min(1).max(16).default(4).describe('MLP hidden width as a multiple of dim'),
         pooling: z.enum(['mean', 'cls']).default('mean').describe('feature vector: mean of the non-padding tokens, or the [CLS] (first) token'),
-        hiddenStates: z.enum(['last', 'all']).default('all').describe("hidden states pooled into the features: 'all': token embedding + every block's output, concatenated (dim · (layers + 1); BERT's feature-based approach, Devlin et al. 2019 §5.3, which beat using the last layer alone), or 'last' (final layer norm, dim features)"),
+        hiddenStates: z
+          .enum(['last', 'all'])
+          .default('all')
+          .describe(
+            "hidden states pooled into the features: 'all': token embedding + every block's output, concatenated (dim · (layers + 1); BERT's feature-based approach, Devlin et al. 2019 §5.3, which beat using the last layer alone), or 'last' (final layer norm, dim features)",
+          ),
       })
       .strict(),
     create: (c, inputShape, seed, inputs) => {
       if (inputs?.vocabSize !== undefined) c = { ...c, vocabSize: inputs.vocabSize };
-      if (inputShape.length !== 1) throw new SslError(`Encoder "transformer" takes token-id sequences of shape [length]; got input shape [${inputShape.join(', ')}]. Use it with a text dataset.`);
+      if (inputShape.length !== 1)
+        throw new SslError(
+          `Encoder "transformer" takes token-id sequences of shape [length]; got input shape [${inputShape.join(', ')}]. Use it with a text dataset.`,
+        );
       return createTransformer({ ...c, maxLength: inputShape[0]!, seed });
     },
   }),
   'bag-of-embeddings': defineEncoder({
     name: 'bag-of-embeddings',
-    description: 'Text: token embedding lookup + mean pooling over the non-[PAD]/[UNK] tokens (word2vec\'s input vectors); text datasets set vocabSize.',
+    description: "Text: token embedding lookup + mean pooling over the non-[PAD]/[UNK] tokens (word2vec's input vectors); text datasets set vocabSize.",
     config: z
       .object({
         dim: z.number().int().min(1).max(4096).default(100).describe('embedding (feature) size'),
@@ -127,10 +145,15 @@ export const ENCODERS = {
   }),
   'split-convnet': defineEncoder({
     name: 'split-convnet',
-    description: 'Split-brain encoder: one ConvNet tower per disjoint channel group (default L | ab of a Lab image), each seeing only its channels; features = the towers’ concatenated.',
+    description:
+      'Split-brain encoder: one ConvNet tower per disjoint channel group (default L | ab of a Lab image), each seeing only its channels; features = the towers’ concatenated.',
     config: z
       .object({
-        groups: z.array(z.array(z.number().int().min(0)).min(1)).min(2).default([[0], [1, 2]]).describe('disjoint input channel groups, one tower each'),
+        groups: z
+          .array(z.array(z.number().int().min(0)).min(1))
+          .min(2)
+          .default([[0], [1, 2]])
+          .describe('disjoint input channel groups, one tower each'),
         widths: widthList([16, 32, 64]).describe('channels of each tower’s conv blocks (half the convnet’s, as in the paper)'),
       })
       .strict(),
@@ -138,10 +161,17 @@ export const ENCODERS = {
   }),
   vit: defineEncoder({
     name: 'vit',
-    description: 'Small Vision Transformer on images: patch embedding, class token, 2-D sine-cosine (or learned) positions, pre-LN transformer blocks, final layer norm; features = mean of the patch tokens (or the class token). MAE trains it.',
+    description:
+      'Small Vision Transformer on images: patch embedding, class token, 2-D sine-cosine (or learned) positions, pre-LN transformer blocks, final layer norm; features = mean of the patch tokens (or the class token). MAE trains it.',
     config: z
       .object({
-        patch: z.number().int().min(1).max(64).default(4).describe('side of the square patches in pixels; must divide the image sides (28 or 32 px: 4 gives 49 or 64 patches)'),
+        patch: z
+          .number()
+          .int()
+          .min(1)
+          .max(64)
+          .default(4)
+          .describe('side of the square patches in pixels; must divide the image sides (28 or 32 px: 4 gives 49 or 64 patches)'),
         dim: z.number().int().min(4).max(4096).default(64).describe('token width (ViT-B: 768)'),
         depth: z.number().int().min(1).max(48).default(4).describe('transformer blocks (ViT-B: 12)'),
         heads: z.number().int().min(1).max(64).default(4).describe('attention heads; must divide dim'),

@@ -134,7 +134,9 @@ export class GraphConvolution extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor2D;
     if (x.shape[0] !== this.numNodes) {
-      throw new SslError(`GCN layer "${this.name}" got ${x.shape[0]} rows; it was built for a graph of ${this.numNodes} nodes. Feed the whole graph's feature matrix at once.`);
+      throw new SslError(
+        `GCN layer "${this.name}" got ${x.shape[0]} rows; it was built for a graph of ${this.numNodes} nodes. Feed the whole graph's feature matrix at once.`,
+      );
     }
     this.ops ??= {
       propagate: sparsePropagation(this.numNodes, this.srcIds, this.dstIds, this.edgeWeights),
@@ -144,10 +146,18 @@ export class GraphConvolution extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), units: this.units, numNodes: this.numNodes, src: this.srcIds, dst: this.dstIds, weight: this.edgeWeights, ...(this.seed === undefined ? {} : { seed: this.seed }) };
+    return {
+      ...super.getConfig(),
+      units: this.units,
+      numNodes: this.numNodes,
+      src: this.srcIds,
+      dst: this.dstIds,
+      weight: this.edgeWeights,
+      ...(this.seed === undefined ? {} : { seed: this.seed }),
+    };
   }
 
-  override dispose(): ReturnType<tf.layers.Layer["dispose"]> {
+  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
     return super.dispose();
   }
 }
@@ -181,7 +191,8 @@ export interface GcnOptions {
 export function createGcn(options: GcnOptions): tf.LayersModel {
   const { numFeatures, numNodes, edges, widths = [512], seed = 0 } = options;
   if (!Number.isInteger(numFeatures) || numFeatures < 1) throw new SslError(`Invalid GCN numFeatures: ${showValue(numFeatures)}. Must be a positive integer.`);
-  if (widths.length === 0 || !widths.every((w) => Number.isInteger(w) && w > 0)) throw new SslError(`Invalid GCN widths: ${showValue(widths)}. Must be a non-empty list of positive integers, e.g. [512].`);
+  if (widths.length === 0 || !widths.every((w) => Number.isInteger(w) && w > 0))
+    throw new SslError(`Invalid GCN widths: ${showValue(widths)}. Must be a non-empty list of positive integers, e.g. [512].`);
   const adj = gcnNormalizedAdjacency(numNodes, edges);
   const rng = Rng.derive(seed, 'encoder-init');
   const model = tf.sequential({ name: 'gcn' });

@@ -82,7 +82,10 @@ export async function saveLayersModel(model: tf.LayersModel, dir: string): Promi
     await fsp.rename(tmps[1]!, path.join(dir, MODEL_JSON));
   } catch (e) {
     await Promise.all(tmps.map((t) => fsp.rm(t, { force: true })));
-    throw new SslError(`Could not save model "${model.name}" to "${dir}": ${e instanceof Error ? e.message : String(e)}. Pick a writable folder (e.g. --out runs/x).`, { cause: e });
+    throw new SslError(
+      `Could not save model "${model.name}" to "${dir}": ${e instanceof Error ? e.message : String(e)}. Pick a writable folder (e.g. --out runs/x).`,
+      { cause: e },
+    );
   }
   return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON({ ...artifacts, weightData: bytes.buffer as ArrayBuffer }) };
 }
@@ -112,7 +115,9 @@ export async function loadLayersModel(dir: string): Promise<tf.LayersModel> {
     const have = buffers.reduce((a, b) => a + b.length, 0);
     const need = specs.reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1) * (BYTES[w.quantization?.dtype ?? w.dtype] ?? 4), 0);
     if (have !== need) {
-      throw new SslError(`Weights file "${files.join('", "')}" holds ${have} bytes but "${jsonPath}" describes ${need}: the file is truncated or belongs to another model. Re-export the model (re-run the training).`);
+      throw new SslError(
+        `Weights file "${files.join('", "')}" holds ${have} bytes but "${jsonPath}" describes ${need}: the file is truncated or belongs to another model. Re-export the model (re-run the training).`,
+      );
     }
     return [specs, tf.io.CompositeArrayBuffer.join(buffers.map((b) => new Uint8Array(b).buffer))];
   });
@@ -151,7 +156,9 @@ async function readModelJson(dir: string): Promise<{ json: tf.io.ModelJSON; json
     throw new SslError(`"${jsonPath}" is not valid JSON (${e instanceof Error ? e.message : String(e)}). Re-export the model.`);
   }
   if (json === null || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
-    throw new SslError(`"${jsonPath}" is not a TensorFlow.js layers model: it needs "modelTopology" and a "weightsManifest" list. Re-export it with saveLayersModel or model.save.`);
+    throw new SslError(
+      `"${jsonPath}" is not a TensorFlow.js layers model: it needs "modelTopology" and a "weightsManifest" list. Re-export it with saveLayersModel or model.save.`,
+    );
   }
   return { json, jsonPath, folder };
 }

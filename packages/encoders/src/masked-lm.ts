@@ -10,7 +10,12 @@ import { z } from 'zod';
 export const maskingFields = {
   maskRate: z.number().gt(0).lt(1).default(0.15).describe('share of the (non-special) tokens selected for prediction (BERT: 15%)'),
   maskTokenProb: z.number().min(0).max(1).default(0.8).describe('share of the selected tokens replaced by [MASK] (BERT: 80%)'),
-  randomTokenProb: z.number().min(0).max(1).default(0.1).describe('share of the selected tokens replaced by a random token (BERT: 10%; maskTokenProb + randomTokenProb ≤ 1); the rest stay unchanged'),
+  randomTokenProb: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.1)
+    .describe('share of the selected tokens replaced by a random token (BERT: 10%; maskTokenProb + randomTokenProb ≤ 1); the rest stay unchanged'),
 };
 
 /** BERT's masking rates: which share of tokens is predicted, and how the selected ones are corrupted. */
@@ -59,14 +64,21 @@ export function isMaskable(id: number): boolean {
  */
 export function maskTokens(tokens: Int32Array, n: number, length: number, rng: Rng, rates: Partial<MaskingConfig> = {}): MaskedTokens {
   // Only the rate fields: callers may pass a larger task config that contains them.
-  const { maskRate, maskTokenProb, randomTokenProb } = parseWith(maskingConfig, { maskRate: rates.maskRate, maskTokenProb: rates.maskTokenProb, randomTokenProb: rates.randomTokenProb }, 'masking rates');
+  const { maskRate, maskTokenProb, randomTokenProb } = parseWith(
+    maskingConfig,
+    { maskRate: rates.maskRate, maskTokenProb: rates.maskTokenProb, randomTokenProb: rates.randomTokenProb },
+    'masking rates',
+  );
   if (maskTokenProb + randomTokenProb > 1) {
-    throw new SslError(`Invalid masking rates: maskTokenProb ${maskTokenProb} + randomTokenProb ${randomTokenProb} > 1. Their sum must be at most 1 (BERT: 0.8 + 0.1).`);
+    throw new SslError(
+      `Invalid masking rates: maskTokenProb ${maskTokenProb} + randomTokenProb ${randomTokenProb} > 1. Their sum must be at most 1 (BERT: 0.8 + 0.1).`,
+    );
   }
   if (tokens.length !== n * length) throw new SslError(`maskTokens got ${tokens.length} ids for ${n} rows of ${length}; tokens must hold n * length ids.`);
   const candidates: number[] = [];
   for (let i = 0; i < tokens.length; i++) if (isMaskable(tokens[i]!)) candidates.push(i);
-  if (candidates.length === 0) throw new SslError('Masked language modelling got a batch without any word token (only padding and special tokens). Check the text data source.');
+  if (candidates.length === 0)
+    throw new SslError('Masked language modelling got a batch without any word token (only padding and special tokens). Check the text data source.');
   const positions: number[] = [];
   for (const i of candidates) if (rng.float() < maskRate) positions.push(i);
   if (positions.length === 0) positions.push(rng.pick(candidates));
@@ -89,7 +101,12 @@ export function maskTokens(tokens: Int32Array, n: number, length: number, rng: R
  * const loss = maskedLmLoss(tf.tensor2d([[0, 0], [2, 0]]), tf.tensor1d([1], 'int32'), tf.tensor1d([0], 'int32'));
  * // −log(e² / (e² + 1)) ≈ 0.1269
  */
-export function maskedLmLoss(hidden: tf.Tensor2D, positions: tf.Tensor1D, targets: tf.Tensor1D, project: (h: tf.Tensor2D) => tf.Tensor2D = (h) => h): tf.Scalar {
+export function maskedLmLoss(
+  hidden: tf.Tensor2D,
+  positions: tf.Tensor1D,
+  targets: tf.Tensor1D,
+  project: (h: tf.Tensor2D) => tf.Tensor2D = (h) => h,
+): tf.Scalar {
   return tf.tidy(() => {
     const logits = project(tf.gather(hidden, positions) as tf.Tensor2D);
     // logSoftmax, not logSumExp: the latter's gradient goes through a broadcast Equal that is very slow on wasm.
@@ -106,10 +123,7 @@ export function maskedLmLoss(hidden: tf.Tensor2D, positions: tf.Tensor1D, target
  */
 export function maskedLmHead(dim: number, seed: number): tf.LayersModel {
   return tf.sequential({
-    layers: [
-      new TokenDense({ inputShape: [dim], units: dim, gelu: true, seed }),
-      new LayerNorm({}),
-    ],
+    layers: [new TokenDense({ inputShape: [dim], units: dim, gelu: true, seed }), new LayerNorm({})],
   });
 }
 
@@ -190,7 +204,14 @@ export interface MaskedLmOutput {
  * const seq = transformerSequenceModel(encoder).apply(batch.x, { training: true }) as tf.Tensor3D;
  * const loss = maskedLmTerm(encoder, heads.mlm, seq, batch.positions, batch.targets, { bias: heads.mlmBias });
  */
-export function maskedLmTerm(encoder: tf.LayersModel, head: tf.LayersModel, seq: tf.Tensor3D, positions: tf.Tensor, targets: tf.Tensor, out: MaskedLmOutput = {}): tf.Scalar {
+export function maskedLmTerm(
+  encoder: tf.LayersModel,
+  head: tf.LayersModel,
+  seq: tf.Tensor3D,
+  positions: tf.Tensor,
+  targets: tf.Tensor,
+  out: MaskedLmOutput = {},
+): tf.Scalar {
   const [n, len, d] = seq.shape;
   const project = (h: tf.Tensor2D): tf.Tensor2D => {
     const z = head.apply(h) as tf.Tensor2D;
@@ -208,7 +229,12 @@ export function maskedLmTerm(encoder: tf.LayersModel, head: tf.LayersModel, seq:
  * @example
  * const heads = maskedLmHeads(encoder, 64, { tiedOutput: true, outputBias: true }, 7); // { mlm, mlmBias }
  */
-export function maskedLmHeads(encoder: tf.LayersModel | undefined, dim: number, config: { tiedOutput: boolean; outputBias: boolean }, seed: number): Record<string, tf.LayersModel> {
+export function maskedLmHeads(
+  encoder: tf.LayersModel | undefined,
+  dim: number,
+  config: { tiedOutput: boolean; outputBias: boolean },
+  seed: number,
+): Record<string, tf.LayersModel> {
   const heads: Record<string, tf.LayersModel> = { mlm: maskedLmHead(dim, seed) };
   if (!encoder) return heads;
   if (!config.tiedOutput) heads.mlmOutput = maskedLmUntiedOutput(encoder, dim, seed + 1);
@@ -222,8 +248,14 @@ export function maskedLmHeads(encoder: tf.LayersModel | undefined, dim: number, 
  * @example
  * const loss = maskedLmTermOf(encoder, heads, seq, batch);
  */
-export function maskedLmTermOf(encoder: tf.LayersModel, heads: Record<string, tf.LayersModel>, seq: tf.Tensor3D, batch: { positions?: tf.Tensor; targets?: tf.Tensor }): tf.Scalar {
-  if (!heads.mlm || !batch.positions || !batch.targets) throw new SslError('The masked-LM term needs the "mlm" head and a batch with positions and targets (see maskedLmBatch).');
+export function maskedLmTermOf(
+  encoder: tf.LayersModel,
+  heads: Record<string, tf.LayersModel>,
+  seq: tf.Tensor3D,
+  batch: { positions?: tf.Tensor; targets?: tf.Tensor },
+): tf.Scalar {
+  if (!heads.mlm || !batch.positions || !batch.targets)
+    throw new SslError('The masked-LM term needs the "mlm" head and a batch with positions and targets (see maskedLmBatch).');
   return maskedLmTerm(encoder, heads.mlm, seq, batch.positions, batch.targets, { bias: heads.mlmBias, output: heads.mlmOutput });
 }
 
@@ -234,7 +266,13 @@ export function maskedLmTermOf(encoder: tf.LayersModel, heads: Record<string, tf
  * @example
  * const b = maskedLmBatch(raw.tokens, raw.n, raw.length, rng, config);
  */
-export function maskedLmBatch(tokens: Int32Array, n: number, length: number, rng: Rng, rates: Partial<MaskingConfig>): { x: tf.Tensor2D; positions: tf.Tensor1D; targets: tf.Tensor1D } {
+export function maskedLmBatch(
+  tokens: Int32Array,
+  n: number,
+  length: number,
+  rng: Rng,
+  rates: Partial<MaskingConfig>,
+): { x: tf.Tensor2D; positions: tf.Tensor1D; targets: tf.Tensor1D } {
   const trimmed = trimPadding(tokens, n, length);
   const m = maskTokens(trimmed.ids, n, trimmed.used, rng, rates);
   return { x: tf.tensor2d(m.inputs, [n, trimmed.used], 'int32'), positions: tf.tensor1d(m.positions, 'int32'), targets: tf.tensor1d(m.targets, 'int32') };
@@ -247,10 +285,17 @@ export const maskedLmOutputFields = {
   // direction (measured on SpamAssassin after 250 steps: rare-word rows went from cosine ~0 to
   // 0.80-0.94 with each other, and the probe fell below random init); untied, an input embedding
   // only moves when its word is in the input.
-  tiedOutput: z.boolean().default(false).describe('output layer tied to the input token embedding (BERT) or, false (default), a separate Dense output layer with bias, so rare words\' input embeddings move only when they occur'),
-  outputBias: z.boolean().default(true).describe("learned per-token bias on the output logits (BERT's masked-LM output layer has one; the weights are tied to the input embedding)"),
+  tiedOutput: z
+    .boolean()
+    .default(false)
+    .describe(
+      "output layer tied to the input token embedding (BERT) or, false (default), a separate Dense output layer with bias, so rare words' input embeddings move only when they occur",
+    ),
+  outputBias: z
+    .boolean()
+    .default(true)
+    .describe("learned per-token bias on the output logits (BERT's masked-LM output layer has one; the weights are tied to the input embedding)"),
 };
 
 /** Config of masked language modelling; defaults are BERT's masking rates and output layer. */
 export const maskedLmConfig = z.object({ ...maskingFields, ...maskedLmOutputFields }).strict();
-

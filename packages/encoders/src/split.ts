@@ -45,12 +45,16 @@ export function createSplitConvNet({ inputShape, groups = [[0], [1, 2]], widths 
   const seen = new Set<number>();
   for (const g of groups) {
     for (const c of g) {
-      if (!Number.isInteger(c) || c < 0 || c >= channels) throw new SslError(`split-convnet group channel ${showValue(c)} is not allowed; the input has channels 0..${channels - 1}. The default groups [[0], [1, 2]] (L | ab) need colour images; set encoder groups for other inputs.`);
+      if (!Number.isInteger(c) || c < 0 || c >= channels)
+        throw new SslError(
+          `split-convnet group channel ${showValue(c)} is not allowed; the input has channels 0..${channels - 1}. The default groups [[0], [1, 2]] (L | ab) need colour images; set encoder groups for other inputs.`,
+        );
       if (seen.has(c)) throw new SslError(`split-convnet groups ${showValue(groups)} share channel ${c}; the groups must be disjoint.`);
       seen.add(c);
     }
   }
-  if (groups.length < 2 || groups.some((g) => g.length === 0)) throw new SslError(`split-convnet needs at least two non-empty channel groups; got ${showValue(groups)}, e.g. [[0], [1, 2]].`);
+  if (groups.length < 2 || groups.some((g) => g.length === 0))
+    throw new SslError(`split-convnet needs at least two non-empty channel groups; got ${showValue(groups)}, e.g. [[0], [1, 2]].`);
   const rng = Rng.derive(seed, 'encoder-init');
   const input = tf.input({ shape: inputShape });
   const selects: Array<{ layer: tf.layers.Layer; group: number[] }> = [];
@@ -60,7 +64,9 @@ export function createSplitConvNet({ inputShape, groups = [[0], [1, 2]], widths 
     selects.push({ layer: select, group });
     let h = select.apply(input) as tf.SymbolicTensor;
     widths.forEach((w, i) => {
-      h = tf.layers.conv2d({ filters: w, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed: rng.seed() }) }).apply(h) as tf.SymbolicTensor;
+      h = tf.layers
+        .conv2d({ filters: w, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed: rng.seed() }) })
+        .apply(h) as tf.SymbolicTensor;
       h = tf.layers.batchNormalization({ momentum: 0.9 }).apply(h) as tf.SymbolicTensor;
       h = tf.layers.reLU(i === widths.length - 1 ? { name: names.features } : {}).apply(h) as tf.SymbolicTensor;
       if (i < widths.length - 1) h = tf.layers.maxPooling2d({ poolSize: 2, strides: 2 }).apply(h) as tf.SymbolicTensor;

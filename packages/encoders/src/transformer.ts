@@ -99,14 +99,21 @@ export class TokenPositionEmbedding extends tf.layers.Layer {
     return tf.tidy(() => {
       const ids = tf.cast(first(inputs), 'int32');
       const length = ids.shape[1]!;
-      if (length > this.maxLength) throw new SslError(`Transformer got sequences of ${length} tokens; it was built for at most ${this.maxLength}. Build it with a larger maxLength.`);
+      if (length > this.maxLength)
+        throw new SslError(`Transformer got sequences of ${length} tokens; it was built for at most ${this.maxLength}. Build it with a larger maxLength.`);
       const tok = lookup(this.tokens!.read() as tf.Tensor2D, ids);
       return tf.add(tok, tf.slice(this.positions!.read(), [0, 0], [length, this.dim]));
     });
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), vocabSize: this.vocabSize, dim: this.dim, maxLength: this.maxLength, ...(this.seed === undefined ? {} : { seed: this.seed }) };
+    return {
+      ...super.getConfig(),
+      vocabSize: this.vocabSize,
+      dim: this.dim,
+      maxLength: this.maxLength,
+      ...(this.seed === undefined ? {} : { seed: this.seed }),
+    };
   }
 }
 tf.serialization.registerClass(TokenPositionEmbedding);
@@ -188,7 +195,8 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const d = shapeOf(inputShape).at(-1)!;
-    if (d % this.heads !== 0) throw new SslError(`Attention width ${d} is not divisible by ${this.heads} heads. Pick dim a multiple of heads (e.g. dim 64, heads 4).`);
+    if (d % this.heads !== 0)
+      throw new SslError(`Attention width ${d} is not divisible by ${this.heads} heads. Pick dim a multiple of heads (e.g. dim 64, heads 4).`);
     const rng = new Rng(this.seed ?? 0);
     this.qkv = this.addWeight('qkv_kernel', [d, 3 * d], 'float32', tf.initializers.glorotUniform({ seed: rng.seed() }));
     this.qkvBias = this.addWeight('qkv_bias', [3 * d], 'float32', tf.initializers.zeros());
@@ -411,7 +419,8 @@ function checkPositiveInt(name: string, v: unknown): void {
  */
 export function createTransformer(options: TransformerOptions): tf.LayersModel {
   const { vocabSize, maxLength, dim = 64, layers = 2, heads = 4, mlpRatio = 4, pooling = 'mean', hiddenStates = 'last', seed } = options;
-  if (hiddenStates !== 'last' && hiddenStates !== 'all') throw new SslError(`Invalid transformer hiddenStates ${showValue(hiddenStates)}. Must be "last" or "all".`);
+  if (hiddenStates !== 'last' && hiddenStates !== 'all')
+    throw new SslError(`Invalid transformer hiddenStates ${showValue(hiddenStates)}. Must be "last" or "all".`);
   checkPositiveInt('vocabSize', vocabSize);
   checkPositiveInt('maxLength', maxLength);
   checkPositiveInt('dim', dim);
@@ -472,7 +481,9 @@ const sequenceModels = new WeakMap<tf.LayersModel, tf.LayersModel>();
 function transformerLayer(encoder: tf.LayersModel, name: string): tf.layers.Layer {
   const layer = encoder.layers.find((l) => l.name === name);
   if (!layer) {
-    throw new SslError(`This method needs a transformer encoder (layer "${name}"), but encoder "${encoder.name}" has none. Use --encoder transformer with a text dataset.`);
+    throw new SslError(
+      `This method needs a transformer encoder (layer "${name}"), but encoder "${encoder.name}" has none. Use --encoder transformer with a text dataset.`,
+    );
   }
   return layer;
 }
@@ -506,7 +517,9 @@ export function transformerSequenceModel(encoder: tf.LayersModel): tf.LayersMode
 export function transformerTokenEmbeddings(encoder: tf.LayersModel): tf.Tensor2D {
   const layer = transformerLayer(encoder, TRANSFORMER_EMBEDDING_LAYER);
   if (!(layer instanceof TokenPositionEmbedding)) {
-    throw new SslError(`Layer "${TRANSFORMER_EMBEDDING_LAYER}" of encoder "${encoder.name}" is a ${layer.getClassName()}, not a token embedding. Use --encoder transformer.`);
+    throw new SslError(
+      `Layer "${TRANSFORMER_EMBEDDING_LAYER}" of encoder "${encoder.name}" is a ${layer.getClassName()}, not a token embedding. Use --encoder transformer.`,
+    );
   }
   return layer.tokenTable();
 }

@@ -41,7 +41,8 @@ export class Patchify extends tf.layers.Layer {
       const x = first(inputs) as tf.Tensor4D;
       const [n, h, w, c] = x.shape;
       const p = this.patch;
-      if (h % p !== 0 || w % p !== 0) throw new SslError(`Patchify got ${h}×${w} images that ${p}-px patches do not tile. Pick a patch size dividing both sides.`);
+      if (h % p !== 0 || w % p !== 0)
+        throw new SslError(`Patchify got ${h}×${w} images that ${p}-px patches do not tile. Pick a patch size dividing both sides.`);
       // Rank-4 transposes only (the wasm backend's): [n·gh, p, gw, p·c] → [n·gh, gw, p, p·c].
       const t = tf.transpose(tf.reshape(x, [n * (h / p), p, w / p, p * c]), [0, 2, 1, 3]);
       return tf.reshape(t, [n, (h / p) * (w / p), p * p * c]);
@@ -63,7 +64,8 @@ tf.serialization.registerClass(Patchify);
  * sinCosPositions2d(7, 7, 64); // Float32Array of 49 × 64
  */
 export function sinCosPositions2d(gh: number, gw: number, dim: number): Float32Array {
-  if (!Number.isInteger(dim) || dim % 4 !== 0) throw new SslError(`Sine-cosine position embeddings need a width divisible by 4; got ${showValue(dim)}. Pick dim a multiple of 4 or positions "learned".`);
+  if (!Number.isInteger(dim) || dim % 4 !== 0)
+    throw new SslError(`Sine-cosine position embeddings need a width divisible by 4; got ${showValue(dim)}. Pick dim a multiple of 4 or positions "learned".`);
   const q = dim / 4;
   const out = new Float32Array(gh * gw * dim);
   for (let y = 0; y < gh; y++) {
@@ -105,7 +107,15 @@ export function positionResizeMatrix(from: [number, number], to: [number, number
   ys.forEach((y, i) =>
     xs.forEach((x, j) => {
       const row = (i * tw + j) * fh * fw;
-      for (const [yy, wy] of [[y.lo, 1 - y.w], [y.hi, y.w]] as const) for (const [xx, wx] of [[x.lo, 1 - x.w], [x.hi, x.w]] as const) m[row + yy * fw + xx]! += wy * wx;
+      for (const [yy, wy] of [
+        [y.lo, 1 - y.w],
+        [y.hi, y.w],
+      ] as const)
+        for (const [xx, wx] of [
+          [x.lo, 1 - x.w],
+          [x.hi, x.w],
+        ] as const)
+          m[row + yy * fw + xx]! += wy * wx;
     }),
   );
   return m;
@@ -137,7 +147,8 @@ export class VitTokens extends tf.layers.Layer {
 
   constructor(args: VitTokensArgs & LayerArgs) {
     super(args);
-    if (args.positions !== 'sincos' && args.positions !== 'learned') throw new SslError(`Invalid ViT positions ${showValue(args.positions)}. Must be "sincos" or "learned".`);
+    if (args.positions !== 'sincos' && args.positions !== 'learned')
+      throw new SslError(`Invalid ViT positions ${showValue(args.positions)}. Must be "sincos" or "learned".`);
     this.grid = [args.grid[0], args.grid[1]];
     this.positions = args.positions;
     this.seed = args.seed;
@@ -154,7 +165,14 @@ export class VitTokens extends tf.layers.Layer {
     // ViT/MAE initialiser for the class token (and learned positions): N(0, 0.02²).
     this.cls = this.addWeight('class_token', [1, d], 'float32', tf.initializers.truncatedNormal({ stddev: 0.02, seed: rng.seed() }));
     const learned = this.positions === 'learned';
-    this.pos = this.addWeight('positions', [1 + this.numPatches, d], 'float32', learned ? tf.initializers.truncatedNormal({ stddev: 0.02, seed: rng.seed() }) : tf.initializers.zeros(), undefined, learned);
+    this.pos = this.addWeight(
+      'positions',
+      [1 + this.numPatches, d],
+      'float32',
+      learned ? tf.initializers.truncatedNormal({ stddev: 0.02, seed: rng.seed() }) : tf.initializers.zeros(),
+      undefined,
+      learned,
+    );
     if (!learned) {
       const table = new Float32Array((1 + this.numPatches) * d);
       table.set(sinCosPositions2d(this.grid[0], this.grid[1], d), d);
@@ -179,7 +197,8 @@ export class VitTokens extends tf.layers.Layer {
       const patchPos = tf.slice(table, [1, 0], [L, d]) as tf.Tensor2D;
       let pos: tf.Tensor;
       if (select) {
-        if (select.shape[0] !== n || select.shape[1] !== k || select.shape[2] !== L) throw new SslError(`VitTokens: the selection must be [${n}, ${k}, ${L}] (one-hot rows over the ${L} patches); got [${select.shape.join(', ')}].`);
+        if (select.shape[0] !== n || select.shape[1] !== k || select.shape[2] !== L)
+          throw new SslError(`VitTokens: the selection must be [${n}, ${k}, ${L}] (one-hot rows over the ${L} patches); got [${select.shape.join(', ')}].`);
         // A one-hot matrix product (plain-gradient matMul) instead of a gather: cheap and fast on wasm.
         pos = tf.reshape(matMulPlainGrads(tf.reshape(select, [n * k, L]) as tf.Tensor2D, patchPos), [n, k, d]);
       } else if (k === L) {
@@ -190,7 +209,10 @@ export class VitTokens extends tf.layers.Layer {
         const [gh, gw] = this.grid;
         const rows = Math.round(Math.sqrt((k * gh) / gw));
         const cols = Math.round(k / rows);
-        if (rows * cols !== k || rows * gw !== cols * gh) throw new SslError(`VitTokens: got ${k} patch tokens, which is no grid of the ${gh}×${gw} aspect ratio the ViT was built for. Feed images with the same aspect ratio and sides divisible by the patch size.`);
+        if (rows * cols !== k || rows * gw !== cols * gh)
+          throw new SslError(
+            `VitTokens: got ${k} patch tokens, which is no grid of the ${gh}×${gw} aspect ratio the ViT was built for. Feed images with the same aspect ratio and sides divisible by the patch size.`,
+          );
         pos = matMulPlainGrads(tf.tensor2d(positionResizeMatrix([gh, gw], [rows, cols]), [k, L]), patchPos);
       }
       const clsRow = tf.add(this.cls!.read(), tf.slice(table, [0, 0], [1, d]));
@@ -323,12 +345,25 @@ export interface VitOptions {
  * @example
  * const vit = createVit({ inputShape: [28, 28, 1], seed: 0 }); // [n, 28, 28, 1] → [n, 64], 49 patches of 4×4
  */
-export function createVit({ inputShape, patch = 4, dim = 64, depth = 4, heads = 4, mlpRatio = 4, positions = 'sincos', pooling = 'mean', seed }: VitOptions): tf.LayersModel {
+export function createVit({
+  inputShape,
+  patch = 4,
+  dim = 64,
+  depth = 4,
+  heads = 4,
+  mlpRatio = 4,
+  positions = 'sincos',
+  pooling = 'mean',
+  seed,
+}: VitOptions): tf.LayersModel {
   if (inputShape.length !== 3 || !inputShape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new SslError(`Invalid vit inputShape: ${showValue(inputShape)}. Must be [height, width, channels] of positive integers, e.g. [28, 28, 1]; the ViT takes image datasets.`);
+    throw new SslError(
+      `Invalid vit inputShape: ${showValue(inputShape)}. Must be [height, width, channels] of positive integers, e.g. [28, 28, 1]; the ViT takes image datasets.`,
+    );
   }
   const [h, w] = inputShape as [number, number, number];
-  if (h % patch !== 0 || w % patch !== 0) throw new SslError(`Invalid vit patch ${patch} for ${h}×${w} images: it must divide both sides. Pick e.g. --set encoder.patch=4 (28, 32 px) or 2.`);
+  if (h % patch !== 0 || w % patch !== 0)
+    throw new SslError(`Invalid vit patch ${patch} for ${h}×${w} images: it must divide both sides. Pick e.g. --set encoder.patch=4 (28, 32 px) or 2.`);
   if (dim % heads !== 0) throw new SslError(`Invalid vit dim ${dim} for ${heads} heads: dim must be a multiple of heads (e.g. dim 64, heads 4).`);
   if (!Number.isInteger(seed)) throw new SslError(`Invalid vit seed: ${showValue(seed)}. Must be an integer.`);
   const rng = Rng.derive(seed, 'encoder-init');

@@ -37,7 +37,9 @@ export interface AuxiliaryOptions {
  */
 export function withAuxiliary<M extends AnyPretextTask, A extends AnyPretextTask>(main: M, aux: A, options: AuxiliaryOptions = {}) {
   if (main.modality !== aux.modality) {
-    throw new SslError(`Cannot add "${aux.name}" (${aux.modality} data) as an auxiliary of "${main.name}" (${main.modality} data): both tasks must read the same modality.`);
+    throw new SslError(
+      `Cannot add "${aux.name}" (${aux.modality} data) as an auxiliary of "${main.name}" (${main.modality} data): both tasks must read the same modality.`,
+    );
   }
   const weight = options.weight ?? 1;
   if (!(weight >= 0)) throw new SslError(`Invalid auxiliary weight ${weight}: must be a number ≥ 0.`);
@@ -125,7 +127,10 @@ export function jointLabel(cls: number, t: number, count: number): number {
  */
 export function aggregateJointPredictions(logits: Float32Array, n: number, numClasses: number, count: number): Int32Array {
   const cols = count * numClasses;
-  if (logits.length !== count * n * cols) throw new SslError(`aggregateJointPredictions got ${logits.length} scores; expected ${count} transformations × ${n} images × ${cols} joint classes = ${count * n * cols}.`);
+  if (logits.length !== count * n * cols)
+    throw new SslError(
+      `aggregateJointPredictions got ${logits.length} scores; expected ${count} transformations × ${n} images × ${cols} joint classes = ${count * n * cols}.`,
+    );
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     let best = -Infinity;

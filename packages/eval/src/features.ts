@@ -51,7 +51,9 @@ function encoderInput(b: AnyBatch, m: number, encoder: tf.LayersModel): { x: tf.
   switch (b.modality) {
     case 'image': {
       if (b.n !== m || b.images.length !== m * b.height * b.width * b.channels) {
-        throw new SslError(`Data source returned ${b.n} images (${b.images.length} floats) for ${m} indices; batch(indices) must return one ${b.height}×${b.width}×${b.channels} image per index.`);
+        throw new SslError(
+          `Data source returned ${b.n} images (${b.images.length} floats) for ${m} indices; batch(indices) must return one ${b.height}×${b.width}×${b.channels} image per index.`,
+        );
       }
       return { x: tf.tensor(b.images, [m, b.height, b.width, b.channels]) };
     }
@@ -129,7 +131,9 @@ export async function extractFeatures(encoder: tf.LayersModel, source: DataSourc
     });
     try {
       if (out.rank !== 2) {
-        throw new SslError(`Encoder output has shape [${out.shape.join(', ')}]; feature extraction needs [batch, features]. Add a flatten or pooling layer at the end of the encoder.`);
+        throw new SslError(
+          `Encoder output has shape [${out.shape.join(', ')}]; feature extraction needs [batch, features]. Add a flatten or pooling layer at the end of the encoder.`,
+        );
       }
       const d = out.shape[1]!;
       if (start === 0 && d !== dim) {
@@ -138,7 +142,8 @@ export async function extractFeatures(encoder: tf.LayersModel, source: DataSourc
         features = new Float32Array(n * d);
       }
       const rows = itemFeatures(await out.data<'float32'>(), d, input);
-      if (rows.length !== m * d) throw new SslError(`Encoder gave ${rows.length / d} feature rows for ${m} items; batch(indices) must return one item per index.`);
+      if (rows.length !== m * d)
+        throw new SslError(`Encoder gave ${rows.length / d} feature rows for ${m} items; batch(indices) must return one item per index.`);
       features.set(rows, start * dim);
     } finally {
       out.dispose();

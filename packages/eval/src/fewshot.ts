@@ -43,7 +43,10 @@ export function rowsByClass(labels: Int32Array, classes?: readonly number[]): Ma
   }
   if (classes) {
     const missing = classes.filter((c) => !rows.has(c));
-    if (missing.length) throw new SslError(`Class${missing.length > 1 ? 'es' : ''} [${missing.join(', ')}] ha${missing.length > 1 ? 've' : 's'} no rows in the data; pick classes that occur in the labels.`);
+    if (missing.length)
+      throw new SslError(
+        `Class${missing.length > 1 ? 'es' : ''} [${missing.join(', ')}] ha${missing.length > 1 ? 've' : 's'} no rows in the data; pick classes that occur in the labels.`,
+      );
   }
   return new Map([...rows.keys()].sort((a, b) => a - b).map((c) => [c, Int32Array.from(rows.get(c)!)]));
 }
@@ -60,14 +63,20 @@ export function rowsByClass(labels: Int32Array, classes?: readonly number[]): Ma
 export function sampleEpisode(byClass: Map<number, Int32Array>, shape: EpisodeShape, rng: Rng): Episode {
   const { nWay, kShot, nQuery } = shape;
   const all = [...byClass.keys()];
-  if (all.length < nWay) throw new SslError(`A ${nWay}-way episode needs at least ${nWay} classes, but only ${all.length} are available ([${all.join(', ')}]). Lower the way or give more classes.`);
+  if (all.length < nWay)
+    throw new SslError(
+      `A ${nWay}-way episode needs at least ${nWay} classes, but only ${all.length} are available ([${all.join(', ')}]). Lower the way or give more classes.`,
+    );
   const classes = Int32Array.from(rng.shuffle(all).slice(0, nWay));
   const per = kShot + nQuery;
   const support = new Int32Array(nWay * kShot);
   const query = new Int32Array(nWay * nQuery);
   classes.forEach((c, j) => {
     const rows = byClass.get(c)!;
-    if (rows.length < per) throw new SslError(`Class ${c} has ${rows.length} rows; a ${kShot}-shot episode with ${nQuery} queries needs ${per}. Lower --shot / query or use more data.`);
+    if (rows.length < per)
+      throw new SslError(
+        `Class ${c} has ${rows.length} rows; a ${kShot}-shot episode with ${nQuery} queries needs ${per}. Lower --shot / query or use more data.`,
+      );
     // Partial Fisher–Yates over a copy: `per` distinct rows.
     const pool = rows.slice();
     for (let i = 0; i < per; i++) {
@@ -99,7 +108,8 @@ export function episodicSource(
 ): EpisodicSource {
   if (!data.labels) throw new SslError('Few-shot episodes need a labelled dataset; this one has no labels.');
   const shape = fewShotConfig.parse({ nWay: options.nWay, kShot: options.kShot, nQuery: options.nQuery });
-  if (!Number.isInteger(options.episodes) || options.episodes < 1) throw new SslError(`Invalid number of episodes ${options.episodes}: must be a whole number ≥ 1.`);
+  if (!Number.isInteger(options.episodes) || options.episodes < 1)
+    throw new SslError(`Invalid number of episodes ${options.episodes}: must be a whole number ≥ 1.`);
   const byClass = rowsByClass(data.labels, options.classes);
   const episodeSize = shape.nWay * (shape.kShot + shape.nQuery);
   // Fail now, not at the first step: every class must hold a full K + Q.
@@ -112,7 +122,9 @@ export function episodicSource(
     classes: Int32Array.from(byClass.keys()),
     batch(indices, rng) {
       if (indices.length !== episodeSize) {
-        throw new SslError(`Episodic batches hold one ${shape.nWay}-way ${shape.kShot}-shot episode of ${episodeSize} images (N·(K+Q)); got a batch of ${indices.length}. Set the trainer's batchSize to ${episodeSize}.`);
+        throw new SslError(
+          `Episodic batches hold one ${shape.nWay}-way ${shape.kShot}-shot episode of ${episodeSize} images (N·(K+Q)); got a batch of ${indices.length}. Set the trainer's batchSize to ${episodeSize}.`,
+        );
       }
       const ep = sampleEpisode(byClass, shape, rng.fork('episode'));
       const rows = new Int32Array(episodeSize);
@@ -142,7 +154,8 @@ export interface EpisodicSource extends DataSource<ImageBatch> {
  * prototypicalLogits(tf.tensor2d([[0, 0], [2, 0]]), tf.tensor2d([[1, 1]]), 2, 1); // [[-2, -2]]
  */
 export function prototypicalLogits(support: tf.Tensor2D, query: tf.Tensor2D, nWay: number, kShot: number): tf.Tensor2D {
-  if (support.shape[0] !== nWay * kShot) throw new SslError(`The support set has ${support.shape[0]} rows; a ${nWay}-way ${kShot}-shot episode needs ${nWay * kShot}.`);
+  if (support.shape[0] !== nWay * kShot)
+    throw new SslError(`The support set has ${support.shape[0]} rows; a ${nWay}-way ${kShot}-shot episode needs ${nWay * kShot}.`);
   return tf.tidy(() => {
     const dim = support.shape[1];
     const protos = support.reshape([nWay, kShot, dim]).mean(1) as tf.Tensor2D;
@@ -163,10 +176,14 @@ export function prototypicalLogits(support: tf.Tensor2D, query: tf.Tensor2D, nWa
  */
 export function prototypicalLoss(support: tf.Tensor2D, query: tf.Tensor2D, shape: EpisodeShape): tf.Scalar {
   const { nWay, kShot, nQuery } = shape;
-  if (query.shape[0] !== nWay * nQuery) throw new SslError(`The query set has ${query.shape[0]} rows; ${nWay} classes × ${nQuery} queries need ${nWay * nQuery}.`);
+  if (query.shape[0] !== nWay * nQuery)
+    throw new SslError(`The query set has ${query.shape[0]} rows; ${nWay} classes × ${nQuery} queries need ${nWay * nQuery}.`);
   return tf.tidy(() => {
     const logits = prototypicalLogits(support, query, nWay, kShot);
-    const labels = tf.tensor1d(Int32Array.from({ length: nWay * nQuery }, (_, i) => Math.floor(i / nQuery)), 'int32');
+    const labels = tf.tensor1d(
+      Int32Array.from({ length: nWay * nQuery }, (_, i) => Math.floor(i / nQuery)),
+      'int32',
+    );
     return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, nWay), logits) as tf.Scalar;
   });
 }
@@ -194,7 +211,10 @@ export const prototypicalTask = definePretextTask({
   createHeads: () => ({}),
   prepare: (raw, { config }) => {
     const size = config.nWay * (config.kShot + config.nQuery);
-    if (raw.n !== size) throw new SslError(`Prototypical training needs one ${config.nWay}-way ${config.kShot}-shot episode of ${size} images per batch; got ${raw.n}. Use episodicSource() with batchSize ${size}.`);
+    if (raw.n !== size)
+      throw new SslError(
+        `Prototypical training needs one ${config.nWay}-way ${config.kShot}-shot episode of ${size} images per batch; got ${raw.n}. Use episodicSource() with batchSize ${size}.`,
+      );
     return { x: tf.tensor4d(raw.images, [raw.n, raw.height, raw.width, raw.channels]) };
   },
   loss: ({ encode, batch, config }) => {

@@ -14,7 +14,8 @@ export const supervisedTask = definePretextTask({
   modality: 'image',
   title: 'Supervised classification',
   paper: '-',
-  description: 'Encoder plus a linear classifier trained end to end with cross-entropy on the labels; rows labelled -1 (unlabelled, see maskLabels) are ignored.',
+  description:
+    'Encoder plus a linear classifier trained end to end with cross-entropy on the labels; rows labelled -1 (unlabelled, see maskLabels) are ignored.',
   config: z.object({ numClasses: z.number().int().min(2).default(10).describe('number of classes') }).strict(),
   createHeads: ({ featureDim, config, seed }) => ({
     classifier: tf.sequential({

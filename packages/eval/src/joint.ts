@@ -49,7 +49,14 @@ export function jointLabelTask(transforms: ImageTransformSet, name = 'transforma
  * @example
  * const acc = await jointLabelAccuracy(encoder, head, testSet, rotationTask.transformations!, 10); // 0.78
  */
-export async function jointLabelAccuracy(encoder: tf.LayersModel, head: tf.LayersModel, test: DataSource<ImageBatch>, transforms: ImageTransformSet, numClasses: number, batchSize = 128): Promise<number> {
+export async function jointLabelAccuracy(
+  encoder: tf.LayersModel,
+  head: tf.LayersModel,
+  test: DataSource<ImageBatch>,
+  transforms: ImageTransformSet,
+  numClasses: number,
+  batchSize = 128,
+): Promise<number> {
   const K = transforms.count;
   let correct = 0;
   const rng = new Rng(0);

@@ -61,7 +61,8 @@ export type Protocol = Readonly<ProtocolSpec> & { readonly kind: 'protocol' };
  * } });
  */
 export function defineProtocol(spec: ProtocolSpec): Protocol {
-  if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(spec.name)) throw new SslError(`Invalid protocol name "${spec.name}": must be kebab-case, e.g. "linear" or "few-shot".`);
+  if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(spec.name))
+    throw new SslError(`Invalid protocol name "${spec.name}": must be kebab-case, e.g. "linear" or "few-shot".`);
   return Object.freeze({ ...spec, kind: 'protocol' as const });
 }
 
@@ -114,7 +115,8 @@ export function protocolContext(
 }
 
 function needLabels(f: SplitFeatures): { train: FeatureSet; test: FeatureSet } {
-  if (!f.train.labels || !f.test.labels) throw new SslError('This dataset has no labels, so no probe can be measured. Use a labelled dataset (class folders) for evaluation.');
+  if (!f.train.labels || !f.test.labels)
+    throw new SslError('This dataset has no labels, so no probe can be measured. Use a labelled dataset (class folders) for evaluation.');
   return f;
 }
 
@@ -148,13 +150,23 @@ export const fineTuneProtocol = defineProtocol({
   summary: 'encoder + linear head trained end to end (images), test top-1; option epochs (default 5)',
   run: async (ctx) => {
     const { train, test } = ctx.splits;
-    if (train.modality !== 'image') throw new SslError(`--protocol finetune supports image datasets; this dataset is ${train.modality} data. Use --protocol linear or knn.`);
+    if (train.modality !== 'image')
+      throw new SslError(`--protocol finetune supports image datasets; this dataset is ${train.modality} data. Use --protocol linear or knn.`);
     let labelled = train as DataSource<never> & { labels?: Int32Array };
     if (ctx.labelFraction < 1) {
       const labels = labelsOf(labelled);
       if (!labels) throw new SslError('This dataset has no labels; --labels needs a labelled dataset.');
       const keep = labelFractionSplit(labels, ctx.labelFraction, ctx.seed);
-      labelled = { modality: 'image', size: keep.length, labels: Int32Array.from(keep, (i) => labels[i]!), batch: (idx, rng) => train.batch(Int32Array.from(idx, (i) => keep[i]!), rng) as never };
+      labelled = {
+        modality: 'image',
+        size: keep.length,
+        labels: Int32Array.from(keep, (i) => labels[i]!),
+        batch: (idx, rng) =>
+          train.batch(
+            Int32Array.from(idx, (i) => keep[i]!),
+            rng,
+          ) as never,
+      };
     } else if (!labelled.labels) {
       const labels = labelsOf(labelled);
       if (labels) labelled = { modality: 'image', size: train.size, labels, batch: (idx, rng) => train.batch(idx, rng) as never };
@@ -206,7 +218,14 @@ export const fewShotProtocol = defineProtocol({
  * @example
  * const protocols = createProtocolRegistry().use(builtinProtocols);
  */
-export const builtinProtocols: readonly Protocol[] = [linearProtocol, knnProtocol, fineTuneProtocol, multiLabelProtocol, balancedAccuracyProtocol, fewShotProtocol];
+export const builtinProtocols: readonly Protocol[] = [
+  linearProtocol,
+  knnProtocol,
+  fineTuneProtocol,
+  multiLabelProtocol,
+  balancedAccuracyProtocol,
+  fewShotProtocol,
+];
 
 /**
  * Evaluation protocols by name: typed lookup, `.use()`, a one-line error on a typo.

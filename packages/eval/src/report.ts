@@ -34,7 +34,28 @@ const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;'
 const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 
 // Tableau 10, then a second set, so up to 20 classes get distinct colours.
-const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#aec7e8', '#ffbb78', '#98df8a', '#ff9896', '#c5b0d5', '#c49c94', '#f7b6d2', '#c7c7c7', '#dbdb8d', '#9edae5'];
+const PALETTE = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+  '#aec7e8',
+  '#ffbb78',
+  '#98df8a',
+  '#ff9896',
+  '#c5b0d5',
+  '#c49c94',
+  '#f7b6d2',
+  '#c7c7c7',
+  '#dbdb8d',
+  '#9edae5',
+];
 const colour = (label: number) => PALETTE[((label % PALETTE.length) + PALETTE.length) % PALETTE.length]!;
 
 /** Round-numbered ticks (1, 2, 5 × 10^k) covering [lo, hi]. */
@@ -62,7 +83,11 @@ function extent(values: Iterable<number>): [number, number] {
 }
 
 function lossSvg(curve: ReportInput['lossCurve']): string {
-  return curveSvg(curve.map((p) => ({ step: p.step, value: p.loss })), 'loss', 'training loss curve');
+  return curveSvg(
+    curve.map((p) => ({ step: p.step, value: p.loss })),
+    'loss',
+    'training loss curve',
+  );
 }
 
 function curveSvg(curve: Array<{ step: number; value: number }>, label: string, aria: string): string {
@@ -76,9 +101,13 @@ function curveSvg(curve: Array<{ step: number; value: number }>, label: string, 
   const sx = (x: number) => m.l + ((x - x0) / (x1 - x0)) * (W - m.l - m.r);
   const sy = (y: number) => H - m.b - ((y - y0) / (y1 - y0)) * (H - m.t - m.b);
   const path = points.map((p, i) => `${i ? 'L' : 'M'}${sx(p.step).toFixed(1)},${sy(p.loss).toFixed(1)}`).join('');
-  const xt = niceTicks(x0, x1).map((t) => `<line x1="${sx(t).toFixed(1)}" x2="${sx(t).toFixed(1)}" y1="${H - m.b}" y2="${H - m.b + 4}" stroke="#333"/><text x="${sx(t).toFixed(1)}" y="${H - m.b + 16}" text-anchor="middle">${t}</text>`);
+  const xt = niceTicks(x0, x1).map(
+    (t) =>
+      `<line x1="${sx(t).toFixed(1)}" x2="${sx(t).toFixed(1)}" y1="${H - m.b}" y2="${H - m.b + 4}" stroke="#333"/><text x="${sx(t).toFixed(1)}" y="${H - m.b + 16}" text-anchor="middle">${t}</text>`,
+  );
   const yt = niceTicks(y0, y1).map(
-    (t) => `<line x1="${m.l - 4}" x2="${W - m.r}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#eee"/><line x1="${m.l - 4}" x2="${m.l}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#333"/><text x="${m.l - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${t}</text>`,
+    (t) =>
+      `<line x1="${m.l - 4}" x2="${W - m.r}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#eee"/><line x1="${m.l - 4}" x2="${m.l}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#333"/><text x="${m.l - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${t}</text>`,
   );
   const marker = points.length === 1 ? `<circle cx="${sx(points[0]!.step).toFixed(1)}" cy="${sy(points[0]!.loss).toFixed(1)}" r="3" fill="#1f77b4"/>` : '';
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-size="11" font-family="sans-serif" role="img" aria-label="${esc(aria)}">
@@ -133,7 +162,10 @@ function tableHtml(t: ReportTable): string {
  */
 export function renderReport(r: ReportInput): string {
   const images = (r.images ?? [])
-    .map((im) => `<figure><img src="${esc(im.dataUrl.startsWith('data:') ? im.dataUrl : '')}" alt="${esc(im.caption)}"/><figcaption>${esc(im.caption)}</figcaption></figure>`)
+    .map(
+      (im) =>
+        `<figure><img src="${esc(im.dataUrl.startsWith('data:') ? im.dataUrl : '')}" alt="${esc(im.caption)}"/><figcaption>${esc(im.caption)}</figcaption></figure>`,
+    )
     .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(r.title)}</title>

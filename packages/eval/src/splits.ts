@@ -17,7 +17,9 @@ export function parseLabelFraction(value: string | number): number {
     else if (/^(0?\.\d+|1(\.0+)?|0)$/.test(s)) v = Number(s);
   }
   if (!Number.isFinite(v) || v <= 0 || v > 1) {
-    throw new SslError(`Invalid label fraction ${JSON.stringify(value)}. Must be a percentage in (0%, 100%] such as 1%, 10% or 100%, or a number in (0, 1]. Fix --labels.`);
+    throw new SslError(
+      `Invalid label fraction ${JSON.stringify(value)}. Must be a percentage in (0%, 100%] such as 1%, 10% or 100%, or a number in (0, 1]. Fix --labels.`,
+    );
   }
   return v;
 }

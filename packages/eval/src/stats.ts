@@ -29,7 +29,10 @@ export function sampleStd(xs: ArrayLike<number>): number {
 
 /** ln Γ(x) for x > 0 (Lanczos, g = 7, 9 terms; ~15 significant digits). */
 function logGamma(x: number): number {
-  const c = [0.9999999999998099, 676.5203681218851, -1259.1392167224028, 771.3234287776531, -176.6150291621406, 12.507343278686905, -0.13857109526572012, 9.984369578019572e-6, 1.5056327351493116e-7];
+  const c = [
+    0.9999999999998099, 676.5203681218851, -1259.1392167224028, 771.3234287776531, -176.6150291621406, 12.507343278686905, -0.13857109526572012,
+    9.984369578019572e-6, 1.5056327351493116e-7,
+  ];
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
   const z = x - 1;
   let a = c[0]!;
@@ -134,7 +137,8 @@ export interface PairedDifference {
  * pairedDifference([0.82, 0.83, 0.81], [0.80, 0.80, 0.79]); // { mean: 0.0233…, lo: …, hi: …, excludesZero: true, … }
  */
 export function pairedDifference(a: ArrayLike<number>, b: ArrayLike<number>, level = 0.95): PairedDifference {
-  if (a.length !== b.length) throw new SslError(`pairedDifference needs equally long lists (got ${a.length} and ${b.length}): pair each measurement with its baseline.`);
+  if (a.length !== b.length)
+    throw new SslError(`pairedDifference needs equally long lists (got ${a.length} and ${b.length}): pair each measurement with its baseline.`);
   if (!(level > 0 && level < 1)) throw new SslError(`Invalid confidence level ${level}: must be strictly between 0 and 1, e.g. 0.95.`);
   const d = Array.from({ length: a.length }, (_, i) => a[i]! - b[i]!);
   const n = d.length;

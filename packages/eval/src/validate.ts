@@ -9,7 +9,9 @@ export function checkFeatureSet(set: FeatureSet, what: string): void {
     throw new SslError(`Invalid ${what} features: n=${set.n}, dim=${set.dim}. Expected whole numbers with dim ≥ 1; build them with extractFeatures().`);
   }
   if (set.features.length !== set.n * set.dim) {
-    throw new SslError(`Invalid ${what} features: ${set.features.length} floats for n=${set.n} × dim=${set.dim} (= ${set.n * set.dim}). Pass the FeatureSet from extractFeatures() unchanged.`);
+    throw new SslError(
+      `Invalid ${what} features: ${set.features.length} floats for n=${set.n} × dim=${set.dim} (= ${set.n * set.dim}). Pass the FeatureSet from extractFeatures() unchanged.`,
+    );
   }
   if (set.labels && set.labels.length !== set.n) {
     throw new SslError(`Invalid ${what} labels: ${set.labels.length} labels for ${set.n} rows. Each row needs exactly one label.`);
@@ -20,7 +22,11 @@ export function checkFeatureSet(set: FeatureSet, what: string): void {
  * Validates a train/test pair for a classifier and returns the number of classes
  * (`numClasses`, or 1 + the largest label seen).
  */
-export function checkLabelledPair(train: FeatureSet, test: FeatureSet, numClasses?: number): { classes: number; trainLabels: Int32Array; testLabels: Int32Array } {
+export function checkLabelledPair(
+  train: FeatureSet,
+  test: FeatureSet,
+  numClasses?: number,
+): { classes: number; trainLabels: Int32Array; testLabels: Int32Array } {
   checkFeatureSet(train, 'train');
   checkFeatureSet(test, 'test');
   if (train.dim !== test.dim) {
@@ -41,7 +47,9 @@ export function checkLabelledPair(train: FeatureSet, test: FeatureSet, numClasse
   }
   const classes = numClasses ?? Math.max(2, max + 1);
   if (max >= classes) {
-    throw new SslError(`Label ${max} is out of range for numClasses=${classes}. Labels must be in [0, ${classes - 1}]; raise numClasses or leave it unset to infer it.`);
+    throw new SslError(
+      `Label ${max} is out of range for numClasses=${classes}. Labels must be in [0, ${classes - 1}]; raise numClasses or leave it unset to infer it.`,
+    );
   }
   return { classes, trainLabels: train.labels, testLabels: test.labels };
 }

@@ -17,7 +17,13 @@ export type CatalogueItem = AnyPretextTask | Dataset | Protocol | EncoderSpec;
 export type CataloguePlugin =
   | CatalogueItem
   | readonly CatalogueItem[]
-  | { tasks?: readonly AnyPretextTask[]; datasets?: readonly Dataset[]; protocols?: readonly Protocol[]; encoders?: readonly EncoderSpec[]; defaultMethod?: string };
+  | {
+      tasks?: readonly AnyPretextTask[];
+      datasets?: readonly Dataset[];
+      protocols?: readonly Protocol[];
+      encoders?: readonly EncoderSpec[];
+      defaultMethod?: string;
+    };
 
 /**
  * Everything an experiment can name: pretext tasks, datasets, evaluation protocols and encoders,
@@ -76,7 +82,8 @@ export class Catalogue {
           break;
       }
     }
-    const defaultMethod = plugin && typeof plugin === 'object' && !Array.isArray(plugin) && !('kind' in plugin) ? (plugin as { defaultMethod?: unknown }).defaultMethod : undefined;
+    const defaultMethod =
+      plugin && typeof plugin === 'object' && !Array.isArray(plugin) && !('kind' in plugin) ? (plugin as { defaultMethod?: unknown }).defaultMethod : undefined;
     if (defaultMethod !== undefined) {
       if (typeof defaultMethod !== 'string') throw new SslError(`A plugin's defaultMethod must be a task name (a string); got ${typeof defaultMethod}.`);
       this.setDefaultMethod(defaultMethod);
@@ -91,7 +98,9 @@ function itemsOf(plugin: CataloguePlugin): CatalogueItem[] {
   const check = (x: unknown): CatalogueItem => {
     const kind = x && typeof x === 'object' ? (x as { kind?: unknown }).kind : undefined;
     if (typeof kind !== 'string' || !KINDS.includes(kind)) {
-      throw new SslError(`Cannot add ${x && typeof x === 'object' && 'name' in x ? `"${String((x as { name: unknown }).name)}"` : typeof x}: not a task, dataset, protocol or encoder. Build it with definePretextTask, defineDataset, defineProtocol or defineEncoder.`);
+      throw new SslError(
+        `Cannot add ${x && typeof x === 'object' && 'name' in x ? `"${String((x as { name: unknown }).name)}"` : typeof x}: not a task, dataset, protocol or encoder. Build it with definePretextTask, defineDataset, defineProtocol or defineEncoder.`,
+      );
     }
     return x as CatalogueItem;
   };
@@ -100,7 +109,9 @@ function itemsOf(plugin: CataloguePlugin): CatalogueItem[] {
   const p = plugin as { tasks?: unknown; datasets?: unknown; protocols?: unknown; encoders?: unknown; defaultMethod?: unknown };
   const lists = [p.tasks, p.datasets, p.protocols, p.encoders].filter((l) => l !== undefined);
   if ((lists.length === 0 && p.defaultMethod === undefined) || !lists.every(Array.isArray)) {
-    throw new SslError('A plugin must be a task, dataset, protocol or encoder, a list of them, or { tasks, datasets, protocols, encoders, defaultMethod } (lists, each optional).');
+    throw new SslError(
+      'A plugin must be a task, dataset, protocol or encoder, a list of them, or { tasks, datasets, protocols, encoders, defaultMethod } (lists, each optional).',
+    );
   }
   return (lists as unknown[][]).flat().map(check);
 }
@@ -123,5 +134,11 @@ const BUILTIN_DEFAULT_METHOD = 'autoencoder';
  */
 export function builtinCatalogue(): Catalogue {
   const tasks = createRegistry().use(contextTasks).use(contrastiveTasks).use(temporalTasks);
-  return new Catalogue(tasks, createDatasetRegistry().use(builtinDatasets), createProtocolRegistry().use(builtinProtocols), createEncoderRegistry().use(builtinEncoders), BUILTIN_DEFAULT_METHOD);
+  return new Catalogue(
+    tasks,
+    createDatasetRegistry().use(builtinDatasets),
+    createProtocolRegistry().use(builtinProtocols),
+    createEncoderRegistry().use(builtinEncoders),
+    BUILTIN_DEFAULT_METHOD,
+  );
 }

@@ -20,7 +20,9 @@ export const probeSchema = z
       .int()
       .min(10)
       .optional()
-      .describe('hold this many labelled training items out of the probe (seeded) and score on them instead of the test split: for choosing settings without touching the test split'),
+      .describe(
+        'hold this many labelled training items out of the probe (seeded) and score on them instead of the test split: for choosing settings without touching the test split',
+      ),
   })
   .strict();
 
@@ -63,7 +65,9 @@ export function readRunConfig(dir: string): RunConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    throw new SslError(`"${dir}" is not an ssl run directory (no config.json). Pass --run the --out folder of \`ssl pretrain\` (default runs/<method>-<dataset>-seed<seed>).`);
+    throw new SslError(
+      `"${dir}" is not an ssl run directory (no config.json). Pass --run the --out folder of \`ssl pretrain\` (default runs/<method>-<dataset>-seed<seed>).`,
+    );
   }
   let json: unknown;
   try {
@@ -102,7 +106,12 @@ const numbers = z
     epochs: z.number().int().min(1).optional(),
     batchSize: z.number().int().min(2).optional(),
     limit: z.number().int().min(2).optional(),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
     imageSize: z.number().int().min(4).max(4096).optional(),
     testFraction: z.number().gt(0).lt(1).optional(),
   })
@@ -129,7 +138,9 @@ export function buildRunConfig(catalogue: Catalogue, input: ExperimentInput): Ru
   const sets = Array.isArray(input.set) ? parseSets(input.set as readonly string[]) : ((input.set ?? {}) as Record<string, unknown>);
   const method = input.method ?? catalogue.defaultMethod;
   if (method === undefined) {
-    throw new SslError(`No method given and the catalogue has no default method. Name one with --method NAME (or the method option, or catalogue.setDefaultMethod), one of [${catalogue.tasks.names().join(', ')}].`);
+    throw new SslError(
+      `No method given and the catalogue has no default method. Name one with --method NAME (or the method option, or catalogue.setDefaultMethod), one of [${catalogue.tasks.names().join(', ')}].`,
+    );
   }
   const task = catalogue.tasks.find(method);
   const dataset = input.dataset ?? 'mnist';
@@ -137,7 +148,16 @@ export function buildRunConfig(catalogue: Catalogue, input: ExperimentInput): Ru
   catalogue.encoders.find(encoder);
   const nums = parseWith(
     numbers,
-    Object.fromEntries(Object.entries({ epochs: input.epochs, batchSize: input.batchSize, limit: input.limit, seed: input.seed, imageSize: input.imageSize, testFraction: input.testFraction }).filter(([, v]) => v !== undefined)),
+    Object.fromEntries(
+      Object.entries({
+        epochs: input.epochs,
+        batchSize: input.batchSize,
+        limit: input.limit,
+        seed: input.seed,
+        imageSize: input.imageSize,
+        testFraction: input.testFraction,
+      }).filter(([, v]) => v !== undefined),
+    ),
     'option',
   );
   const routed = routeSets(sets, setNamespaces(catalogue, task, encoder), `method "${method}" with encoder "${encoder}"`);

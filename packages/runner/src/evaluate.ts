@@ -57,7 +57,13 @@ export async function evaluateRun(options: EvaluateOptions): Promise<EvaluateRes
   const protocol = options.protocol ?? plan.dataset.protocol?.name ?? 'linear';
   const encoder = await loadLayersModel(path.join(options.run, 'encoder'));
   const random = await randomInitBaseline(path.join(options.run, 'encoder'), encoder, plan.createEncoder);
-  const opts = { protocol, labelFraction: options.labelFraction ?? 1, knn: false, features: false, options: { ...(options.protocol ? {} : (plan.dataset.protocol?.options ?? {})), ...(options.options ?? {}) } };
+  const opts = {
+    protocol,
+    labelFraction: options.labelFraction ?? 1,
+    knn: false,
+    features: false,
+    options: { ...(options.protocol ? {} : (plan.dataset.protocol?.options ?? {})), ...(options.options ?? {}) },
+  };
   try {
     const trained = await plan.evaluate(encoder, opts);
     const baseline = await plan.evaluate(random, opts);
@@ -95,7 +101,9 @@ async function randomInitBaseline(dir: string, saved: tf.LayersModel, fromConfig
   const shapes = (m: tf.LayersModel) => JSON.stringify(m.weights.map((w) => w.shape));
   if (shapes(random) !== shapes(saved)) {
     random.dispose();
-    throw new SslError(`The run's config.json does not describe its saved encoder "${dir}/model.json" (different weight shapes). Restore config.json or re-run the training.`);
+    throw new SslError(
+      `The run's config.json does not describe its saved encoder "${dir}/model.json" (different weight shapes). Restore config.json or re-run the training.`,
+    );
   }
   return random;
 }

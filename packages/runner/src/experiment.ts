@@ -87,9 +87,15 @@ export async function runExperiment(options: ExperimentOptions = {}): Promise<Ex
     await openRunDir({ dir: runDir, force: !!options.force });
   }
   const task = catalogue.tasks.find(cfg.method);
-  const backend = await initBackend({ ...(options.backend ? { backend: options.backend } : {}), ...(options.threads !== undefined ? { threads: options.threads } : {}), log });
+  const backend = await initBackend({
+    ...(options.backend ? { backend: options.backend } : {}),
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    log,
+  });
   const plan = planRun(catalogue, cfg, task, { log });
-  log(`method ${cfg.method} · dataset ${cfg.dataset} (${plan.train.size} train examples, input ${plan.encoderInputs.inputShape.join('×')}) · encoder ${cfg.encoder} · seed ${cfg.seed} · run ${runDir}`);
+  log(
+    `method ${cfg.method} · dataset ${cfg.dataset} (${plan.train.size} train examples, input ${plan.encoderInputs.inputShape.join('×')}) · encoder ${cfg.encoder} · seed ${cfg.seed} · run ${runDir}`,
+  );
 
   // A resume rewrites config.json too: it records the changes it applied (cfg.resumes).
   await fsp.writeFile(path.join(runDir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');

@@ -34,7 +34,16 @@ export function viewSource<B>(source: DataSource<B> & { labels?: Int32Array }, v
 /** The items `order[0..n)` of a labelled source, renumbered from 0. */
 function subset<B>(source: DataSource<B> & { labels?: Int32Array }, order: Int32Array): DataSource<B> & { labels?: Int32Array } {
   const labels = source.labels ? Int32Array.from(order, (i) => source.labels![i]!) : undefined;
-  return { modality: source.modality, size: order.length, batch: (idx, rng) => source.batch(Int32Array.from(idx, (i) => order[i]!), rng), ...(labels ? { labels } : {}) };
+  return {
+    modality: source.modality,
+    size: order.length,
+    batch: (idx, rng) =>
+      source.batch(
+        Int32Array.from(idx, (i) => order[i]!),
+        rng,
+      ),
+    ...(labels ? { labels } : {}),
+  };
 }
 
 /**
@@ -44,9 +53,15 @@ function subset<B>(source: DataSource<B> & { labels?: Int32Array }, order: Int32
  * @example
  * const { train, test } = holdOut(splits.train, 5000, 0); // test: 5,000 items never used to fit
  */
-export function holdOut<B>(source: DataSource<B> & { labels?: Int32Array }, held: number, seed: number): { train: DataSource<B> & { labels?: Int32Array }; test: DataSource<B> & { labels?: Int32Array } } {
+export function holdOut<B>(
+  source: DataSource<B> & { labels?: Int32Array },
+  held: number,
+  seed: number,
+): { train: DataSource<B> & { labels?: Int32Array }; test: DataSource<B> & { labels?: Int32Array } } {
   if (held >= source.size) {
-    throw new SslError(`probe.validation=${held} leaves no items to fit the probe: the labelled training split has ${source.size}. Use a value below ${source.size} (e.g. ${Math.max(10, Math.floor(source.size / 5))}).`);
+    throw new SslError(
+      `probe.validation=${held} leaves no items to fit the probe: the labelled training split has ${source.size}. Use a value below ${source.size} (e.g. ${Math.max(10, Math.floor(source.size / 5))}).`,
+    );
   }
   const order = new Rng(`validation:${seed}`).permutation(source.size);
   return { train: subset(source, order.subarray(held)), test: subset(source, order.subarray(0, held)) };
@@ -71,7 +86,17 @@ export interface RunPlan {
    * Scores an encoder with the dataset's protocol (or `protocol`), plus kNN where it applies;
    * returns the features too (for the report's embedding).
    */
-  evaluate(encoder: tf.LayersModel, opts?: { protocol?: string; options?: Record<string, unknown>; labelFraction?: number; limits?: { trainLimit: number; testLimit: number }; knn?: boolean; features?: boolean }): Promise<Evaluation>;
+  evaluate(
+    encoder: tf.LayersModel,
+    opts?: {
+      protocol?: string;
+      options?: Record<string, unknown>;
+      labelFraction?: number;
+      limits?: { trainLimit: number; testLimit: number };
+      knn?: boolean;
+      features?: boolean;
+    },
+  ): Promise<Evaluation>;
 }
 
 /** What {@link RunPlan.evaluate} measures. */
@@ -91,10 +116,17 @@ export interface Evaluation {
  * const encoder = plan.createEncoder();
  * const { score } = await plan.evaluate(encoder);
  */
-export function planRun(catalogue: Catalogue, cfg: RunConfig, task: AnyPretextTask | undefined, opts: { trainLimit?: number; log?: (line: string) => void } = {}): RunPlan {
+export function planRun(
+  catalogue: Catalogue,
+  cfg: RunConfig,
+  task: AnyPretextTask | undefined,
+  opts: { trainLimit?: number; log?: (line: string) => void } = {},
+): RunPlan {
   const { dataset, arg } = catalogue.datasets.resolve(cfg.dataset);
   if (task && task.modality !== dataset.modality) {
-    throw new SslError(`Method "${cfg.method}" trains on ${task.modality} data but dataset "${cfg.dataset}" is ${dataset.modality} data. Pick a ${task.modality} dataset (one of [${catalogue.datasets.choices(task.modality).join(', ')}]).`);
+    throw new SslError(
+      `Method "${cfg.method}" trains on ${task.modality} data but dataset "${cfg.dataset}" is ${dataset.modality} data. Pick a ${task.modality} dataset (one of [${catalogue.datasets.choices(task.modality).join(', ')}]).`,
+    );
   }
   const needs = task?.dataNeeds?.(cfg.taskConfig);
   const ctx: DatasetContext = { ...runDataContext(cfg), ...(opts.log ? { log: opts.log } : {}), ...(needs ? { needs } : {}) };
@@ -125,9 +157,16 @@ export function planRun(catalogue: Catalogue, cfg: RunConfig, task: AnyPretextTa
     createEncoder: () => catalogue.encoders.create(cfg.encoder, cfg.encoderConfig, encoderInputs, cfg.seed),
     splits,
     async evaluate(encoder, o = {}) {
-      const choice = o.protocol ? { name: o.protocol, options: o.options ?? {} } : { name: dataset.protocol?.name ?? 'linear', options: { ...(dataset.protocol?.options ?? {}), ...(o.options ?? {}) } };
+      const choice = o.protocol
+        ? { name: o.protocol, options: o.options ?? {} }
+        : { name: dataset.protocol?.name ?? 'linear', options: { ...(dataset.protocol?.options ?? {}), ...(o.options ?? {}) } };
       const protocol = catalogue.protocols.find(choice.name);
-      const pc = protocolContext(encoder, splits(o.limits), { epochs: cfg.probe.epochs, seed: cfg.seed, labelFraction: o.labelFraction ?? 1, options: choice.options });
+      const pc = protocolContext(encoder, splits(o.limits), {
+        epochs: cfg.probe.epochs,
+        seed: cfg.seed,
+        labelFraction: o.labelFraction ?? 1,
+        options: choice.options,
+      });
       const score = await protocol.run(pc);
       const features = o.features === false ? undefined : await pc.features();
       const note = dataset.metricNote && features?.train.labels ? dataset.metricNote(new Set(features.train.labels).size) : '';

@@ -19,7 +19,16 @@ export interface ReportRow {
  */
 export async function writeRunReport(
   runDir: string,
-  r: { title: string; subtitle: string; config: unknown; history: Array<{ step: number; loss: number; embStd?: number; embRank?: number }>; table: ReportRow[]; embed?: FeatureSet; classNames?: string[]; images?: Array<{ caption: string; dataUrl: string }> },
+  r: {
+    title: string;
+    subtitle: string;
+    config: unknown;
+    history: Array<{ step: number; loss: number; embStd?: number; embRank?: number }>;
+    table: ReportRow[];
+    embed?: FeatureSet;
+    classNames?: string[];
+    images?: Array<{ caption: string; dataUrl: string }>;
+  },
 ): Promise<void> {
   const e = r.embed;
   const n = e ? Math.min(2000, e.n) : 0;
@@ -38,12 +47,24 @@ export async function writeRunReport(
     config: r.config,
     lossCurve: r.history.map((h) => ({ step: h.step, loss: h.loss })),
     table: [...r.table, ...collapseRows],
-    ...(e ? { embedding: { points: pca2d(e.features.subarray(0, n * e.dim), n, e.dim), labels: (e.labels ?? new Int32Array(n)).subarray(0, n), ...(r.classNames ? { classNames: r.classNames } : {}) } } : {}),
+    ...(e
+      ? {
+          embedding: {
+            points: pca2d(e.features.subarray(0, n * e.dim), n, e.dim),
+            labels: (e.labels ?? new Int32Array(n)).subarray(0, n),
+            ...(r.classNames ? { classNames: r.classNames } : {}),
+          },
+        }
+      : {}),
     ...(r.images?.length ? { images: r.images } : {}),
     ...(last
       ? {
           curves: [
-            { title: 'Embedding std (L2-normalised; ≈ 1/√d healthy, 0 = collapse)', label: 'std', points: measured.map((h) => ({ step: h.step, value: h.embStd! })) },
+            {
+              title: 'Embedding std (L2-normalised; ≈ 1/√d healthy, 0 = collapse)',
+              label: 'std',
+              points: measured.map((h) => ({ step: h.step, value: h.embStd! })),
+            },
             { title: 'Embedding effective rank', label: 'rank', points: measured.map((h) => ({ step: h.step, value: h.embRank! })) },
           ],
         }
@@ -70,12 +91,20 @@ export async function writeTaskImages(
 ): Promise<Array<{ caption: string; dataUrl: string }>> {
   if (!task.reportImages) return [];
   const n = Math.min(8, source.size);
-  const raw = source.batch(Int32Array.from({ length: n }, (_, i) => i), Rng.derive(seed, 'report-images'));
+  const raw = source.batch(
+    Int32Array.from({ length: n }, (_, i) => i),
+    Rng.derive(seed, 'report-images'),
+  );
   const pictures = task.reportImages({ config: taskConfig, encoder, heads, raw });
   const out: Array<{ caption: string; dataUrl: string }> = [];
   for (const p of pictures) {
     const dataUrl = pngDataUrl(p.pixels, p.height, p.width, p.channels);
-    const file = `${p.caption.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase() || 'image'}.png`;
+    const file = `${
+      p.caption
+        .replace(/[^a-z0-9]+/gi, '-')
+        .replace(/^-|-$/g, '')
+        .toLowerCase() || 'image'
+    }.png`;
     await fsp.writeFile(path.join(runDir, file), Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64'));
     out.push({ caption: p.caption, dataUrl });
   }

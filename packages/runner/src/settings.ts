@@ -23,7 +23,9 @@ export function routeSets(sets: Record<string, unknown>, spaces: Record<string, 
     if (space !== undefined && Object.hasOwn(spaces, space)) {
       const field = key.slice(dot + 1);
       if (!spaces[space]!.includes(field)) {
-        throw new SslError(`Unknown --set key "${key}" for ${where}: ${space} has no field "${field}". Must be one of [${spaces[space]!.map((f) => `${space}.${f}`).join(', ')}].`);
+        throw new SslError(
+          `Unknown --set key "${key}" for ${where}: ${space} has no field "${field}". Must be one of [${spaces[space]!.map((f) => `${space}.${f}`).join(', ')}].`,
+        );
       }
       out[space]![field] = value;
       continue;

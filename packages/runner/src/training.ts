@@ -1,7 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { SslError, initBackend, openRunDir, parseWith, train, trainerConfigSchema, type AnyPretextTask, type DataSource, type ImageBatch, type Registry } from '@ssl/core';
+import {
+  SslError,
+  initBackend,
+  openRunDir,
+  parseWith,
+  train,
+  trainerConfigSchema,
+  type AnyPretextTask,
+  type DataSource,
+  type ImageBatch,
+  type Registry,
+} from '@ssl/core';
 import type { ImageDataset } from '@ssl/data';
 import { saveLayersModel } from '@ssl/encoders';
 import {
@@ -45,7 +56,10 @@ export const trainSettingsSchema = z
     aux: z.string().optional().describe('registry name of the auxiliary pretext task'),
     auxWeight: z.number().min(0).default(1).describe('λ, weight of the auxiliary loss'),
     labels: z.number().gt(0).max(1).default(1).describe('labelled fraction of the training images'),
-    jointLabels: z.boolean().default(false).describe("joint (class, transformation) labels from the auxiliary task's transformations instead of a separate auxiliary head"),
+    jointLabels: z
+      .boolean()
+      .default(false)
+      .describe("joint (class, transformation) labels from the auxiliary task's transformations instead of a separate auxiliary head"),
     trainClasses: z.array(z.number().int().min(0)).optional().describe('fewshot: training classes'),
     testClasses: z.array(z.number().int().min(0)).optional().describe('fewshot: held-out test classes'),
     episodes: z.number().int().min(1).default(200).describe('fewshot: training episodes per epoch'),
@@ -84,7 +98,8 @@ export function parseTrainSettings(registry: Registry, values: Record<string, un
   let aux = values.aux as string | undefined;
   if (aux !== undefined) {
     const t = registry.find(aux);
-    if (t.modality !== 'image') throw new SslError(`--aux "${aux}" reads ${t.modality} data; \`ssl train\` trains on images. Pick an image pretext task (see \`ssl list\`).`);
+    if (t.modality !== 'image')
+      throw new SslError(`--aux "${aux}" reads ${t.modality} data; \`ssl train\` trains on images. Pick an image pretext task (see \`ssl list\`).`);
   }
   const auxWeight = numberOption('aux-weight', values['aux-weight'] as string | undefined);
   if (auxWeight !== undefined && !(auxWeight >= 0)) throw new SslError(`Invalid --aux-weight ${auxWeight}: must be a number ≥ 0.`);
@@ -93,25 +108,34 @@ export function parseTrainSettings(registry: Registry, values: Record<string, un
   if (joint) {
     if (kind !== 'supervised') throw new SslError(`--joint-labels works with --task supervised, not "${kind}".`);
     // Joint labels need a task that declares a discrete set of input transformations.
-    const withTransforms = registry.list().filter((t) => t.modality === 'image' && t.transformations).map((t) => t.name);
+    const withTransforms = registry
+      .list()
+      .filter((t) => t.modality === 'image' && t.transformations)
+      .map((t) => t.name);
     if (aux !== undefined && !registry.find(aux).transformations) {
-      throw new SslError(`--joint-labels combines the class with an input transformation; it cannot use --aux "${aux}" (it declares none). Use one of [${withTransforms.join(', ')}], or drop --aux.`);
+      throw new SslError(
+        `--joint-labels combines the class with an input transformation; it cannot use --aux "${aux}" (it declares none). Use one of [${withTransforms.join(', ')}], or drop --aux.`,
+      );
     }
     if (auxWeight !== undefined) throw new SslError('--joint-labels has no auxiliary loss to weigh; drop --aux-weight.');
     if (aux === undefined) {
-      if (withTransforms.length !== 1) throw new SslError(`--joint-labels needs --aux NAME, a task with input transformations: one of [${withTransforms.join(', ')}].`);
+      if (withTransforms.length !== 1)
+        throw new SslError(`--joint-labels needs --aux NAME, a task with input transformations: one of [${withTransforms.join(', ')}].`);
       aux = withTransforms[0]!;
     }
   }
   if (kind === 'semi' && aux === undefined) {
-    throw new SslError('--task semi (S4L) needs --aux NAME, the pretext task trained on the unlabelled images (any image task from `ssl list`). For the supervised-only baseline use --task supervised --labels F.');
+    throw new SslError(
+      '--task semi (S4L) needs --aux NAME, the pretext task trained on the unlabelled images (any image task from `ssl list`). For the supervised-only baseline use --task supervised --labels F.',
+    );
   }
   let labels = 1;
   if (values.labels !== undefined) {
     if (kind === 'fewshot') throw new SslError('--labels does not apply to --task fewshot (episodes use every training-class image). Drop --labels.');
     labels = parseLabelFraction(values.labels as string);
   } else if (kind === 'semi') labels = 0.1;
-  if (kind === 'semi' && labels === 1) throw new SslError('--task semi needs a labelled fraction below 100% (e.g. --labels 10%); with every label use --task supervised.');
+  if (kind === 'semi' && labels === 1)
+    throw new SslError('--task semi needs a labelled fraction below 100% (e.g. --labels 10%); with every label use --task supervised.');
   const fewOnly = (['train-classes', 'episodes', 'test-episodes', 'eval-shots'] as const).filter((f) => values[f] !== undefined);
   if (kind !== 'fewshot' && fewOnly.length) throw new SslError(`--${fewOnly[0]} applies to --task fewshot only, not "${kind}".`);
   const episodes = numberOption('episodes', values.episodes as string | undefined);
@@ -226,12 +250,15 @@ export async function runTraining(options: TrainingOptions): Promise<{ result: T
   if (dataset.modality !== 'image') throw new SslError(`\`ssl train\` needs an image dataset; "${datasetName}" is ${dataset.modality} data.`);
   const encoderName = options.encoder ?? dataset.defaultEncoder;
   const encoderSpec = catalogue.encoders.find(encoderName);
-  if (s.task === 'fewshot' && values['batch-size'] !== undefined) throw new SslError('--task fewshot trains on one episode per step (N·(K+Q) images); drop --batch-size and set nWay / kShot / nQuery with --set.');
+  if (s.task === 'fewshot' && values['batch-size'] !== undefined)
+    throw new SslError('--task fewshot trains on one episode per step (N·(K+Q) images); drop --batch-size and set nWay / kShot / nQuery with --set.');
 
   // --set routing by namespace: trainer, task (the main task), aux, encoder, probe.
   const mainTask = s.jointLabels ? task : s.task === 'fewshot' ? prototypicalTask : supervisedTask;
   const auxTask = !s.jointLabels && s.aux ? registry.find(s.aux) : undefined;
-  const trainer: Record<string, unknown> = { ...(s.task === 'fewshot' ? FEWSHOT_DEFAULTS : { epochs: DEFAULTS.epochs, batchSize: DEFAULTS.batchSize, lr: DEFAULTS.lr }) };
+  const trainer: Record<string, unknown> = {
+    ...(s.task === 'fewshot' ? FEWSHOT_DEFAULTS : { epochs: DEFAULTS.epochs, batchSize: DEFAULTS.batchSize, lr: DEFAULTS.lr }),
+  };
   const routed = routeSets(
     Array.isArray(options.set) ? parseSets(options.set as readonly string[]) : ((options.set ?? {}) as Record<string, unknown>),
     {
@@ -259,11 +286,14 @@ export async function runTraining(options: TrainingOptions): Promise<{ result: T
   if (nums.epochs !== undefined) trainer.epochs = nums.epochs;
   if (nums.batchSize !== undefined) trainer.batchSize = nums.batchSize;
   if (nums.seed !== undefined) trainer.seed = nums.seed;
-  if (nums.limit !== undefined && !(Number.isInteger(nums.limit) && nums.limit >= 2)) throw new SslError(`Invalid --limit ${nums.limit}: must be a whole number ≥ 2.`);
+  if (nums.limit !== undefined && !(Number.isInteger(nums.limit) && nums.limit >= 2))
+    throw new SslError(`Invalid --limit ${nums.limit}: must be a whole number ≥ 2.`);
   const limit = nums.limit ?? DEFAULTS.limit;
   const dataDir = options.dataDir;
-  if (nums.imageSize !== undefined && !(Number.isInteger(nums.imageSize) && nums.imageSize >= 4)) throw new SslError(`Invalid --image-size ${nums.imageSize}: must be a whole number ≥ 4, e.g. --image-size 32.`);
-  if (nums.testFraction !== undefined && !(nums.testFraction > 0 && nums.testFraction < 1)) throw new SslError(`Invalid --test-fraction ${nums.testFraction}: must be between 0 and 1, e.g. --test-fraction 0.2.`);
+  if (nums.imageSize !== undefined && !(Number.isInteger(nums.imageSize) && nums.imageSize >= 4))
+    throw new SslError(`Invalid --image-size ${nums.imageSize}: must be a whole number ≥ 4, e.g. --image-size 32.`);
+  if (nums.testFraction !== undefined && !(nums.testFraction > 0 && nums.testFraction < 1))
+    throw new SslError(`Invalid --test-fraction ${nums.testFraction}: must be between 0 and 1, e.g. --test-fraction 0.2.`);
   const { imageSize, testFraction } = nums;
   const ctx = { seed: 0, log, ...(dataDir ? { dataDir } : {}), ...(imageSize ? { imageSize } : {}), ...(testFraction ? { testFraction } : {}) };
   // Image datasets' splits are labelled ImageDatasets (labels, numClasses, subset, classNames).
@@ -279,22 +309,32 @@ export async function runTraining(options: TrainingOptions): Promise<{ result: T
   if (s.task === 'fewshot') {
     const train = s.trainClasses ?? Array.from({ length: Math.floor(numClasses / 2) }, (_, i) => i);
     const bad = train.filter((c) => c >= numClasses);
-    if (bad.length) throw new SslError(`--train-classes [${bad.join(', ')}] ${bad.length > 1 ? 'are' : 'is'} not a class of "${datasetName}" (classes 0-${numClasses - 1}).`);
+    if (bad.length)
+      throw new SslError(`--train-classes [${bad.join(', ')}] ${bad.length > 1 ? 'are' : 'is'} not a class of "${datasetName}" (classes 0-${numClasses - 1}).`);
     s.trainClasses = train;
     s.testClasses = Array.from({ length: numClasses }, (_, i) => i).filter((c) => !train.includes(c));
   }
 
   const taskConfig = parseWith(
     task.config,
-    s.jointLabels ? { numClasses } : s.aux ? { main: s.task === 'fewshot' ? mainCfg : { numClasses }, aux: auxCfg, weight: s.auxWeight } : s.task === 'fewshot' ? mainCfg : { numClasses },
+    s.jointLabels
+      ? { numClasses }
+      : s.aux
+        ? { main: s.task === 'fewshot' ? mainCfg : { numClasses }, aux: auxCfg, weight: s.auxWeight }
+        : s.task === 'fewshot'
+          ? mainCfg
+          : { numClasses },
     `config for "${task.name}"`,
   ) as Record<string, unknown>;
   const shape = (s.aux && !s.jointLabels ? taskConfig.main : taskConfig) as { nWay: number; kShot: number; nQuery: number };
   if (s.task === 'fewshot') {
     if (s.testClasses!.length < shape.nWay) {
-      throw new SslError(`${shape.nWay}-way testing needs at least ${shape.nWay} held-out classes, but --train-classes leaves ${s.testClasses!.length} ([${s.testClasses!.join(', ')}]). Train on fewer classes or lower nWay (--set nWay=...).`);
+      throw new SslError(
+        `${shape.nWay}-way testing needs at least ${shape.nWay} held-out classes, but --train-classes leaves ${s.testClasses!.length} ([${s.testClasses!.join(', ')}]). Train on fewer classes or lower nWay (--set nWay=...).`,
+      );
     }
-    if (s.trainClasses!.length < shape.nWay) throw new SslError(`${shape.nWay}-way training episodes need at least ${shape.nWay} training classes; --train-classes gives ${s.trainClasses!.length}.`);
+    if (s.trainClasses!.length < shape.nWay)
+      throw new SslError(`${shape.nWay}-way training episodes need at least ${shape.nWay} training classes; --train-classes gives ${s.trainClasses!.length}.`);
     trainer.batchSize = shape.nWay * (shape.kShot + shape.nQuery);
   }
   const trainerCfg = parseWith(trainerConfigSchema, trainer, 'trainer settings');
@@ -323,7 +363,11 @@ export async function runTraining(options: TrainingOptions): Promise<{ result: T
   const auxTag = s.jointLabels ? '-joint' : s.aux ? `-${s.aux}` : '';
   const labelTag = s.labels < 1 ? `-${+(s.labels * 100).toFixed(2)}pct` : '';
   const runDir = options.out ?? path.join('runs', `train-${s.task}${auxTag}${labelTag}-${datasetName.replace(/[^a-z0-9]+/gi, '_')}-seed${seed}`);
-  const backend = await initBackend({ ...(options.backend ? { backend: options.backend } : {}), ...(options.threads !== undefined ? { threads: options.threads } : {}), log });
+  const backend = await initBackend({
+    ...(options.backend ? { backend: options.backend } : {}),
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    log,
+  });
 
   // Training data per task.
   let source: DataSource<ImageBatch>;
@@ -337,20 +381,43 @@ export async function runTraining(options: TrainingOptions): Promise<{ result: T
       // S4L: each step is the supervised-only step's labelled batch (same rows, same order) plus as
       // many images drawn from all --limit images with their labels hidden (-1); the supervised
       // loss sees the labelled half only, the auxiliary loss every image.
-      source = { modality: 'image', size: trainData.size, batch: (idx, rng) => semiBatch(labelled.batch(Int32Array.from(idx, (i) => i % labelled.size), rng), trainData.batch(idx, rng)) };
+      source = {
+        modality: 'image',
+        size: trainData.size,
+        batch: (idx, rng) =>
+          semiBatch(
+            labelled.batch(
+              Int32Array.from(idx, (i) => i % labelled.size),
+              rng,
+            ),
+            trainData.batch(idx, rng),
+          ),
+      };
     } else {
       // The labelled subset, repeated up to --limit rows: as many steps as semi on all the images.
-      source = { modality: 'image', size: trainData.size, batch: (idx, rng) => labelled.batch(Int32Array.from(idx, (i) => i % labelled.size), rng) };
+      source = {
+        modality: 'image',
+        size: trainData.size,
+        batch: (idx, rng) =>
+          labelled.batch(
+            Int32Array.from(idx, (i) => i % labelled.size),
+            rng,
+          ),
+      };
     }
   } else source = trainData;
 
-  const what = s.task === 'fewshot' ? `train classes [${s.trainClasses!.join(', ')}], held out [${s.testClasses!.join(', ')}]` : `${labelled.size} labelled of ${trainData.size}`;
+  const what =
+    s.task === 'fewshot'
+      ? `train classes [${s.trainClasses!.join(', ')}], held out [${s.testClasses!.join(', ')}]`
+      : `${labelled.size} labelled of ${trainData.size}`;
   log(`train ${s.task} (${task.name}) · dataset ${datasetName} (${what}) · encoder ${encoderName} · seed ${seed} · run ${runDir}`);
   await openRunDir({ dir: runDir, force: !!options.force, resumable: false });
   await fsp.writeFile(path.join(runDir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
   await fsp.writeFile(path.join(runDir, 'train.json'), JSON.stringify(s, null, 2) + '\n');
 
-  const makeEncoder = () => catalogue.encoders.create(encoderName, cfg.encoderConfig, { inputShape: [trainData.height, trainData.width, trainData.channels] }, seed);
+  const makeEncoder = () =>
+    catalogue.encoders.create(encoderName, cfg.encoderConfig, { inputShape: [trainData.height, trainData.width, trainData.channels] }, seed);
   const encoder = makeEncoder();
   const result = await train({ task, taskConfig, encoder, source, config: trainerCfg, runDir, progress: !!options.progress, log });
   const trainSeconds = result.seconds;
@@ -413,13 +480,20 @@ export async function runTraining(options: TrainingOptions): Promise<{ result: T
     const opts = { epochs: cfg.probe.epochs, seed };
     out.probeAccuracy = (await linearProbe(await extractFeatures(encoder, labelled), fTest, opts)).accuracy;
     out.randomInitProbeAccuracy = (await linearProbe(await extractFeatures(random, labelled), await extractFeatures(random, test), opts)).accuracy;
-    table.push({ name: `classifier head, test top-1${s.jointLabels ? ` (${registry.find(s.aux!).transformations!.count} ${s.aux} transformations aggregated)` : ''}`, value: pct(out.headAccuracy) });
+    table.push({
+      name: `classifier head, test top-1${s.jointLabels ? ` (${registry.find(s.aux!).transformations!.count} ${s.aux} transformations aggregated)` : ''}`,
+      value: pct(out.headAccuracy),
+    });
     table.push({ name: `linear probe on ${labelled.size} labelled images, trained encoder`, value: pct(out.probeAccuracy) });
     table.push({ name: 'linear probe, same encoder at random init', value: pct(out.randomInitProbeAccuracy) });
     embed = fTest;
   }
   out.seconds = (performance.now() - start) / 1000;
-  table.push({ name: 'Final training loss', value: out.finalLoss.toFixed(4) }, { name: 'Training time (s)', value: trainSeconds.toFixed(0) }, { name: 'Total time (s)', value: out.seconds.toFixed(0) });
+  table.push(
+    { name: 'Final training loss', value: out.finalLoss.toFixed(4) },
+    { name: 'Training time (s)', value: trainSeconds.toFixed(0) },
+    { name: 'Total time (s)', value: out.seconds.toFixed(0) },
+  );
   await fsp.writeFile(path.join(runDir, 'results.json'), JSON.stringify(out, null, 2) + '\n');
   await writeRunReport(runDir, {
     title: `${method} on ${datasetName}`,

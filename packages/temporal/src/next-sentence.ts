@@ -1,7 +1,17 @@
 import { SslError, definePretextTask, type Rng, type TextBatch } from '@ssl/core';
 import { PAD_ID, fitLengths } from '@ssl/data';
 import { z } from 'zod';
-import { balancedLabels, checkTextBatch, itemSentences, packSegments, sentenceTaskBatch, sentenceTaskFields, sentenceTaskHeads, sentenceTaskLoss, splitEvenly } from './text-segments';
+import {
+  balancedLabels,
+  checkTextBatch,
+  itemSentences,
+  packSegments,
+  sentenceTaskBatch,
+  sentenceTaskFields,
+  sentenceTaskHeads,
+  sentenceTaskLoss,
+  splitEvenly,
+} from './text-segments';
 
 /** Config of next sentence prediction; defaults follow BERT (50/50 pairs, [CLS] classifier). */
 export const nextSentenceConfig = z.object(sentenceTaskFields).strict();
@@ -21,7 +31,9 @@ export function nextSentencePairs(raw: TextBatch, rng: Rng): { tokens: Int32Arra
   checkTextBatch(raw, 'next-sentence');
   const { n, length } = raw;
   if (!raw.other || !raw.otherLength) {
-    throw new SslError('Task "next-sentence" needs each batch to carry `other` sentences from a different document (the text data source adds them for corpora of 2+ documents). Use a multi-document text dataset.');
+    throw new SslError(
+      'Task "next-sentence" needs each batch to carry `other` sentences from a different document (the text data source adds them for corpora of 2+ documents). Use a multi-document text dataset.',
+    );
   }
   if (length < 5) throw new SslError(`Task "next-sentence" needs rows of at least 5 tokens ([CLS] A [SEP] B [SEP]); got length ${length}.`);
   const labels = balancedLabels(n, rng);
@@ -71,7 +83,7 @@ export const nextSentenceTask = definePretextTask({
   title: 'Next sentence prediction (BERT)',
   paper: 'Devlin, Chang, Lee, Toutanova. BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding. NAACL 2019',
   description:
-    'Pairs [CLS] A [SEP] B [SEP]: in 50% B is the sentence that follows A in the document, in 50% a random sentence from another document. A binary classifier on the transformer\'s [CLS] output predicts which; judging whether B continues A needs topic and discourse coherence. Optionally trained jointly with the masked language model (mlm: true).',
+    "Pairs [CLS] A [SEP] B [SEP]: in 50% B is the sentence that follows A in the document, in 50% a random sentence from another document. A binary classifier on the transformer's [CLS] output predicts which; judging whether B continues A needs topic and discourse coherence. Optionally trained jointly with the masked language model (mlm: true).",
   config: nextSentenceConfig,
   defaultEncoder: 'transformer',
   trainDefaults: { epochs: 2, batchSize: 32, lr: 2e-3, optimizer: 'adam', weightDecay: 0.01, limit: 4000 },

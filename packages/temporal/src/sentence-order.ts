@@ -3,16 +3,34 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { classifierHead } from '@ssl/encoders';
 import { fitLengths } from '@ssl/data';
-import { balancedLabels, checkTextBatch, itemSentences, packSegments, sentenceTaskBatch, sentenceTaskFields, sentenceTaskHeads, sentenceTaskLoss, splitEvenly } from './text-segments';
+import {
+  balancedLabels,
+  checkTextBatch,
+  itemSentences,
+  packSegments,
+  sentenceTaskBatch,
+  sentenceTaskFields,
+  sentenceTaskHeads,
+  sentenceTaskLoss,
+  splitEvenly,
+} from './text-segments';
 
 /** Config of sentence-order prediction; defaults follow Wu et al. 2019 (ordered vs shuffled windows of consecutive utterances). */
 export const sentenceOrderConfig = z
   .object({
-    sentences: z.number().int().min(2).max(16).default(3).describe('consecutive sentences per window (k); items with fewer: joint uses all they have, separate halves the longest until there are k'),
+    sentences: z
+      .number()
+      .int()
+      .min(2)
+      .max(16)
+      .default(3)
+      .describe('consecutive sentences per window (k); items with fewer: joint uses all they have, separate halves the longest until there are k'),
     encoding: z
       .enum(['separate', 'joint'])
       .default('separate')
-      .describe("separate: the encoder embeds each sentence on its own and a classifier reads the k concatenated features (Wu et al.'s utterance encoder + order reasoning); joint: the window is one [CLS] s₁ [SEP] … row and the classifier reads [CLS] (ALBERT-style; needed for mlm)"),
+      .describe(
+        "separate: the encoder embeds each sentence on its own and a classifier reads the k concatenated features (Wu et al.'s utterance encoder + order reasoning); joint: the window is one [CLS] s₁ [SEP] … row and the classifier reads [CLS] (ALBERT-style; needed for mlm)",
+      ),
     ...sentenceTaskFields,
   })
   .strict();
@@ -43,7 +61,10 @@ function orderWindows(raw: TextBatch, k: number, rng: Rng, separate: boolean): {
   checkTextBatch(raw, 'sentence-order');
   const { n, length } = raw;
   const need = separate ? 3 : 2 * k + 3;
-  if (length < need) throw new SslError(`Task "sentence-order" needs rows of at least ${need} tokens for ${k} sentences; got length ${length}. Lower sentences or raise the length.`);
+  if (length < need)
+    throw new SslError(
+      `Task "sentence-order" needs rows of at least ${need} tokens for ${k} sentences; got length ${length}. Lower sentences or raise the length.`,
+    );
   const labels = balancedLabels(n, rng);
   const shown: Int32Array[][] = [];
   const orders: Int32Array[] = [];
@@ -64,7 +85,8 @@ function orderWindows(raw: TextBatch, k: number, rng: Rng, separate: boolean): {
     let order: Int32Array = Int32Array.from(cut, (_, i) => i);
     if (labels[r] === 0) {
       const distinct = cut.some((s) => !sameTokens(s, cut[0]!));
-      if (cut.length < 2 || !distinct) labels[r] = 1; // nothing to shuffle: one segment, or all equal
+      if (cut.length < 2 || !distinct)
+        labels[r] = 1; // nothing to shuffle: one segment, or all equal
       else {
         do order = nonIdentityPermutation(cut.length, rng);
         while (order.every((o, i) => sameTokens(cut[o]!, cut[i]!)));
@@ -155,7 +177,7 @@ export const sentenceOrderTask = definePretextTask({
   title: 'Sentence / utterance order prediction',
   paper: 'Wu, Wang, Wang. Self-Supervised Dialogue Learning. ACL 2019',
   description:
-    'A window of k consecutive sentences is shown either in its original order or shuffled (a permutation that is never the identity), half and half; a binary classifier predicts whether the order is correct. Default (encoding separate, the paper\'s hierarchical SSN): the encoder embeds each sentence on its own and the classifier reads the k features concatenated in the order shown; encoding joint: one [CLS] s1 [SEP] … s_k [SEP] row, classifier on [CLS] (needed for mlm). This needs the discourse flow of the text, not just its words (the same sentences appear in both classes).',
+    "A window of k consecutive sentences is shown either in its original order or shuffled (a permutation that is never the identity), half and half; a binary classifier predicts whether the order is correct. Default (encoding separate, the paper's hierarchical SSN): the encoder embeds each sentence on its own and the classifier reads the k features concatenated in the order shown; encoding joint: one [CLS] s1 [SEP] … s_k [SEP] row, classifier on [CLS] (needed for mlm). This needs the discourse flow of the text, not just its words (the same sentences appear in both classes).",
   config: sentenceOrderConfig,
   defaultEncoder: 'transformer',
   // Measured with separate encoding (seed 0): 4,000 windows × 6 epochs let the classifier memorise
@@ -166,7 +188,10 @@ export const sentenceOrderTask = definePretextTask({
   dataNeeds: (config) => ({ sentencesPerItem: config.sentences }),
   createHeads: ({ featureDim, config, seed, encoder }) => {
     if (config.encoding === 'joint') return sentenceTaskHeads(featureDim, config, seed, 2, encoder);
-    if (config.mlm) throw new SslError('Task "sentence-order": mlm: true needs encoding "joint" (the masked LM reads one token sequence per window); got encoding "separate". Set encoding=joint or mlm=false.');
+    if (config.mlm)
+      throw new SslError(
+        'Task "sentence-order": mlm: true needs encoding "joint" (the masked LM reads one token sequence per window); got encoding "separate". Set encoding=joint or mlm=false.',
+      );
     return { classifier: classifierHead(config.sentences * featureDim, config.hidden, 2, seed) };
   },
   prepare: (raw, { config, rng }) => {

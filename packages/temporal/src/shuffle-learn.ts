@@ -23,15 +23,25 @@ export const shuffleLearnConfig = z
       .min(0)
       .max(1024)
       .default(0)
-      .describe('video: side of one window, placed on the moving object of frame b (frame differencing), cut from all three frames and pasted centred in a blank frame; 0 = whole frames. A globally pooled encoder cannot see where a whole object is, but it does see which part of it a fixed window shows'),
+      .describe(
+        'video: side of one window, placed on the moving object of frame b (frame differencing), cut from all three frames and pasted centred in a blank frame; 0 = whole frames. A globally pooled encoder cannot see where a whole object is, but it does see which part of it a fixed window shows',
+      ),
     grid: z
       .number()
       .int()
       .min(0)
       .max(64)
       .default(16)
-      .describe("convolutional encoders: the order classifier reads each frame's last encoder feature map average-pooled to grid×grid cells (capped at the map's size: 16 keeps the whole 16×16 map of 64×64 frames, as CaffeNet's pool5→fc6 tower of the paper keeps the layout), not the globally pooled features; 0 = the encoder's features"),
-    fc: z.number().int().min(1).max(4096).default(128).describe('grid > 0: units of the per-frame Dense-ReLU (fc6) on the pooled grid, shared by the three frames'),
+      .describe(
+        "convolutional encoders: the order classifier reads each frame's last encoder feature map average-pooled to grid×grid cells (capped at the map's size: 16 keeps the whole 16×16 map of 64×64 frames, as CaffeNet's pool5→fc6 tower of the paper keeps the layout), not the globally pooled features; 0 = the encoder's features",
+      ),
+    fc: z
+      .number()
+      .int()
+      .min(1)
+      .max(4096)
+      .default(128)
+      .describe('grid > 0: units of the per-frame Dense-ReLU (fc6) on the pooled grid, shared by the three frames'),
   })
   .strict();
 
@@ -82,7 +92,10 @@ export function highMotionWindow(raw: SequenceBatch, seq: number, chunk: number,
 export function sampleOrderTuples(raw: SequenceBatch, chunk: number, gap: number, candidates: number, rng: Rng): OrderTuple[] {
   const steps = unitCount(raw, chunk);
   const slack = steps - 1 - 4 * gap;
-  if (slack < 0) throw new SslError(`Shuffle and Learn needs 5 frames ${gap} step(s) apart; sequences have ${steps} usable steps. Use longer sequences or a smaller minGap/chunk.`);
+  if (slack < 0)
+    throw new SslError(
+      `Shuffle and Learn needs 5 frames ${gap} step(s) apart; sequences have ${steps} usable steps. Use longer sequences or a smaller minGap/chunk.`,
+    );
   const out: OrderTuple[] = [];
   for (let s = 0; s < raw.n; s++) {
     const best = highMotionWindow(raw, s, chunk, gap, slack, candidates, rng);
@@ -103,9 +116,15 @@ export function sampleOrderTuples(raw: SequenceBatch, chunk: number, gap: number
  */
 export function cropTuples(raw: SequenceBatch, tuples: readonly OrderTuple[], crop: number): tf.Tensor4D {
   const [h, w, c] = raw.frameShape as [number, number, number];
-  if (crop > h || crop > w) throw new SslError(`Shuffle and Learn: crop ${crop} is larger than the ${h}×${w} frames; use crop ≤ ${Math.min(h, w)} (0 = whole frames).`);
+  if (crop > h || crop > w)
+    throw new SslError(`Shuffle and Learn: crop ${crop} is larger than the ${h}×${w} frames; use crop ≤ ${Math.min(h, w)} (0 = whole frames).`);
   const size = h * w * c;
-  const frame = (seq: number, t: number): FrameView => ({ data: raw.frames.subarray((seq * raw.length + t) * size, (seq * raw.length + t + 1) * size), height: h, width: w, channels: c });
+  const frame = (seq: number, t: number): FrameView => ({
+    data: raw.frames.subarray((seq * raw.length + t) * size, (seq * raw.length + t + 1) * size),
+    height: h,
+    width: w,
+    channels: c,
+  });
   const out = new Float32Array(tuples.length * 3 * size);
   tuples.forEach((tuple, k) => {
     const b = tuple.times[0];
@@ -158,7 +177,8 @@ function lastSpatialLayer(encoder: tf.LayersModel): tf.layers.Layer | undefined 
  */
 export function gridTower(mapShape: number[], grid: number, fc: number, seed: number): tf.LayersModel {
   const [h, w] = mapShape as [number, number, number];
-  if (!Number.isInteger(grid) || grid < 1) throw new SslError(`Shuffle and Learn: grid ${grid} must be an integer ≥ 1 for the tower (0 = no tower: the encoder's pooled features).`);
+  if (!Number.isInteger(grid) || grid < 1)
+    throw new SslError(`Shuffle and Learn: grid ${grid} must be an integer ≥ 1 for the tower (0 = no tower: the encoder's pooled features).`);
   const win: [number, number] = [Math.max(1, Math.floor(h / grid)), Math.max(1, Math.floor(w / grid))];
   return tf.sequential({
     layers: [
@@ -186,7 +206,7 @@ export const shuffleLearnTask = definePretextTask({
   title: 'Shuffle and Learn (temporal order verification)',
   paper: 'Misra, Zitnick, Hebert. Shuffle and Learn: Unsupervised Learning using Temporal Order Verification. ECCV 2016',
   description:
-    'From the highest-motion 5-frame window a<b<c<d<e of each sequence, the ordered tuple (b,c,d) and a shuffled one ((b,a,d) or (b,e,d)) are embedded by the shared encoder; a classifier on the three concatenated features predicts in order vs out of order (binary cross-entropy, balanced batches). With a convolutional encoder, each frame\'s features for the classifier are its last feature map average-pooled to a `grid`×`grid` grid and a shared Dense-ReLU (`fc`), so they say where things are (a globally pooled vector does not; the paper\'s CaffeNet tower keeps the layout the same way); the encoder itself, and so the probe, keeps its own pooling. With `crop` > 0, video frames are seen through one `crop`² window on the moving object of frame b, so the order shows as which part of the object is visible.',
+    "From the highest-motion 5-frame window a<b<c<d<e of each sequence, the ordered tuple (b,c,d) and a shuffled one ((b,a,d) or (b,e,d)) are embedded by the shared encoder; a classifier on the three concatenated features predicts in order vs out of order (binary cross-entropy, balanced batches). With a convolutional encoder, each frame's features for the classifier are its last feature map average-pooled to a `grid`×`grid` grid and a shared Dense-ReLU (`fc`), so they say where things are (a globally pooled vector does not; the paper's CaffeNet tower keeps the layout the same way); the encoder itself, and so the probe, keeps its own pooling. With `crop` > 0, video frames are seen through one `crop`² window on the moving object of frame b, so the order shows as which part of the object is visible.",
   config: shuffleLearnConfig,
   // lr 3e-4: on Moving MNIST the order loss then falls (≈0.66 after 3 epochs); at 1e-3 a grid-pooled
   // encoder's order loss stayed at ln 2 (its output collapsed to a constant).
@@ -198,22 +218,36 @@ export const shuffleLearnTask = definePretextTask({
     const frame = map ? gridTower((map.outputShape as number[]).slice(1), config.grid, config.fc, seed + 2) : undefined;
     const d = frame ? config.fc : featureDim;
     const layers: tf.layers.Layer[] = [];
-    if (config.hidden > 0) layers.push(tf.layers.dense({ inputShape: [3 * d], units: config.hidden, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed }) }));
-    layers.push(tf.layers.dense({ ...(config.hidden > 0 ? {} : { inputShape: [3 * d] }), units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }));
+    if (config.hidden > 0)
+      layers.push(tf.layers.dense({ inputShape: [3 * d], units: config.hidden, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed }) }));
+    layers.push(
+      tf.layers.dense({
+        ...(config.hidden > 0 ? {} : { inputShape: [3 * d] }),
+        units: 1,
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
+      }),
+    );
     const classifier = tf.sequential({ layers });
     const heads: ShuffleLearnHeads = { classifier };
     if (frame) heads.frame = frame;
     return heads as ShuffleLearnHeads & Record<string, tf.LayersModel>;
   },
   // The trunk shares the encoder's layers, so there is nothing of its own to save or dispose.
-  createState: ({ encoder, config }): ShuffleLearnState => ({ ...(config.grid > 0 ? { trunk: spatialTrunk(encoder) } : {}), variables: () => [], dispose: () => {} }),
+  createState: ({ encoder, config }): ShuffleLearnState => ({
+    ...(config.grid > 0 ? { trunk: spatialTrunk(encoder) } : {}),
+    variables: () => [],
+    dispose: () => {},
+  }),
   prepare: (raw, { config, rng }) => {
     const gap = raw.frameShape.length === 1 ? Math.max(config.minGap, config.chunk) : config.minGap;
     const tuples = sampleOrderTuples(raw, config.chunk, gap, config.candidates, rng);
     const picks = tuples.flatMap((t) => t.times.map((time) => [t.seq, time] as const));
     return {
       x: raw.frameShape.length === 3 && config.crop > 0 ? cropTuples(raw, tuples, config.crop) : gatherUnits(raw, picks, config.chunk),
-      y: tf.tensor2d(Float32Array.from(tuples, (t) => t.label), [tuples.length, 1]),
+      y: tf.tensor2d(
+        Float32Array.from(tuples, (t) => t.label),
+        [tuples.length, 1],
+      ),
     };
   },
   loss: ({ encode, heads, batch, state, training }) => {

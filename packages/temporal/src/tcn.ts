@@ -8,8 +8,18 @@ import { gatherUnits, unitCount } from './units';
 /** Config of the time-contrastive network; defaults follow Sermanet et al. 2018 (margin 0.2, multi-view) except the loss (InfoNCE; see `loss`). */
 export const tcnConfig = z
   .object({
-    views: z.enum(['single', 'multi']).default('multi').describe('single: positive = another frame within `window` of the anchor; multi: positive = the same frame seen by a second view (a fixed shift + blur)'),
-    loss: z.enum(['triplet', 'infonce']).default('infonce').describe('triplet: the paper\'s loss with margin (on Moving MNIST it reaches 0 within an epoch and the probe falls below random init); infonce (default here): every positive and negative of the batch is a candidate, so other sequences\' frames are negatives too'),
+    views: z
+      .enum(['single', 'multi'])
+      .default('multi')
+      .describe(
+        'single: positive = another frame within `window` of the anchor; multi: positive = the same frame seen by a second view (a fixed shift + blur)',
+      ),
+    loss: z
+      .enum(['triplet', 'infonce'])
+      .default('infonce')
+      .describe(
+        "triplet: the paper's loss with margin (on Moving MNIST it reaches 0 within an epoch and the probe falls below random init); infonce (default here): every positive and negative of the batch is a candidate, so other sequences' frames are negatives too",
+      ),
     window: z.number().int().min(1).default(1).describe('single-view: positives are at most this many steps from the anchor'),
     negativeMargin: z.number().int().min(1).default(4).describe('negatives are at least this many steps from the anchor (same sequence)'),
     margin: z.number().min(0).default(0.2).describe('triplet margin on squared distances of L2-normalised embeddings'),
@@ -42,7 +52,8 @@ export interface TcnTriplet {
  * const ts = sampleTcnTriplets(8, 20, 1, 4, 2, new Rng(0));
  */
 export function sampleTcnTriplets(sequences: number, steps: number, window: number, negativeMargin: number, perSequence: number, rng: Rng): TcnTriplet[] {
-  if (steps - 1 < negativeMargin) throw new SslError(`TCN: sequences have ${steps} steps, too few for negatives at distance ≥ ${negativeMargin}; lower negativeMargin below ${steps}.`);
+  if (steps - 1 < negativeMargin)
+    throw new SslError(`TCN: sequences have ${steps} steps, too few for negatives at distance ≥ ${negativeMargin}; lower negativeMargin below ${steps}.`);
   const out: TcnTriplet[] = [];
   for (let s = 0; s < sequences; s++) {
     for (let k = 0; k < perSequence; k++) {
@@ -88,17 +99,19 @@ export function secondView(unit: Float32Array, shape: number[], shift: number): 
   }
   const [h, w, ch] = shape as [number, number, number];
   const shifted = new Float32Array(unit.length);
-  for (let y = shift; y < h; y++) for (let x = shift; x < w; x++) for (let c = 0; c < ch; c++) shifted[(y * w + x) * ch + c] = unit[((y - shift) * w + x - shift) * ch + c]!;
+  for (let y = shift; y < h; y++)
+    for (let x = shift; x < w; x++) for (let c = 0; c < ch; c++) shifted[(y * w + x) * ch + c] = unit[((y - shift) * w + x - shift) * ch + c]!;
   const out = new Float32Array(unit.length);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       for (let c = 0; c < ch; c++) {
         let s = 0;
-        for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
-          const yy = y + dy;
-          const xx = x + dx;
-          if (yy >= 0 && yy < h && xx >= 0 && xx < w) s += shifted[(yy * w + xx) * ch + c]!;
-        }
+        for (let dy = -1; dy <= 1; dy++)
+          for (let dx = -1; dx <= 1; dx++) {
+            const yy = y + dy;
+            const xx = x + dx;
+            if (yy >= 0 && yy < h && xx >= 0 && xx < w) s += shifted[(yy * w + xx) * ch + c]!;
+          }
         out[(y * w + x) * ch + c] = s / 9;
       }
     }
@@ -127,7 +140,9 @@ export const tcnTask = definePretextTask({
   trainDefaults: { epochs: 2, batchSize: 16, lr: 1e-3, optimizer: 'adam', limit: 600 },
   examplesPerInput: (c) => 3 * c.anchorsPerSequence,
   createHeads: ({ featureDim, config, seed }) => ({
-    embed: tf.sequential({ layers: [tf.layers.dense({ inputShape: [featureDim], units: config.embeddingDim, kernelInitializer: tf.initializers.glorotUniform({ seed }) })] }),
+    embed: tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [featureDim], units: config.embeddingDim, kernelInitializer: tf.initializers.glorotUniform({ seed }) })],
+    }),
   }),
   prepare: (raw, { config, rng }) => {
     const steps = unitCount(raw, config.chunk);
@@ -135,9 +150,22 @@ export const tcnTask = definePretextTask({
     const ts = sampleTcnTriplets(raw.n, steps, multi ? 0 : config.window, config.negativeMargin, config.anchorsPerSequence, rng);
     const view = multi ? (u: Float32Array, shape: number[]) => secondView(u, shape, config.shift) : undefined;
     return {
-      anchor: gatherUnits(raw, ts.map((t) => [t.seq, t.anchor] as const), config.chunk),
-      positive: gatherUnits(raw, ts.map((t) => [t.seq, t.positive] as const), config.chunk, view),
-      negative: gatherUnits(raw, ts.map((t) => [t.seq, t.negative] as const), config.chunk),
+      anchor: gatherUnits(
+        raw,
+        ts.map((t) => [t.seq, t.anchor] as const),
+        config.chunk,
+      ),
+      positive: gatherUnits(
+        raw,
+        ts.map((t) => [t.seq, t.positive] as const),
+        config.chunk,
+        view,
+      ),
+      negative: gatherUnits(
+        raw,
+        ts.map((t) => [t.seq, t.negative] as const),
+        config.chunk,
+      ),
     };
   },
   loss: ({ encode, heads, batch, config }) => {
@@ -147,6 +175,11 @@ export const tcnTask = definePretextTask({
     const n = emb(batch.negative);
     if (config.loss === 'triplet') return tripletLoss(a, p, n, config.margin);
     const rows = a.shape[0];
-    return candidateInfoNce(a, tf.concat([p, n], 0), Int32Array.from({ length: rows }, (_, i) => i), config.temperature);
+    return candidateInfoNce(
+      a,
+      tf.concat([p, n], 0),
+      Int32Array.from({ length: rows }, (_, i) => i),
+      config.temperature,
+    );
   },
 });

@@ -1,7 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { SslError, type Heads, type LossContext, type Rng, type TextBatch } from '@ssl/core';
 import { CLS_ID, PAD_ID, SEP_ID } from '@ssl/data';
-import { classifierHead, maskedLmBatch, maskedLmHeads, maskedLmOutputFields, maskedLmTermOf, maskingFields, transformerSequenceModel, transformerWidth, trimPadding, type MaskingConfig } from '@ssl/encoders';
+import {
+  classifierHead,
+  maskedLmBatch,
+  maskedLmHeads,
+  maskedLmOutputFields,
+  maskedLmTermOf,
+  maskingFields,
+  transformerSequenceModel,
+  transformerWidth,
+  trimPadding,
+  type MaskingConfig,
+} from '@ssl/encoders';
 import { z } from 'zod';
 
 /**
@@ -35,7 +46,6 @@ export function splitEvenly(ids: Int32Array, k: number): Int32Array[] {
   const parts = Math.max(1, Math.min(k, ids.length));
   return Array.from({ length: parts }, (_, i) => ids.subarray(Math.floor((i * ids.length) / parts), Math.floor(((i + 1) * ids.length) / parts)));
 }
-
 
 /**
  * Writes `[CLS] s₁ [SEP] s₂ [SEP] …` into `out` (one row of `length`, already 0-filled), each
@@ -80,7 +90,13 @@ export type SentenceTaskConfig = { hidden: number; mlm: boolean; tiedOutput: boo
  * @example
  * const heads = sentenceTaskHeads(64, config, seed, 2, encoder); // { classifier, mlm?, mlmBias? }
  */
-export function sentenceTaskHeads(featureDim: number, config: SentenceTaskConfig, seed: number, classes: number, encoder?: tf.LayersModel): Record<string, tf.LayersModel> {
+export function sentenceTaskHeads(
+  featureDim: number,
+  config: SentenceTaskConfig,
+  seed: number,
+  classes: number,
+  encoder?: tf.LayersModel,
+): Record<string, tf.LayersModel> {
   // The heads read per-token features ([CLS], masked positions): the transformer's width, which
   // differs from the pooled feature size when the encoder concatenates hidden states.
   const dim = encoder ? transformerWidth(encoder) : featureDim;
@@ -101,7 +117,14 @@ export type SentenceTaskBatch = { x: tf.Tensor2D; y: tf.Tensor2D; positions?: tf
  * @example
  * const batch = sentenceTaskBatch(tokens, labels, 128, 2, config, rng); // { x, y, positions?, targets? }
  */
-export function sentenceTaskBatch(tokens: Int32Array, labels: Int32Array, length: number, classes: number, config: SentenceTaskConfig, rng: Rng): SentenceTaskBatch {
+export function sentenceTaskBatch(
+  tokens: Int32Array,
+  labels: Int32Array,
+  length: number,
+  classes: number,
+  config: SentenceTaskConfig,
+  rng: Rng,
+): SentenceTaskBatch {
   const rows = tokens.length / length;
   const y = tf.oneHot(tf.tensor1d(labels, 'int32'), classes) as tf.Tensor2D;
   if (config.mlm) return { ...maskedLmBatch(tokens, rows, length, rng, config), y };
@@ -147,6 +170,8 @@ export function balancedLabels(n: number, rng: Rng): Int32Array {
  */
 export function checkTextBatch(raw: TextBatch, task: string): void {
   if (raw.modality !== 'text' || raw.tokens.length !== raw.n * raw.length) {
-    throw new SslError(`Task "${task}" needs text batches of n × length token ids; got ${raw.tokens.length} ids for ${raw.n} × ${raw.length}. Use a text dataset.`);
+    throw new SslError(
+      `Task "${task}" needs text batches of n × length token ids; got ${raw.tokens.length} ids for ${raw.n} × ${raw.length}. Use a text dataset.`,
+    );
   }
 }

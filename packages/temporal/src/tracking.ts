@@ -9,13 +9,37 @@ import { z } from 'zod';
  */
 export const trackingConfig = z
   .object({
-    patchSize: z.number().int().min(4).max(512).default(28).describe('side in pixels of the square patches found by frame differencing and tracked (28 = one MNIST digit)'),
-    patchesPerSequence: z.number().int().min(1).max(8).default(2).describe('moving patches taken from each sequence (non-overlapping by at least half a patch)'),
-    radius: z.number().int().min(1).max(64).default(6).describe('tracker search radius in pixels per frame (normalised cross-correlation over a (2r+1)² window)'),
+    patchSize: z
+      .number()
+      .int()
+      .min(4)
+      .max(512)
+      .default(28)
+      .describe('side in pixels of the square patches found by frame differencing and tracked (28 = one MNIST digit)'),
+    patchesPerSequence: z
+      .number()
+      .int()
+      .min(1)
+      .max(8)
+      .default(2)
+      .describe('moving patches taken from each sequence (non-overlapping by at least half a patch)'),
+    radius: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(6)
+      .describe('tracker search radius in pixels per frame (normalised cross-correlation over a (2r+1)² window)'),
     minGap: z.number().int().min(1).default(5).describe('the positive is the patch tracked at least this many frames after the anchor'),
     maxGap: z.number().int().min(1).default(15).describe('... and at most this many frames after it (clipped to the sequence)'),
     margin: z.number().min(0).default(0.5).describe('ranking margin M on cosine distances: max(0, D(a, p) − D(a, n) + M)'),
-    hardNegatives: z.number().int().min(1).max(256).default(4).describe('K: per anchor, only the K negatives with the highest loss in the batch count (hard-negative mining)'),
+    hardNegatives: z
+      .number()
+      .int()
+      .min(1)
+      .max(256)
+      .default(4)
+      .describe('K: per anchor, only the K negatives with the highest loss in the batch count (hard-negative mining)'),
     embeddingDim: z.number().int().min(2).max(4096).default(64).describe('size of the embedding head on the encoder features (distances are taken there)'),
   })
   .strict();
@@ -72,7 +96,8 @@ export function findMovingPatches(frame: FrameView, next: FrameView, size: numbe
       integ[(y + 1) * (w + 1) + x + 1] = integ[y * (w + 1) + x + 1]! + row;
     }
   }
-  const boxSum = (y: number, x: number) => integ[(y + size) * (w + 1) + x + size]! - integ[y * (w + 1) + x + size]! - integ[(y + size) * (w + 1) + x]! + integ[y * (w + 1) + x]!;
+  const boxSum = (y: number, x: number) =>
+    integ[(y + size) * (w + 1) + x + size]! - integ[y * (w + 1) + x + size]! - integ[(y + size) * (w + 1) + x]! + integ[y * (w + 1) + x]!;
   // Re-centres a window on the intensity centroid of `frame` inside it (a window larger than the
   // object has many maxima, and motion alone is biased towards the object's trailing edge).
   const centre = (p: PatchPos): PatchPos => {
@@ -184,7 +209,10 @@ export function trackPatch(frames: readonly FrameView[], start: PatchPos, size: 
       for (let x = Math.max(0, cur.x - radius); x <= Math.min(frame.width - size, cur.x + radius); x++) {
         const s = ncc(frame, y, x, template, size) + ncc(frame, y, x, last, size);
         // Ties go to the smaller move.
-        if (s > bestScore + 1e-9 || (Math.abs(s - bestScore) <= 1e-9 && Math.abs(y - cur.y) + Math.abs(x - cur.x) < Math.abs(best.y - cur.y) + Math.abs(best.x - cur.x))) {
+        if (
+          s > bestScore + 1e-9 ||
+          (Math.abs(s - bestScore) <= 1e-9 && Math.abs(y - cur.y) + Math.abs(x - cur.x) < Math.abs(best.y - cur.y) + Math.abs(best.x - cur.x))
+        ) {
           bestScore = s;
           best = { y, x };
         }
@@ -247,7 +275,10 @@ function framesOf(raw: SequenceBatch, seq: number, from: number, to: number): Fr
  * const pairs = sampleTrackedPairs(raw, trackingConfig.parse({}), new Rng(0));
  */
 export function sampleTrackedPairs(raw: SequenceBatch, config: z.output<typeof trackingConfig>, rng: Rng): TrackedPair[] {
-  if (raw.frameShape.length !== 3) throw new SslError(`Tracking needs video frames [height, width, channels]; got frames of shape [${raw.frameShape.join(', ')}]. Use a video dataset such as moving-mnist.`);
+  if (raw.frameShape.length !== 3)
+    throw new SslError(
+      `Tracking needs video frames [height, width, channels]; got frames of shape [${raw.frameShape.join(', ')}]. Use a video dataset such as moving-mnist.`,
+    );
   if (raw.length < 2) throw new SslError(`Tracking needs sequences of at least 2 frames; got ${raw.length}.`);
   const minGap = Math.min(config.minGap, raw.length - 1);
   const maxGap = Math.max(minGap, Math.min(config.maxGap, raw.length - 1));
@@ -274,11 +305,20 @@ export function sampleTrackedPairs(raw: SequenceBatch, config: z.output<typeof t
  * @example
  * const loss = hardNegativeTripletLoss(a, p, n, allowed, 4, 0.5); // a, p: [N, D], n: [M, D]
  */
-export function hardNegativeTripletLoss(anchor: tf.Tensor2D, positive: tf.Tensor2D, negatives: tf.Tensor2D, allowed: Uint8Array, k: number, margin = 0.5): tf.Scalar {
+export function hardNegativeTripletLoss(
+  anchor: tf.Tensor2D,
+  positive: tf.Tensor2D,
+  negatives: tf.Tensor2D,
+  allowed: Uint8Array,
+  k: number,
+  margin = 0.5,
+): tf.Scalar {
   const [n, d] = anchor.shape;
   const m = negatives.shape[0];
   if (positive.shape[0] !== n || positive.shape[1] !== d || negatives.shape[1] !== d) {
-    throw new SslError(`hardNegativeTripletLoss: anchor [${anchor.shape}], positive [${positive.shape}] and negatives [${negatives.shape}] must share the feature size, with one positive per anchor.`);
+    throw new SslError(
+      `hardNegativeTripletLoss: anchor [${anchor.shape}], positive [${positive.shape}] and negatives [${negatives.shape}] must share the feature size, with one positive per anchor.`,
+    );
   }
   if (allowed.length !== n * m) throw new SslError(`hardNegativeTripletLoss: allowed has ${allowed.length} entries; expected anchors × negatives = ${n * m}.`);
   if (!Number.isInteger(k) || k < 1) throw new SslError(`hardNegativeTripletLoss: k ${k} must be a whole number ≥ 1.`);
@@ -300,8 +340,12 @@ export function hardNegativeTripletLoss(anchor: tf.Tensor2D, positive: tf.Tensor
       for (const j of cands.slice(0, k)) select[i * m + j] = 1;
       picked += Math.min(k, cands.length);
     }
-    if (picked === 0) throw new SslError('hardNegativeTripletLoss: no anchor has an allowed negative; a batch needs patches from at least two sequences (batchSize ≥ 2).');
-    return losses.mul(tf.tensor2d(select, [n, m])).sum().div(picked) as tf.Scalar;
+    if (picked === 0)
+      throw new SslError('hardNegativeTripletLoss: no anchor has an allowed negative; a batch needs patches from at least two sequences (batchSize ≥ 2).');
+    return losses
+      .mul(tf.tensor2d(select, [n, m]))
+      .sum()
+      .div(picked) as tf.Scalar;
   });
 }
 
@@ -327,7 +371,9 @@ export const trackingTask = definePretextTask({
   trainDefaults: { epochs: 2, batchSize: 16, lr: 1e-3, optimizer: 'adam', limit: 600 },
   examplesPerInput: (c) => 2 * c.patchesPerSequence,
   createHeads: ({ featureDim, config, seed }) => ({
-    embed: tf.sequential({ layers: [tf.layers.dense({ inputShape: [featureDim], units: config.embeddingDim, kernelInitializer: tf.initializers.glorotUniform({ seed }) })] }),
+    embed: tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [featureDim], units: config.embeddingDim, kernelInitializer: tf.initializers.glorotUniform({ seed }) })],
+    }),
   }),
   prepare: (raw, { config, rng }) => {
     const pairs = sampleTrackedPairs(raw, config, rng);
@@ -344,7 +390,10 @@ export const trackingTask = definePretextTask({
     return {
       anchor: tf.tensor4d(anchors, [pairs.length, h, w, c]),
       positive: tf.tensor4d(positives, [pairs.length, h, w, c]),
-      seq: tf.tensor1d(Int32Array.from(pairs, (p) => p.seq), 'int32'),
+      seq: tf.tensor1d(
+        Int32Array.from(pairs, (p) => p.seq),
+        'int32',
+      ),
     };
   },
   loss: ({ encode, heads, batch, config }) => {

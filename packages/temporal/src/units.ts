@@ -36,7 +36,12 @@ export function copyUnit(raw: SequenceBatch, seq: number, t: number, chunk: numb
  * @example
  * const x = gatherUnits(raw, [[0, 1], [0, 5]], 1); // [2, 64, 64, 1]
  */
-export function gatherUnits(raw: SequenceBatch, picks: ReadonlyArray<readonly [number, number]>, chunk: number, transform?: (unit: Float32Array, shape: number[]) => Float32Array): tf.Tensor {
+export function gatherUnits(
+  raw: SequenceBatch,
+  picks: ReadonlyArray<readonly [number, number]>,
+  chunk: number,
+  transform?: (unit: Float32Array, shape: number[]) => Float32Array,
+): tf.Tensor {
   const shape = unitShape(raw.frameShape, chunk);
   const size = shape.reduce((a, b) => a * b, 1);
   const out = new Float32Array(picks.length * size);

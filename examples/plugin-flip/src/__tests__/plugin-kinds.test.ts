@@ -38,7 +38,26 @@ describe('one --plugin adds a task, a dataset, a protocol and an encoder', () =>
 
   it('pretrains on the plugin dataset with the plugin encoder, then evaluates with the plugin protocol', async () => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'ssl-plugin-kinds-')), 'run');
-    const r = await run('pretrain', '--method', 'flip-prediction', '--dataset', 'stripes', '--limit', '64', '--epochs', '1', '--batch-size', '32', '--out', out, '--json', '--set', 'encoder.units=8', '--set', 'probe.epochs=5');
+    const r = await run(
+      'pretrain',
+      '--method',
+      'flip-prediction',
+      '--dataset',
+      'stripes',
+      '--limit',
+      '64',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '32',
+      '--out',
+      out,
+      '--json',
+      '--set',
+      'encoder.units=8',
+      '--set',
+      'probe.epochs=5',
+    );
     expect(r.code, r.err).toBe(0);
     const res = JSON.parse(r.out) as { dataset: string; encoder: string; steps: number; probeAccuracy: number };
     expect([res.dataset, res.encoder, res.steps]).toEqual(['stripes', 'tiny-dense', 2]);

@@ -32,7 +32,10 @@ describe('the plugin example through the API', () => {
     expect(mean(losses.slice(-8))).toBeLessThan(mean(losses.slice(0, 8)) - 0.05);
     for (const h of Object.values(result.heads)) h.dispose();
     expect(tf.memory().numTensors).toBe(before);
-    const probe = await linearProbe(await extractFeatures(encoder, source), await extractFeatures(encoder, loadMnist('test', { limit: 300 })), { epochs: 20, seed: 0 });
+    const probe = await linearProbe(await extractFeatures(encoder, source), await extractFeatures(encoder, loadMnist('test', { limit: 300 })), {
+      epochs: 20,
+      seed: 0,
+    });
     expect(probe.accuracy).toBeGreaterThan(0.3);
     encoder.dispose();
   });
@@ -68,15 +71,36 @@ describe('the plugin example through the CLI', () => {
     const env = { ...process.env, SSL_QUIET: '1' };
     const stdout = execFileSync(
       process.execPath,
-      [bin, '--plugin', built, 'pretrain', '--method', 'flip-prediction', '--limit', '256', '--epochs', '1', '--out', out, '--json',
-        '--set', 'probe.trainLimit=300', '--set', 'probe.testLimit=200', '--set', 'probe.epochs=5'],
+      [
+        bin,
+        '--plugin',
+        built,
+        'pretrain',
+        '--method',
+        'flip-prediction',
+        '--limit',
+        '256',
+        '--epochs',
+        '1',
+        '--out',
+        out,
+        '--json',
+        '--set',
+        'probe.trainLimit=300',
+        '--set',
+        'probe.testLimit=200',
+        '--set',
+        'probe.epochs=5',
+      ],
       { encoding: 'utf8', env },
     );
     const res = JSON.parse(stdout) as { method: string; probeAccuracy: number; randomInitProbeAccuracy: number };
     expect(res.method).toBe('flip-prediction');
     expect(res.probeAccuracy).toBeGreaterThan(0.2);
     expect(Number.isFinite(res.randomInitProbeAccuracy)).toBe(true);
-    const ev = JSON.parse(execFileSync(process.execPath, [bin, '--plugin', built, 'eval', '--run', out, '--protocol', 'knn', '--json'], { encoding: 'utf8', env })) as { accuracy: number };
+    const ev = JSON.parse(
+      execFileSync(process.execPath, [bin, '--plugin', built, 'eval', '--run', out, '--protocol', 'knn', '--json'], { encoding: 'utf8', env }),
+    ) as { accuracy: number };
     expect(ev.accuracy).toBeGreaterThan(0.2);
   });
 });

@@ -29,7 +29,9 @@ describe('ssl list', () => {
   it('lists methods with family, modality and config fields', async () => {
     const r = await run('list', '--json');
     expect(r.code).toBe(0);
-    const { methods } = JSON.parse(r.out) as { methods: Array<{ name: string; family: string; modality: string; config: Array<{ name: string; default: unknown }> }> };
+    const { methods } = JSON.parse(r.out) as {
+      methods: Array<{ name: string; family: string; modality: string; config: Array<{ name: string; default: unknown }> }>;
+    };
     const rot = methods.find((m) => m.name === 'rotation')!;
     expect(rot.family).toBe('context');
     expect(rot.modality).toBe('image');
@@ -73,7 +75,10 @@ describe('ssl errors: one line naming the value and the fix', () => {
       await run('pretrain', '--method', 'tcn', '--dataset', 'mnist', '--out', out),
       /Method "tcn" trains on sequence data but dataset "mnist" is image data\. Pick a sequence dataset \(one of \[moving-mnist, sensors\]\)/,
     );
-    expectOneLineError(await run('pretrain', '--dataset', 'cifar', '--out', out), /Unknown dataset "cifar". Must be one of \[mnist, fashion-mnist, imagefolder:PATH/);
+    expectOneLineError(
+      await run('pretrain', '--dataset', 'cifar', '--out', out),
+      /Unknown dataset "cifar". Must be one of \[mnist, fashion-mnist, imagefolder:PATH/,
+    );
   });
   it('missing data path', async () => {
     expectOneLineError(await run('pretrain', '--dataset', 'imagefolder:/no/such/folder', '--epochs', '1'), /\/no\/such\/folder/);
@@ -105,8 +110,26 @@ describe('ssl pretrain and eval end to end (tiny budget, real MNIST)', () => {
   it('writes a complete run directory and prints probe vs random init as JSON', async () => {
     const out = path.join(tmp('ssl-e2e-'), 'run');
     const r = await run(
-      'pretrain', '--method', 'rotation', '--limit', '128', '--epochs', '1', '--batch-size', '32', '--seed', '3', '--out', out, '--json',
-      '--set', 'probe.trainLimit=300', '--set', 'probe.testLimit=200', '--set', 'probe.epochs=5',
+      'pretrain',
+      '--method',
+      'rotation',
+      '--limit',
+      '128',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '32',
+      '--seed',
+      '3',
+      '--out',
+      out,
+      '--json',
+      '--set',
+      'probe.trainLimit=300',
+      '--set',
+      'probe.testLimit=200',
+      '--set',
+      'probe.epochs=5',
     );
     expect(r.err).not.toMatch(/^error/m);
     expect(r.code).toBe(0);
@@ -152,10 +175,29 @@ describe('the built bin', () => {
     const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/bin.js');
     expect(existsSync(bin), 'run `npm run build` first (npm test does)').toBe(true);
     const stdout = execFileSync(process.execPath, [bin, 'list', '--json'], { encoding: 'utf8' });
-    const listed = JSON.parse(stdout) as { methods: unknown[]; datasets: Array<{ name: string }>; protocols: Array<{ name: string }>; encoders: Array<{ name: string }> };
+    const listed = JSON.parse(stdout) as {
+      methods: unknown[];
+      datasets: Array<{ name: string }>;
+      protocols: Array<{ name: string }>;
+      encoders: Array<{ name: string }>;
+    };
     expect(listed.methods.length).toBeGreaterThanOrEqual(2);
     // Registered explicitly, so the bundle cannot drop them (they once vanished with sideEffects: false).
-    expect(listed.datasets.map((d) => d.name)).toEqual(expect.arrayContaining(['mnist', 'fashion-mnist', 'imagefolder:PATH', 'moving-mnist', 'sensors', 'cora:PATH', 'sotu', 'moby-dick', 'brown', 'spam', 'textdir:PATH']));
+    expect(listed.datasets.map((d) => d.name)).toEqual(
+      expect.arrayContaining([
+        'mnist',
+        'fashion-mnist',
+        'imagefolder:PATH',
+        'moving-mnist',
+        'sensors',
+        'cora:PATH',
+        'sotu',
+        'moby-dick',
+        'brown',
+        'spam',
+        'textdir:PATH',
+      ]),
+    );
     expect(listed.protocols.map((p) => p.name)).toEqual(expect.arrayContaining(['linear', 'knn', 'finetune', 'multi-label', 'balanced-accuracy', 'few-shot']));
     expect(listed.encoders.map((e) => e.name)).toEqual(expect.arrayContaining(['mlp', 'convnet', 'gcn', 'transformer']));
   });
@@ -165,16 +207,42 @@ describe('--set keys are namespaced', () => {
   it("task.momentum sets MoCo's momentum in config.json; the bare ambiguous key is refused naming both", async () => {
     const out = path.join(tmp('ssl-moco-'), 'run');
     const r = await run(
-      'pretrain', '--method', 'moco', '--limit', '64', '--epochs', '1', '--batch-size', '32', '--encoder', 'mlp', '--out', out, '--json',
-      '--set', 'task.momentum=0.999', '--set', 'encoder.hidden=[16]', '--set', 'encoder.outputDim=8',
-      '--set', 'probe.trainLimit=50', '--set', 'probe.testLimit=50', '--set', 'probe.epochs=1',
+      'pretrain',
+      '--method',
+      'moco',
+      '--limit',
+      '64',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '32',
+      '--encoder',
+      'mlp',
+      '--out',
+      out,
+      '--json',
+      '--set',
+      'task.momentum=0.999',
+      '--set',
+      'encoder.hidden=[16]',
+      '--set',
+      'encoder.outputDim=8',
+      '--set',
+      'probe.trainLimit=50',
+      '--set',
+      'probe.testLimit=50',
+      '--set',
+      'probe.epochs=1',
     );
     expect(r.code, r.err).toBe(0);
     const cfg = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'));
     expect(cfg.taskConfig.momentum).toBe(0.999);
     expect(cfg.trainer.momentum).not.toBe(0.999);
     expect(cfg.encoderConfig.hidden).toEqual([16]);
-    expectOneLineError(await run('pretrain', '--method', 'moco', '--set', 'momentum=0.999'), /--set momentum is ambiguous: use trainer\.momentum or task\.momentum/);
+    expectOneLineError(
+      await run('pretrain', '--method', 'moco', '--set', 'momentum=0.999'),
+      /--set momentum is ambiguous: use trainer\.momentum or task\.momentum/,
+    );
   });
 
   it('ssl list shows the key that works (task.momentum for MoCo)', async () => {

@@ -17,7 +17,26 @@ const registry = catalogue.tasks;
 const tmp = (p: string) => mkdtempSync(path.join(tmpdir(), p));
 
 function result(method: string, probe: number, random: number, knn = 0.5, randomKnn = 0.5): PretrainResult {
-  return { method, dataset: 'mnist', encoder: 'convnet', backend: 'cpu', threads: 1, epochs: 1, steps: 2, trainImages: 64, finalLoss: 1, probeMetric: 'linear probe top-1', probeAccuracy: probe, randomInitProbeAccuracy: random, knnAccuracy: knn, randomInitKnnAccuracy: randomKnn, imagesPerSec: 10, examplesPerSec: 40, seconds: 3, runDir: '' };
+  return {
+    method,
+    dataset: 'mnist',
+    encoder: 'convnet',
+    backend: 'cpu',
+    threads: 1,
+    epochs: 1,
+    steps: 2,
+    trainImages: 64,
+    finalLoss: 1,
+    probeMetric: 'linear probe top-1',
+    probeAccuracy: probe,
+    randomInitProbeAccuracy: random,
+    knnAccuracy: knn,
+    randomInitKnnAccuracy: randomKnn,
+    imagesPerSec: 10,
+    examplesPerSec: 40,
+    seconds: 3,
+    runDir: '',
+  };
 }
 
 describe('planning', () => {
@@ -44,8 +63,16 @@ describe('planning', () => {
   });
 
   it('plans every (method, dataset, seed) and skips methods of another modality with a reason', () => {
-    const { jobs, skipped } = planJobs({ methods: ['rotation', 'cpc-sequence'], datasets: ['mnist', 'sensors'], seeds: [0, 1], budget: { limit: 64, sets: ['lr=0.01'] } }, catalogue);
-    expect(jobs.map((j) => `${j.method}/${j.dataset}/${j.seed}`)).toEqual(['rotation/mnist/0', 'rotation/mnist/1', 'cpc-sequence/sensors/0', 'cpc-sequence/sensors/1']);
+    const { jobs, skipped } = planJobs(
+      { methods: ['rotation', 'cpc-sequence'], datasets: ['mnist', 'sensors'], seeds: [0, 1], budget: { limit: 64, sets: ['lr=0.01'] } },
+      catalogue,
+    );
+    expect(jobs.map((j) => `${j.method}/${j.dataset}/${j.seed}`)).toEqual([
+      'rotation/mnist/0',
+      'rotation/mnist/1',
+      'cpc-sequence/sensors/0',
+      'cpc-sequence/sensors/1',
+    ]);
     expect(skipped.map((s) => `${s.method}/${s.dataset}`)).toEqual(['cpc-sequence/mnist', 'rotation/sensors']);
     expect(skipped[0]!.reason).toMatch(/sequence data, mnist is image/);
     expect(jobs[0]!.args).toEqual(['--method', 'rotation', '--dataset', 'mnist', '--seed', '0', '--limit', '64', '--set', 'lr=0.01']);
@@ -98,7 +125,15 @@ describe('the table', () => {
       [0, 0.84, 0.8],
       [1, 0.86, 0.83],
       [2, 0.85, 0.81],
-    ].map(([seed, p, r]) => ({ id: `r${seed}`, method: 'rotation', dataset: 'mnist', seed: seed!, dir: `d${seed}`, status: 'done', result: result('rotation', p!, r!, 0.7 + seed! / 100, 0.7) }));
+    ].map(([seed, p, r]) => ({
+      id: `r${seed}`,
+      method: 'rotation',
+      dataset: 'mnist',
+      seed: seed!,
+      dir: `d${seed}`,
+      status: 'done',
+      result: result('rotation', p!, r!, 0.7 + seed! / 100, 0.7),
+    }));
     records.push({ id: 'f', method: 'simclr', dataset: 'mnist', seed: 0, dir: 'f', status: 'failed', error: 'Unknown --set key "foo" | bar' });
     const [rot, sim] = summarize(records);
     expect(rot!.seeds).toEqual([0, 1, 2]);
@@ -113,7 +148,9 @@ describe('the table', () => {
     expect(formatGain(rot!.probeGain)).toBe('+3.67 [+2.23, +5.10] ✓');
     expect(formatGain(rot!.knnGain)).toBe('+1.00 [−1.48, +3.48]');
     const table = accuracyTable([rot!, sim!]);
-    expect(table).toContain('| `rotation` | mnist | 0, 1, 2 | **85.00 ± 1.00 %** | 81.33 ± 1.53 % | +3.67 [+2.23, +5.10] ✓ | 71.00 ± 1.00 % | 70.00 ± 0.00 % | +1.00 [−1.48, +3.48] |  |');
+    expect(table).toContain(
+      '| `rotation` | mnist | 0, 1, 2 | **85.00 ± 1.00 %** | 81.33 ± 1.53 % | +3.67 [+2.23, +5.10] ✓ | 71.00 ± 1.00 % | 70.00 ± 0.00 % | +1.00 [−1.48, +3.48] |  |',
+    );
     expect(table).toContain('| `simclr` | mnist | — | — | — | — | — | — | — | seed 0: Unknown --set key "foo" \\| bar |');
   });
 });
@@ -191,8 +228,30 @@ describe('ssl compare end to end (built CLI, tiny budget)', () => {
   it('trains each run in a child process, writes results.md, results.json and report.html; a rerun trains nothing', () => {
     expect(existsSync(bin), 'run `npm run build` first (npm test does)').toBe(true);
     const out = tmp('ssl-compare-e2e-');
-    const args = [bin, 'compare', '--methods', 'rotation', '--dataset', 'mnist', '--seeds', '0,1', '--limit', '64', '--epochs', '1', '--batch-size', '32',
-      '--set', 'probe.trainLimit=100', '--set', 'probe.testLimit=60', '--set', 'probe.epochs=2', '--out', out];
+    const args = [
+      bin,
+      'compare',
+      '--methods',
+      'rotation',
+      '--dataset',
+      'mnist',
+      '--seeds',
+      '0,1',
+      '--limit',
+      '64',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '32',
+      '--set',
+      'probe.trainLimit=100',
+      '--set',
+      'probe.testLimit=60',
+      '--set',
+      'probe.epochs=2',
+      '--out',
+      out,
+    ];
     const env = { ...process.env, SSL_QUIET: '0', SSL_THREADS: '1' };
     const first = spawnSync(process.execPath, args, { encoding: 'utf8', env });
     expect(first.status, first.stderr).toBe(0);

@@ -23,8 +23,27 @@ function expectOneLineError(r: Awaited<ReturnType<typeof run>>, pattern: RegExp)
 }
 
 const tmp = (p: string) => mkdtempSync(path.join(tmpdir(), p));
-const tiny = ['--method', 'rotation', '--limit', '64', '--epochs', '1', '--batch-size', '32', '--json', '--backend', 'cpu',
-  '--set', 'probe.trainLimit=40', '--set', 'probe.testLimit=20', '--set', 'probe.epochs=2', '--set', 'widths=[4,8]'];
+const tiny = [
+  '--method',
+  'rotation',
+  '--limit',
+  '64',
+  '--epochs',
+  '1',
+  '--batch-size',
+  '32',
+  '--json',
+  '--backend',
+  'cpu',
+  '--set',
+  'probe.trainLimit=40',
+  '--set',
+  'probe.testLimit=20',
+  '--set',
+  'probe.epochs=2',
+  '--set',
+  'widths=[4,8]',
+];
 const json = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
 
 /** Writes an h×w PNG whose red channel is `v` and green a gradient. */
@@ -77,7 +96,10 @@ describe('--resume applies the flags given, records them, or refuses them by nam
       { key: 'trainer.lr', from: 0.002, to: 0.0005 },
     ]);
     // The second epoch ran at the new lr (cosine schedule: never above the new peak).
-    const metrics = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const metrics = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(metrics).toHaveLength(4);
     expect(metrics[2].lr).toBeLessThanOrEqual(0.0005);
     expect(readFileSync(path.join(out, 'report.html'), 'utf8')).toMatch(/Resume 1 \([^)]+\)<\/td><td>trainer.epochs 1 → 2, trainer.lr 0.002 → 0.0005/);
@@ -107,7 +129,10 @@ describe('ssl eval --run', () => {
     expect(JSON.parse(after.out).accuracy).toBe(JSON.parse(before.out).accuracy);
     const bin = path.join(out, 'encoder', 'weights.bin');
     writeFileSync(bin, readFileSync(bin).subarray(0, 100));
-    expectOneLineError(await run('eval', '--run', out, '--backend', 'cpu'), /Weights file ".*weights.bin" holds 100 bytes but ".*model.json" describes \d+: the file is truncated/);
+    expectOneLineError(
+      await run('eval', '--run', out, '--backend', 'cpu'),
+      /Weights file ".*weights.bin" holds 100 bytes but ".*model.json" describes \d+: the file is truncated/,
+    );
   });
 });
 
@@ -118,9 +143,32 @@ describe('image folders as documented', () => {
       mkdirSync(path.join(root, cls));
       for (let i = 0; i < 30; i++) png(path.join(root, cls, `${i}.png`), c * 200 + i, i % 2 ? 16 : 20, 16);
     }
-    const base = ['pretrain', '--method', 'rotation', '--dataset', `imagefolder:${root}`, '--epochs', '1', '--batch-size', '16', '--backend', 'cpu', '--json',
-      '--set', 'probe.trainLimit=40', '--set', 'probe.testLimit=10', '--set', 'probe.epochs=2', '--set', 'widths=[4,8]'];
-    expectOneLineError(await run(...base, '--out', path.join(root, '..', path.basename(root) + '-r0')), /1.png" is 16×16 but the first image is 20×16\. Resize them all: --image-size 20/);
+    const base = [
+      'pretrain',
+      '--method',
+      'rotation',
+      '--dataset',
+      `imagefolder:${root}`,
+      '--epochs',
+      '1',
+      '--batch-size',
+      '16',
+      '--backend',
+      'cpu',
+      '--json',
+      '--set',
+      'probe.trainLimit=40',
+      '--set',
+      'probe.testLimit=10',
+      '--set',
+      'probe.epochs=2',
+      '--set',
+      'widths=[4,8]',
+    ];
+    expectOneLineError(
+      await run(...base, '--out', path.join(root, '..', path.basename(root) + '-r0')),
+      /1.png" is 16×16 but the first image is 20×16\. Resize them all: --image-size 20/,
+    );
     const out = path.join(root, '..', path.basename(root) + '-r1');
     const r = await run(...base, '--image-size', '16', '--test-fraction', '0.25', '--out', out);
     expect(r.code, r.err).toBe(0);
@@ -135,7 +183,23 @@ describe('image folders as documented', () => {
     const root = tmp('ssl-cli-flat-');
     for (let i = 0; i < 40; i++) png(path.join(root, `${i}.png`), i * 5);
     const out = path.join(root, '..', path.basename(root) + '-r');
-    const r = await run('pretrain', '--method', 'rotation', '--dataset', `imagefolder:${root}`, '--epochs', '1', '--batch-size', '16', '--backend', 'cpu', '--set', 'widths=[4,8]', '--out', out);
+    const r = await run(
+      'pretrain',
+      '--method',
+      'rotation',
+      '--dataset',
+      `imagefolder:${root}`,
+      '--epochs',
+      '1',
+      '--batch-size',
+      '16',
+      '--backend',
+      'cpu',
+      '--set',
+      'widths=[4,8]',
+      '--out',
+      out,
+    );
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/^probe skipped: ".*" holds unlabelled images \(no class folders\), so there is nothing to probe\. Pretraining uses them all/);
     expect(readFileSync(path.join(out, 'encoder', 'model.json'), 'utf8')).toMatch(/layers-model/);

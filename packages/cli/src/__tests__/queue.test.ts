@@ -64,8 +64,29 @@ describe.skipIf(!hasRedis)('ssl compare --queue (real redis-server, two workers,
     const root = mkdtempSync(path.join(tmpdir(), 'ssl-queue-'));
     const env = { ...process.env, SSL_QUIET: '0', SSL_THREADS: '1' };
     // rotation has no `temperature`: its runs fail for a reason in their input (once, no retries).
-    const compareArgs = ['compare', '--methods', 'rotation,simclr', '--dataset', 'mnist', '--seeds', '0,1', '--limit', '64', '--epochs', '1', '--batch-size', '32',
-      '--set', 'temperature=0.4', '--set', 'probe.trainLimit=100', '--set', 'probe.testLimit=60', '--set', 'probe.epochs=2'];
+    const compareArgs = [
+      'compare',
+      '--methods',
+      'rotation,simclr',
+      '--dataset',
+      'mnist',
+      '--seeds',
+      '0,1',
+      '--limit',
+      '64',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '32',
+      '--set',
+      'temperature=0.4',
+      '--set',
+      'probe.trainLimit=100',
+      '--set',
+      'probe.testLimit=60',
+      '--set',
+      'probe.epochs=2',
+    ];
 
     // Redis on a free loopback port; `timeout` stops it even if this test process dies.
     const port = await freePort();
@@ -74,7 +95,18 @@ describe.skipIf(!hasRedis)('ssl compare --queue (real redis-server, two workers,
     started.push(redis);
     await waitFor(redis, /Ready to accept connections/, 30_000);
 
-    const workerArgs = (dir: string) => [bin, 'worker', '--queue', url, '--work-dir', path.join(root, dir), '--lock-duration', '10000', '--stalled-interval', '1000'];
+    const workerArgs = (dir: string) => [
+      bin,
+      'worker',
+      '--queue',
+      url,
+      '--work-dir',
+      path.join(root, dir),
+      '--lock-duration',
+      '10000',
+      '--stalled-interval',
+      '1000',
+    ];
     const a = proc(workerArgs('worker-a'), env);
     const b = proc(workerArgs('worker-b'), env);
     started.push(a, b);
@@ -84,7 +116,10 @@ describe.skipIf(!hasRedis)('ssl compare --queue (real redis-server, two workers,
     started.push(queued);
     // Kill the first worker that starts a simclr run (SIGKILL: no clean-up), in the middle of it.
     const startedSimclr = /started ([0-9a-f]{16}) simclr/;
-    const first = await Promise.race([waitFor(a, startedSimclr, 240_000).then((m) => ({ victim: a, survivor: b, m })), waitFor(b, startedSimclr, 240_000).then((m) => ({ victim: b, survivor: a, m }))]);
+    const first = await Promise.race([
+      waitFor(a, startedSimclr, 240_000).then((m) => ({ victim: a, survivor: b, m })),
+      waitFor(b, startedSimclr, 240_000).then((m) => ({ victim: b, survivor: a, m })),
+    ]);
     const { victim, survivor } = first;
     const killedId = first.m[1]!;
     victim.child.kill('SIGKILL');

@@ -6,10 +6,32 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/bin.js');
-const budget = ['--method', 'rotation', '--limit', '128', '--epochs', '3', '--batch-size', '32', '--seed', '5', '--json',
-  '--set', 'checkpointEvery=1', '--set', 'probe.trainLimit=200', '--set', 'probe.testLimit=100', '--set', 'probe.epochs=3'];
+const budget = [
+  '--method',
+  'rotation',
+  '--limit',
+  '128',
+  '--epochs',
+  '3',
+  '--batch-size',
+  '32',
+  '--seed',
+  '5',
+  '--json',
+  '--set',
+  'checkpointEvery=1',
+  '--set',
+  'probe.trainLimit=200',
+  '--set',
+  'probe.testLimit=100',
+  '--set',
+  'probe.epochs=3',
+];
 
-function runBin(args: string[], onMetrics?: (lines: number, kill: () => void) => void): Promise<{ code: number | null; signal: string | null; stdout: string }> {
+function runBin(
+  args: string[],
+  onMetrics?: (lines: number, kill: () => void) => void,
+): Promise<{ code: number | null; signal: string | null; stdout: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, SSL_QUIET: '1' } });
     let stdout = '';

@@ -23,7 +23,9 @@ function textdir(): string {
   for (const [cls, words] of Object.entries(topics)) {
     mkdirSync(path.join(dir, cls));
     for (let d = 0; d < 10; d++) {
-      const text = Array.from({ length: 12 }, () => `${Array.from({ length: 7 }, () => pick(words)).join(' ')}.`.replace(/^./, (c) => c.toUpperCase())).join(' ');
+      const text = Array.from({ length: 12 }, () => `${Array.from({ length: 7 }, () => pick(words)).join(' ')}.`.replace(/^./, (c) => c.toUpperCase())).join(
+        ' ',
+      );
       writeFileSync(path.join(dir, cls, `${d}.txt`), text);
     }
   }
@@ -40,7 +42,24 @@ describe('text datasets and word2vec in the CLI', () => {
   it('pretrains word2vec-skipgram on textdir:PATH, probes document classes, exports tokenizer and vectors', async () => {
     const dir = textdir();
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'w2v-run-')), 'run');
-    const r = await run('pretrain', '--method', 'word2vec-skipgram', '--dataset', `textdir:${dir}`, '--epochs', '2', '--batch-size', '16', '--set', 'dim=8', '--set', 'probe.epochs=20', '--out', out, '--json');
+    const r = await run(
+      'pretrain',
+      '--method',
+      'word2vec-skipgram',
+      '--dataset',
+      `textdir:${dir}`,
+      '--epochs',
+      '2',
+      '--batch-size',
+      '16',
+      '--set',
+      'dim=8',
+      '--set',
+      'probe.epochs=20',
+      '--out',
+      out,
+      '--json',
+    );
     expect(r.code, r.err).toBe(0);
     const res = JSON.parse(r.out) as { probeAccuracy: number; probeMetric: string; trainImages: number };
     expect(res.probeMetric).toMatch(/2-class document probe/);

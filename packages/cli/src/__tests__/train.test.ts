@@ -27,7 +27,10 @@ describe('ssl train: argument validation', () => {
   });
 
   it('a bad --labels names the value and what is allowed', async () => {
-    await expectError(['--task', 'semi', '--aux', 'rotation', '--labels', '150%'], /Invalid label fraction "150%". Must be a percentage in \(0%, 100%\] such as 1%, 10% or 100%/);
+    await expectError(
+      ['--task', 'semi', '--aux', 'rotation', '--labels', '150%'],
+      /Invalid label fraction "150%". Must be a percentage in \(0%, 100%\] such as 1%, 10% or 100%/,
+    );
     await expectError(['--labels', 'ten'], /Invalid label fraction "ten"/);
     await expectError(['--task', 'fewshot', '--labels', '10%'], /--labels does not apply to --task fewshot/);
     await expectError(['--task', 'semi', '--aux', 'rotation', '--labels', '100%'], /needs a labelled fraction below 100%/);
@@ -44,7 +47,10 @@ describe('ssl train: argument validation', () => {
   });
 
   it('few-shot class split must leave enough held-out classes', async () => {
-    await expectError(['--task', 'fewshot', '--limit', '200', '--train-classes', '0-6'], /5-way testing needs at least 5 held-out classes, but --train-classes leaves 3 \(\[7, 8, 9\]\)/);
+    await expectError(
+      ['--task', 'fewshot', '--limit', '200', '--train-classes', '0-6'],
+      /5-way testing needs at least 5 held-out classes, but --train-classes leaves 3 \(\[7, 8, 9\]\)/,
+    );
     await expectError(['--task', 'fewshot', '--limit', '200', '--train-classes', '0-11'], /--train-classes \[10, 11\] are not a class of "mnist"/);
     expect(parseClassList('0-2,7')).toEqual([0, 1, 2, 7]);
     expect(() => parseClassList('4-1')).toThrow(/Invalid --train-classes "4-1"/);
@@ -52,16 +58,35 @@ describe('ssl train: argument validation', () => {
 
   it('parses good settings with their defaults', () => {
     const reg = builtinRegistry();
-    expect(parseTrainSettings(reg, { task: 'semi', aux: 'rotation' })).toMatchObject({ task: 'semi', aux: 'rotation', auxWeight: 1, labels: 0.1, jointLabels: false });
+    expect(parseTrainSettings(reg, { task: 'semi', aux: 'rotation' })).toMatchObject({
+      task: 'semi',
+      aux: 'rotation',
+      auxWeight: 1,
+      labels: 0.1,
+      jointLabels: false,
+    });
     expect(parseTrainSettings(reg, { labels: '1%' })).toMatchObject({ task: 'supervised', labels: 0.01 });
     expect(parseTrainSettings(reg, { 'joint-labels': true })).toMatchObject({ aux: 'rotation', jointLabels: true });
-    expect(parseTrainSettings(reg, { task: 'fewshot', 'eval-shots': '1,5', 'train-classes': '0-4' })).toMatchObject({ evalShots: [1, 5], trainClasses: [0, 1, 2, 3, 4], testEpisodes: 600 });
+    expect(parseTrainSettings(reg, { task: 'fewshot', 'eval-shots': '1,5', 'train-classes': '0-4' })).toMatchObject({
+      evalShots: [1, 5],
+      trainClasses: [0, 1, 2, 3, 4],
+      testEpisodes: 600,
+    });
   });
 });
 
 describe('S4L batches', () => {
   it('stack the labelled batch (labels kept) and the unlabelled one (labels hidden as -1)', () => {
-    const mk = (n: number, v: number, labels?: number[]) => ({ modality: 'image' as const, images: new Float32Array(n * 4).fill(v), n, height: 2, width: 2, channels: 1, indices: Int32Array.from({ length: n }, (_, i) => 10 * v + i), ...(labels ? { labels: Int32Array.from(labels) } : {}) });
+    const mk = (n: number, v: number, labels?: number[]) => ({
+      modality: 'image' as const,
+      images: new Float32Array(n * 4).fill(v),
+      n,
+      height: 2,
+      width: 2,
+      channels: 1,
+      indices: Int32Array.from({ length: n }, (_, i) => 10 * v + i),
+      ...(labels ? { labels: Int32Array.from(labels) } : {}),
+    });
     const b = semiBatch(mk(2, 1, [3, 7]), mk(3, 2, [4, 4, 4]));
     expect(b.n).toBe(5);
     expect(Array.from(b.labels!)).toEqual([3, 7, -1, -1, -1]);
@@ -76,8 +101,31 @@ describe('ssl train: end to end (tiny MNIST budget)', () => {
   it('few-shot with a rotation auxiliary: trains on classes 0-4, tests on 5-9, writes the run directory', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ssl-train-'));
     const r = await run(
-      'train', '--task', 'fewshot', '--aux', 'rotation', '--dataset', 'mnist', '--limit', '300', '--episodes', '2', '--test-episodes', '20',
-      '--set', 'kShot=1', '--set', 'nQuery=2', '--set', 'probe.testLimit=300', '--set', 'aux.hidden=0', ...TINY, '--out', dir, '--json',
+      'train',
+      '--task',
+      'fewshot',
+      '--aux',
+      'rotation',
+      '--dataset',
+      'mnist',
+      '--limit',
+      '300',
+      '--episodes',
+      '2',
+      '--test-episodes',
+      '20',
+      '--set',
+      'kShot=1',
+      '--set',
+      'nQuery=2',
+      '--set',
+      'probe.testLimit=300',
+      '--set',
+      'aux.hidden=0',
+      ...TINY,
+      '--out',
+      dir,
+      '--json',
     );
     expect(r.code).toBe(0);
     const res = JSON.parse(r.out) as TrainCommandResult;
@@ -89,7 +137,8 @@ describe('ssl train: end to end (tiny MNIST budget)', () => {
       [5, 20],
     ]);
     for (const f of res.fewShot!) expect(f.trained.accuracy).toBeGreaterThan(0.2);
-    for (const f of ['config.json', 'train.json', 'results.json', 'report.html', 'metrics.jsonl', 'encoder/model.json']) expect(existsSync(path.join(dir, f))).toBe(true);
+    for (const f of ['config.json', 'train.json', 'results.json', 'report.html', 'metrics.jsonl', 'encoder/model.json'])
+      expect(existsSync(path.join(dir, f))).toBe(true);
     expect(JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')).method).toBe('train:fewshot+rotation');
     // The run directory is an ordinary run: `ssl eval --labels 10%` probes its encoder on 10 % of the labels.
     const ev = await run('eval', '--run', dir, '--protocol', 'knn', '--labels', '10%', '--json');
@@ -100,8 +149,36 @@ describe('ssl train: end to end (tiny MNIST budget)', () => {
   }, 60_000);
 
   it('semi (S4L) at 10 % labels and joint labels: head and probe beside random init', async () => {
-    const base = ['--dataset', 'mnist', '--limit', '200', '--epochs', '1', '--batch-size', '50', '--set', 'probe.testLimit=100', '--set', 'probe.epochs=2', ...TINY, '--json'];
-    const semi = await run('train', '--task', 'semi', '--aux', 'rotation', '--labels', '10%', '--set', 'aux.hidden=0', '--out', mkdtempSync(path.join(tmpdir(), 'ssl-semi-')), ...base);
+    const base = [
+      '--dataset',
+      'mnist',
+      '--limit',
+      '200',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '50',
+      '--set',
+      'probe.testLimit=100',
+      '--set',
+      'probe.epochs=2',
+      ...TINY,
+      '--json',
+    ];
+    const semi = await run(
+      'train',
+      '--task',
+      'semi',
+      '--aux',
+      'rotation',
+      '--labels',
+      '10%',
+      '--set',
+      'aux.hidden=0',
+      '--out',
+      mkdtempSync(path.join(tmpdir(), 'ssl-semi-')),
+      ...base,
+    );
     expect(semi.code).toBe(0);
     const s = JSON.parse(semi.out) as TrainCommandResult;
     expect([s.labelledImages, s.trainImages, s.steps, s.labels]).toEqual([20, 200, 4, 0.1]);

@@ -101,8 +101,12 @@ export async function compareCommand(argv: string[], io: Io, catalogue: Catalogu
   // One line per dataset: `--methods all` skips every method of another modality.
   const skippedOn = new Map<string, string[]>();
   for (const s of skipped) skippedOn.set(s.dataset, [...(skippedOn.get(s.dataset) ?? []), s.method]);
-  for (const [dataset, names] of skippedOn) io.err(`skipping ${names.length} method(s) of another modality on ${dataset} (\`ssl list\` shows each one's data): ${names.join(', ')}`);
-  if (!jobs.length) throw new SslError(`No method of [${methods.join(', ')}] fits dataset(s) [${datasets.join(', ')}]. Pick methods of the datasets' modality (see \`ssl list\`).`);
+  for (const [dataset, names] of skippedOn)
+    io.err(`skipping ${names.length} method(s) of another modality on ${dataset} (\`ssl list\` shows each one's data): ${names.join(', ')}`);
+  if (!jobs.length)
+    throw new SslError(
+      `No method of [${methods.join(', ')}] fits dataset(s) [${datasets.join(', ')}]. Pick methods of the datasets' modality (see \`ssl list\`).`,
+    );
   await fsp.mkdir(outDir, { recursive: true });
   io.err(`${jobs.length} run(s): ${methods.length} method(s) × ${datasets.length} dataset(s) × ${seeds.length} seed(s) → ${outDir}`);
 
@@ -124,7 +128,11 @@ export async function compareCommand(argv: string[], io: Io, catalogue: Catalogu
   const runsJson = records.map(({ cached: _cached, ...r }) => (r.result ? { ...r, result: { ...r.result, runDir: path.join('runs', r.dir) } } : r));
   await fsp.writeFile(
     path.join(outDir, 'results.json'),
-    JSON.stringify({ command, methods, datasets, seeds, budget, skipped, runs: runsJson, summary: rows }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n',
+    JSON.stringify(
+      { command, methods, datasets, seeds, budget, skipped, runs: runsJson, summary: rows },
+      (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v),
+      2,
+    ) + '\n',
   );
 
   // The embedding: the best run (highest probe) of the method with the largest mean gain over random init.
@@ -136,7 +144,10 @@ export async function compareCommand(argv: string[], io: Io, catalogue: Catalogu
       .sort((a, b) => b.result!.probeAccuracy - a.result!.probeAccuracy)[0]!;
     try {
       const e = await runEmbedding(path.join(outDir, 'runs', run.dir), catalogue, path.join(outDir, 'embedding.json'));
-      embedding = { ...e, caption: `${run.method} on ${run.dataset}, seed ${run.seed} (largest mean gain over random init; ${e.labels.length} test examples, coloured by label)` };
+      embedding = {
+        ...e,
+        caption: `${run.method} on ${run.dataset}, seed ${run.seed} (largest mean gain over random init; ${e.labels.length} test examples, coloured by label)`,
+      };
     } catch (e) {
       io.err(`no embedding in report.html: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
     }
@@ -145,14 +156,34 @@ export async function compareCommand(argv: string[], io: Io, catalogue: Catalogu
   const tableLines = accuracyTable(rows)
     .split('\n')
     .filter((_, i) => i !== 1)
-    .map((l) => l.slice(2, -2).split(' | ').map((c) => c.replace(/\*\*|`/g, '').replace(/\\\|/g, '|')));
-  const html = renderCompareReport({ title, command, rows, runs: records, table: { headers: tableLines[0]!, rows: tableLines.slice(1) }, losses, ...(embedding ? { embedding } : {}) });
+    .map((l) =>
+      l
+        .slice(2, -2)
+        .split(' | ')
+        .map((c) => c.replace(/\*\*|`/g, '').replace(/\\\|/g, '|')),
+    );
+  const html = renderCompareReport({
+    title,
+    command,
+    rows,
+    runs: records,
+    table: { headers: tableLines[0]!, rows: tableLines.slice(1) },
+    losses,
+    ...(embedding ? { embedding } : {}),
+  });
   await fsp.writeFile(path.join(outDir, 'report.html'), html);
 
-  if (values.json) io.out(JSON.stringify({ outDir, summary: rows, failed: records.filter((r) => r.status === 'failed').length }, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)));
+  if (values.json)
+    io.out(
+      JSON.stringify({ outDir, summary: rows, failed: records.filter((r) => r.status === 'failed').length }, (_k, v: unknown) =>
+        typeof v === 'number' && !Number.isFinite(v) ? null : v,
+      ),
+    );
   else {
     io.out(accuracyTable(rows));
-    io.out(`\n${records.length} run(s), ${records.filter((r) => r.cached).length} kept from earlier, ${records.filter((r) => r.status === 'failed').length} failed; wrote ${path.join(outDir, 'results.md')}, results.json, report.html`);
+    io.out(
+      `\n${records.length} run(s), ${records.filter((r) => r.cached).length} kept from earlier, ${records.filter((r) => r.status === 'failed').length} failed; wrote ${path.join(outDir, 'results.md')}, results.json, report.html`,
+    );
   }
   return records.some((r) => r.status === 'failed') ? 1 : 0;
 }

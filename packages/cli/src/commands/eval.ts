@@ -8,7 +8,10 @@ const evalHelp = (catalogue: Catalogue) => `Usage: ssl eval --run DIR [--protoco
 
 Evaluates a pretrained encoder (DIR/encoder) beside the same encoder at random init.
   --protocol   default: the dataset's (linear for image classes). One of:
-${catalogue.protocols.list().map((p) => `               ${p.name}: ${p.summary}`).join('\n')}
+${catalogue.protocols
+  .list()
+  .map((p) => `               ${p.name}: ${p.summary}`)
+  .join('\n')}
   --labels     fraction of labelled training items (class-balanced, seeded); default 100%
   --epochs N   fine-tuning epochs (default 5)
   --backend B  tensorflow | wasm | cpu
@@ -46,7 +49,9 @@ export async function evalCommand(argv: string[], io: Io, catalogue: Catalogue):
   if (values.json) io.out(JSON.stringify(r));
   else {
     const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
-    io.out(`${r.protocol} (${Math.round(fraction * 100)}% labels, ${r.metric}): pretrained ${pct(r.accuracy)}   random init ${pct(r.randomInitAccuracy)}   (${r.seconds.toFixed(0)} s on ${r.backend})`);
+    io.out(
+      `${r.protocol} (${Math.round(fraction * 100)}% labels, ${r.metric}): pretrained ${pct(r.accuracy)}   random init ${pct(r.randomInitAccuracy)}   (${r.seconds.toFixed(0)} s on ${r.backend})`,
+    );
   }
   return 0;
 }

@@ -48,7 +48,9 @@ export function taskSetKey(catalogue: Catalogue, field: string): string {
 export async function listCommand(argv: string[], io: Io, catalogue: Catalogue): Promise<number> {
   const { values } = parseFlags('list', argv, { json: { type: 'boolean' }, help: { type: 'boolean' } } as const);
   if (values.help) {
-    io.out('Usage: ssl list [--json]\n\nLists every registered method (family, modality, paper, config fields with the --set key that reaches each), dataset, evaluation protocol and encoder.');
+    io.out(
+      'Usage: ssl list [--json]\n\nLists every registered method (family, modality, paper, config fields with the --set key that reaches each), dataset, evaluation protocol and encoder.',
+    );
     return 0;
   }
   const methods = catalogue.tasks.list().map((t) => ({
@@ -61,9 +63,19 @@ export async function listCommand(argv: string[], io: Io, catalogue: Catalogue):
     trainDefaults: t.trainDefaults ?? {},
     config: describeFields(t.config).map((f) => ({ ...f, set: taskSetKey(catalogue, f.name) })),
   }));
-  const datasets = catalogue.datasets.list().map((d) => ({ name: d.name.endsWith(':') ? `${d.name}PATH` : d.name, modality: d.modality, summary: d.summary, defaultEncoder: d.defaultEncoder, protocol: d.protocol?.name ?? 'linear' }));
+  const datasets = catalogue.datasets
+    .list()
+    .map((d) => ({
+      name: d.name.endsWith(':') ? `${d.name}PATH` : d.name,
+      modality: d.modality,
+      summary: d.summary,
+      defaultEncoder: d.defaultEncoder,
+      protocol: d.protocol?.name ?? 'linear',
+    }));
   const protocols = catalogue.protocols.list().map((p) => ({ name: p.name, summary: p.summary }));
-  const encoders = catalogue.encoders.list().map((e) => ({ name: e.name, description: e.description, config: describeFields(e.config).map((f) => ({ ...f, set: `encoder.${f.name}` })) }));
+  const encoders = catalogue.encoders
+    .list()
+    .map((e) => ({ name: e.name, description: e.description, config: describeFields(e.config).map((f) => ({ ...f, set: `encoder.${f.name}` })) }));
   if (values.json) {
     io.out(JSON.stringify({ methods, datasets, protocols, encoders }));
     return 0;

@@ -107,7 +107,10 @@ export async function pretrainCommand(argv: string[], io: Io, catalogue: Catalog
   else {
     const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
     if (r.probeSkipped) io.out(`probe skipped: ${r.probeSkipped}`);
-    else io.out(`${r.probeMetric}: pretrained ${pct(r.probeAccuracy)}   random init ${pct(r.randomInitProbeAccuracy)}   (${r.probeAccuracy >= r.randomInitProbeAccuracy ? '+' : ''}${(100 * (r.probeAccuracy - r.randomInitProbeAccuracy)).toFixed(2)} points)`);
+    else
+      io.out(
+        `${r.probeMetric}: pretrained ${pct(r.probeAccuracy)}   random init ${pct(r.randomInitProbeAccuracy)}   (${r.probeAccuracy >= r.randomInitProbeAccuracy ? '+' : ''}${(100 * (r.probeAccuracy - r.randomInitProbeAccuracy)).toFixed(2)} points)`,
+      );
     if (!Number.isNaN(r.knnAccuracy)) io.out(`kNN (k=20): pretrained ${pct(r.knnAccuracy)}   random init ${pct(r.randomInitKnnAccuracy)}`);
     io.out(`${r.epochs} epochs, ${r.steps} steps on ${r.backend} in ${r.seconds.toFixed(0)} s; run saved to ${r.runDir} (report.html, encoder/model.json)`);
   }

@@ -68,7 +68,11 @@ export async function trainCommand(argv: string[], io: Io, catalogue: Catalogue)
     io.out(TRAIN_HELP);
     return 0;
   }
-  const settings = Object.fromEntries(['task', 'aux', 'aux-weight', 'labels', 'joint-labels', 'train-classes', 'episodes', 'test-episodes', 'eval-shots'].filter((k) => values[k] !== undefined).map((k) => [k, values[k]]));
+  const settings = Object.fromEntries(
+    ['task', 'aux', 'aux-weight', 'labels', 'joint-labels', 'train-classes', 'episodes', 'test-episodes', 'eval-shots']
+      .filter((k) => values[k] !== undefined)
+      .map((k) => [k, values[k]]),
+  );
   const { dataset, dataDir, encoder, out, backend, threads, set, force, imageSize, testFraction } = runFlagOptions(values);
   const { result, table } = await runTraining({
     settings,
@@ -93,7 +97,9 @@ export async function trainCommand(argv: string[], io: Io, catalogue: Catalogue)
   if (values.json) io.out(JSON.stringify(result));
   else {
     for (const row of table) io.out(`${row.name}: ${row.value}`);
-    io.out(`${result.epochs} epochs, ${result.steps} steps on ${result.backend} in ${result.seconds.toFixed(0)} s; run saved to ${result.runDir} (report.html, encoder/model.json)`);
+    io.out(
+      `${result.epochs} epochs, ${result.steps} steps on ${result.backend} in ${result.seconds.toFixed(0)} s; run saved to ${result.runDir} (report.html, encoder/model.json)`,
+    );
   }
   return 0;
 }

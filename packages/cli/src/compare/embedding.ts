@@ -13,7 +13,12 @@ import { umap2d } from './report';
  * @example
  * const e = await runEmbedding('cmp/runs/simclr-mnist-seed0-…', builtinCatalogue(), 'cmp/embedding.json');
  */
-export async function runEmbedding(runDir: string, catalogue: Catalogue, cacheFile: string, maxPoints = 1000): Promise<{ points: Float32Array; labels: Int32Array }> {
+export async function runEmbedding(
+  runDir: string,
+  catalogue: Catalogue,
+  cacheFile: string,
+  maxPoints = 1000,
+): Promise<{ points: Float32Array; labels: Int32Array }> {
   const key = `${path.basename(runDir)}:${maxPoints}`;
   if (existsSync(cacheFile)) {
     try {

@@ -73,7 +73,8 @@ export function cliBinPath(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const candidates = [process.env.SSL_CLI_BIN, path.join(here, 'bin.js'), path.resolve(here, '../../dist/bin.js')].filter((p): p is string => !!p);
   const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new SslError(`The built ssl CLI was not found (looked for ${candidates.join(', ')}). Run \`npm run build\`, or set SSL_CLI_BIN to dist/bin.js.`);
+  if (!found)
+    throw new SslError(`The built ssl CLI was not found (looked for ${candidates.join(', ')}). Run \`npm run build\`, or set SSL_CLI_BIN to dist/bin.js.`);
   return found;
 }
 
@@ -110,8 +111,18 @@ export function cliJobRunner(bin: string = cliBinPath()): JobRunner {
       });
       child.on('error', (e) => reject(new JobError(`could not start ${bin}: ${e.message}`, false)));
       child.on('close', (code, signal) => {
-        void (logFile ? fsp.mkdir(path.dirname(logFile), { recursive: true }).then(() => fsp.writeFile(logFile, stderr)).catch(() => undefined) : Promise.resolve()).then(() => {
-          const errLine = stderr.split('\n').reverse().find((l) => l.startsWith('error: '));
+        void (
+          logFile
+            ? fsp
+                .mkdir(path.dirname(logFile), { recursive: true })
+                .then(() => fsp.writeFile(logFile, stderr))
+                .catch(() => undefined)
+            : Promise.resolve()
+        ).then(() => {
+          const errLine = stderr
+            .split('\n')
+            .reverse()
+            .find((l) => l.startsWith('error: '));
           if (code === 0) {
             const last = stdout.trim().split('\n').at(-1) ?? '';
             try {
@@ -120,7 +131,8 @@ export function cliJobRunner(bin: string = cliBinPath()): JobRunner {
               reject(new JobError(`ssl pretrain printed no JSON result (stdout: ${JSON.stringify(last.slice(0, 200))})`, false));
             }
           } else if (code === 2) reject(new JobError(errLine?.slice('error: '.length) ?? `ssl pretrain exited with code 2`, true));
-          else reject(new JobError(errLine?.slice('error: '.length) ?? `ssl pretrain ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`, false));
+          else
+            reject(new JobError(errLine?.slice('error: '.length) ?? `ssl pretrain ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`, false));
         });
       });
     });
@@ -174,7 +186,10 @@ export async function runLocal(
       const r = await executeJob(job, runDir, opts.runner, { env, logFile: path.join(outDir, 'logs', `${job.dir}.log`) });
       records[i] = r;
       if (r.cached) opts.log(`${tag}: finished earlier, kept`);
-      else if (r.status === 'done') opts.log(`${tag}: done in ${r.result!.seconds.toFixed(0)} s, probe ${(100 * r.result!.probeAccuracy).toFixed(2)} % (random init ${(100 * r.result!.randomInitProbeAccuracy).toFixed(2)} %)`);
+      else if (r.status === 'done')
+        opts.log(
+          `${tag}: done in ${r.result!.seconds.toFixed(0)} s, probe ${(100 * r.result!.probeAccuracy).toFixed(2)} % (random init ${(100 * r.result!.randomInitProbeAccuracy).toFixed(2)} %)`,
+        );
       else opts.log(`${tag}: FAILED: ${r.error}`);
     }
   };
@@ -201,7 +216,8 @@ export async function writeRunFiles(runDir: string, files: Record<string, string
   await fsp.rm(runDir, { recursive: true, force: true });
   for (const [rel, b64] of Object.entries(files)) {
     const target = path.resolve(runDir, rel);
-    if (!target.startsWith(path.resolve(runDir) + path.sep)) throw new SslError(`A queue result holds the file "${rel}", which lies outside its run folder; refusing to write it.`);
+    if (!target.startsWith(path.resolve(runDir) + path.sep))
+      throw new SslError(`A queue result holds the file "${rel}", which lies outside its run folder; refusing to write it.`);
     await fsp.mkdir(path.dirname(target), { recursive: true });
     await fsp.writeFile(target, Buffer.from(b64, 'base64'));
   }

@@ -42,12 +42,18 @@ export interface SkippedPair {
 export function resolveMethods(spec: string, registry: Registry): string[] {
   const all = registry.list();
   const out: string[] = [];
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (part === 'all') out.push(...all.map((t) => t.name));
     else if (part.startsWith('family:')) {
       const family = part.slice('family:'.length);
       const found = all.filter((t) => t.family === family).map((t) => t.name);
-      if (!found.length) throw new SslError(`Unknown family "${family}" in --methods. Must be one of [${[...new Set(all.map((t) => t.family))].join(', ')}], e.g. --methods family:contrastive.`);
+      if (!found.length)
+        throw new SslError(
+          `Unknown family "${family}" in --methods. Must be one of [${[...new Set(all.map((t) => t.family))].join(', ')}], e.g. --methods family:contrastive.`,
+        );
       out.push(...found);
     } else out.push(registry.find(part).name);
   }
@@ -63,7 +69,10 @@ export function resolveMethods(spec: string, registry: Registry): string[] {
  */
 export function parseSeeds(spec: string): number[] {
   const out: number[] = [];
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const range = /^(\d+)-(\d+)$/.exec(part);
     if (range) {
       const [a, b] = [Number(range[1]), Number(range[2])];

@@ -33,7 +33,8 @@ export function redisConnection(url: string) {
   } catch {
     throw new SslError(`Invalid --queue "${url}": must be a Redis URL like redis://127.0.0.1:6379.`);
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new SslError(`Invalid --queue "${url}": must start with redis:// (or rediss:// for TLS), e.g. redis://127.0.0.1:6379.`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw new SslError(`Invalid --queue "${url}": must start with redis:// (or rediss:// for TLS), e.g. redis://127.0.0.1:6379.`);
   const db = u.pathname.replace(/^\//, '');
   if (db && !/^\d+$/.test(db)) throw new SslError(`Invalid database "${db}" in --queue "${url}": must be a number, e.g. redis://HOST:6379/0.`);
   return {
@@ -68,7 +69,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * @example
  * const records = await runOnQueue(jobs, 'cmp', { url: 'redis://127.0.0.1:6379', log: console.error });
  */
-export async function runOnQueue(jobs: CompareJob[], outDir: string, opts: { url: string; log: (line: string) => void } & Partial<QueuePolicy>): Promise<RunRecord[]> {
+export async function runOnQueue(
+  jobs: CompareJob[],
+  outDir: string,
+  opts: { url: string; log: (line: string) => void } & Partial<QueuePolicy>,
+): Promise<RunRecord[]> {
   const policy: QueuePolicy = { attempts: opts.attempts ?? 3, backoffMs: opts.backoffMs ?? 5000, pollMs: opts.pollMs ?? 1000 };
   const queue = new Queue(QUEUE_NAME, { connection: redisConnection(opts.url) });
   queue.on('error', (e) => opts.log(`queue: ${e.message}`));

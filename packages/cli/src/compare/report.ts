@@ -48,26 +48,44 @@ function barsSvg(rows: SummaryRow[], runs: RunRecord[]): string {
   const sy = (v: number) => H - m.b - ((v - y0) / (y1 - y0)) * (H - m.t - m.b);
   const parts: string[] = [];
   for (const t of niceTicks(y0, y1)) {
-    parts.push(`<line x1="${m.l - 4}" x2="${W - m.r}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#eee"/><text x="${m.l - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${(100 * t).toFixed(1)}</text>`);
+    parts.push(
+      `<line x1="${m.l - 4}" x2="${W - m.r}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#eee"/><text x="${m.l - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${(100 * t).toFixed(1)}</text>`,
+    );
   }
   rs.forEach((row, g) => {
     const x0 = m.l + g * groupW + 12;
     const bars: Array<{ mean: number; std: number; values: number[]; fill: string; label: string }> = [
       { mean: row.probe.mean, std: row.probe.std, values: seedValues(runs, row, 'probeAccuracy'), fill: '#1f77b4', label: 'pretrained' },
-      { mean: row.randomInitProbe.mean, std: row.randomInitProbe.std, values: seedValues(runs, row, 'randomInitProbeAccuracy'), fill: '#bbbbbb', label: 'random init' },
+      {
+        mean: row.randomInitProbe.mean,
+        std: row.randomInitProbe.std,
+        values: seedValues(runs, row, 'randomInitProbeAccuracy'),
+        fill: '#bbbbbb',
+        label: 'random init',
+      },
     ];
     bars.forEach((b, k) => {
       const x = x0 + k * 32;
       const top = sy(b.mean);
-      parts.push(`<rect x="${x}" y="${top.toFixed(1)}" width="28" height="${(H - m.b - top).toFixed(1)}" fill="${b.fill}"><title>${esc(`${row.method} on ${row.dataset}, ${b.label}: ${(100 * b.mean).toFixed(2)} %`)}</title></rect>`);
+      parts.push(
+        `<rect x="${x}" y="${top.toFixed(1)}" width="28" height="${(H - m.b - top).toFixed(1)}" fill="${b.fill}"><title>${esc(`${row.method} on ${row.dataset}, ${b.label}: ${(100 * b.mean).toFixed(2)} %`)}</title></rect>`,
+      );
       if (Number.isFinite(b.std)) {
         const [a, c] = [sy(Math.max(y0, b.mean - b.std)), sy(Math.min(y1, b.mean + b.std))];
-        parts.push(`<line x1="${x + 14}" x2="${x + 14}" y1="${a.toFixed(1)}" y2="${c.toFixed(1)}" stroke="#000"/><line x1="${x + 8}" x2="${x + 20}" y1="${a.toFixed(1)}" y2="${a.toFixed(1)}" stroke="#000"/><line x1="${x + 8}" x2="${x + 20}" y1="${c.toFixed(1)}" y2="${c.toFixed(1)}" stroke="#000"/>`);
+        parts.push(
+          `<line x1="${x + 14}" x2="${x + 14}" y1="${a.toFixed(1)}" y2="${c.toFixed(1)}" stroke="#000"/><line x1="${x + 8}" x2="${x + 20}" y1="${a.toFixed(1)}" y2="${a.toFixed(1)}" stroke="#000"/><line x1="${x + 8}" x2="${x + 20}" y1="${c.toFixed(1)}" y2="${c.toFixed(1)}" stroke="#000"/>`,
+        );
       }
-      b.values.forEach((v, i) => parts.push(`<circle cx="${(x + 8 + (12 * (i + 0.5)) / b.values.length).toFixed(1)}" cy="${sy(v).toFixed(1)}" r="2.5" fill="#d62728" stroke="#fff" stroke-width="0.5"/>`));
+      b.values.forEach((v, i) =>
+        parts.push(
+          `<circle cx="${(x + 8 + (12 * (i + 0.5)) / b.values.length).toFixed(1)}" cy="${sy(v).toFixed(1)}" r="2.5" fill="#d62728" stroke="#fff" stroke-width="0.5"/>`,
+        ),
+      );
     });
     const cx = x0 + 30;
-    parts.push(`<text transform="translate(${cx},${H - m.b + 12}) rotate(35)" text-anchor="start">${esc(row.method)}${rows.some((r) => r.dataset !== row.dataset) ? ` · ${esc(row.dataset)}` : ''}</text>`);
+    parts.push(
+      `<text transform="translate(${cx},${H - m.b + 12}) rotate(35)" text-anchor="start">${esc(row.method)}${rows.some((r) => r.dataset !== row.dataset) ? ` · ${esc(row.dataset)}` : ''}</text>`,
+    );
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-size="11" font-family="sans-serif" role="img" aria-label="probe accuracy per method with error bars">
 ${parts.join('')}
@@ -99,7 +117,10 @@ function lossPanel(title: string, series: LossSeries[]): string {
     const dot = pts.length === 1 ? `<circle cx="${sx(pts[0]!.step).toFixed(1)}" cy="${sy(pts[0]!.loss).toFixed(1)}" r="3" fill="${colour(i)}"/>` : '';
     return `<path d="${d}" fill="none" stroke="${colour(i)}" stroke-width="1.2"><title>seed ${s.seed}</title></path>${dot}<text x="${W - m.r - 4}" y="${m.t + 12 * i}" text-anchor="end" fill="${colour(i)}">seed ${s.seed}</text>`;
   });
-  const yt = niceTicks(y0, y1, 4).map((t) => `<line x1="${m.l - 3}" x2="${W - m.r}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#eee"/><text x="${m.l - 5}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${t}</text>`);
+  const yt = niceTicks(y0, y1, 4).map(
+    (t) =>
+      `<line x1="${m.l - 3}" x2="${W - m.r}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#eee"/><text x="${m.l - 5}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${t}</text>`,
+  );
   const xt = niceTicks(x0, x1, 4).map((t) => `<text x="${sx(t).toFixed(1)}" y="${H - m.b + 14}" text-anchor="middle">${t}</text>`);
   return `<figure><svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-size="10" font-family="sans-serif" role="img" aria-label="${esc(`loss curves of ${title}`)}">
 <text x="${m.l}" y="14" font-weight="bold">${esc(title)}</text>${yt.join('')}${xt.join('')}
@@ -132,7 +153,12 @@ export function renderCompareReport(r: CompareReportInput): string {
   const tableHtml = `<table><thead><tr>${r.table.headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${r.table.rows
     .map((row) => `<tr>${row.map((v) => `<td>${esc(v)}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`;
-  const panels = r.rows.map((row) => lossPanel(`${row.method} · ${row.dataset}`, r.losses.filter((s) => s.method === row.method && s.dataset === row.dataset)));
+  const panels = r.rows.map((row) =>
+    lossPanel(
+      `${row.method} · ${row.dataset}`,
+      r.losses.filter((s) => s.method === row.method && s.dataset === row.dataset),
+    ),
+  );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(r.title)}</title>
 <style>${style}</style>

@@ -58,10 +58,16 @@ export function summarize(records: RunRecord[]): SummaryRow[] {
       probeMetric: res[0]?.probeMetric ?? 'linear probe top-1',
       probe: stat(pick((x) => x.probeAccuracy)),
       randomInitProbe: stat(pick((x) => x.randomInitProbeAccuracy)),
-      probeGain: pairedDifference(pick((x) => x.probeAccuracy), pick((x) => x.randomInitProbeAccuracy)),
+      probeGain: pairedDifference(
+        pick((x) => x.probeAccuracy),
+        pick((x) => x.randomInitProbeAccuracy),
+      ),
       knn: stat(pick((x) => x.knnAccuracy)),
       randomInitKnn: stat(pick((x) => x.randomInitKnnAccuracy)),
-      knnGain: pairedDifference(pick((x) => x.knnAccuracy), pick((x) => x.randomInitKnnAccuracy)),
+      knnGain: pairedDifference(
+        pick((x) => x.knnAccuracy),
+        pick((x) => x.randomInitKnnAccuracy),
+      ),
       seconds: mean(pick((x) => x.seconds)),
       imagesPerSec: mean(pick((x) => x.imagesPerSec)),
       examplesPerSec: mean(pick((x) => x.examplesPerSec)),
@@ -109,7 +115,10 @@ export function accuracyTable(rows: SummaryRow[]): string {
 export function costTable(rows: SummaryRow[]): string {
   const lines = ['| method | dataset | epochs | steps | wall time per run | images/s | pretext examples/s |', '|---|---|---|---|---|---|---|'];
   const n = (v: number, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : '—');
-  for (const r of rows) lines.push(`| \`${cell(r.method)}\` | ${cell(r.dataset)} | ${n(r.epochs)} | ${n(r.steps)} | ${n(r.seconds)} s | ${n(r.imagesPerSec, 1)} | ${n(r.examplesPerSec, 1)} |`);
+  for (const r of rows)
+    lines.push(
+      `| \`${cell(r.method)}\` | ${cell(r.dataset)} | ${n(r.epochs)} | ${n(r.steps)} | ${n(r.seconds)} s | ${n(r.imagesPerSec, 1)} | ${n(r.examplesPerSec, 1)} |`,
+    );
   return lines.join('\n');
 }
 

@@ -3,7 +3,19 @@ import { Rng, createRegistry, initBackend, train, type ImageBatch } from '@ssl/c
 import { ImageDataset, rgbToLab } from '@ssl/data';
 import { createConvNet } from '@ssl/encoders';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { abBins, cellCrossEntropy, colorizationBatch, colorizationLoss, colorizationPictures, colorizationTask, contextTasks, featureMapModel, lightnessView, quantiseAb, quantiseAbTensor } from '../index';
+import {
+  abBins,
+  cellCrossEntropy,
+  colorizationBatch,
+  colorizationLoss,
+  colorizationPictures,
+  colorizationTask,
+  contextTasks,
+  featureMapModel,
+  lightnessView,
+  quantiseAb,
+  quantiseAbTensor,
+} from '../index';
 
 beforeAll(async () => {
   await initBackend();
@@ -15,7 +27,15 @@ function colourImages(n: number, h: number, w: number, seed: number): ImageDatas
   return new ImageDataset({ pixels: Uint8Array.from({ length: n * h * w * 3 }, () => Math.floor(rng.float() * 256)), n, height: h, width: w, channels: 3 });
 }
 
-const batchOf = (images: Float32Array, n: number, h: number, w: number, channels = 3): ImageBatch => ({ modality: 'image', images, n, height: h, width: w, channels, indices: new Int32Array(n) });
+const batchOf = (images: Float32Array, n: number, h: number, w: number, channels = 3): ImageBatch => ({
+  modality: 'image',
+  images,
+  n,
+  height: h,
+  width: w,
+  channels,
+  indices: new Int32Array(n),
+});
 
 describe('colorization: ab bins', () => {
   const bins = abBins(10);
@@ -26,7 +46,8 @@ describe('colorization: ab bins', () => {
     expect(bins.cells).toBe(22);
     for (let q = 0; q < bins.count; q++) expect(quantiseAb(bins.centres[2 * q]!, bins.centres[2 * q + 1]!, bins)).toBe(q);
     // Neutral grey sits in the gamut; pure saturated (a, b) = (−100, 100) does not.
-    const hasCentre = (a: number, b: number) => Array.from({ length: bins.count }, (_, q) => q).some((q) => bins.centres[2 * q] === a && bins.centres[2 * q + 1] === b);
+    const hasCentre = (a: number, b: number) =>
+      Array.from({ length: bins.count }, (_, q) => q).some((q) => bins.centres[2 * q] === a && bins.centres[2 * q + 1] === b);
     expect(hasCentre(5, 5)).toBe(true);
     expect(hasCentre(-105, 105)).toBe(false);
   });

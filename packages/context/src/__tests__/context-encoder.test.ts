@@ -95,7 +95,9 @@ describe('context-encoder: data construction', () => {
   });
 
   it('rejects a block side that leaves nothing masked, naming the field', () => {
-    expect(() => maskImages(new Float32Array(64), 1, 8, 8, 1, { mask: 'blocks', maskFraction: 0.5, blockFraction: 0.01, blockCoverage: 0.25 }, new Rng(0))).toThrow(/blockFraction 0.01/);
+    expect(() =>
+      maskImages(new Float32Array(64), 1, 8, 8, 1, { mask: 'blocks', maskFraction: 0.5, blockFraction: 0.01, blockCoverage: 0.25 }, new Rng(0)),
+    ).toThrow(/blockFraction 0.01/);
   });
 
   it('weights the overlap band of context around the hole, and nothing further out', () => {
@@ -138,7 +140,15 @@ describe('context-encoder: data construction', () => {
   it('is registered in the context family with the paper defaults', () => {
     const r = createRegistry().use(contextTasks);
     expect(r.get('context-encoder').family).toBe('context');
-    expect(r.parseConfig('context-encoder', {})).toEqual({ mask: 'blocks', maskFraction: 0.5, blockFraction: 0.25, blockCoverage: 0.25, overlap: 0, overlapWeight: 10, decoderWidth: 64 });
+    expect(r.parseConfig('context-encoder', {})).toEqual({
+      mask: 'blocks',
+      maskFraction: 0.5,
+      blockFraction: 0.25,
+      blockCoverage: 0.25,
+      overlap: 0,
+      overlapWeight: 10,
+      decoderWidth: 64,
+    });
   });
 });
 
@@ -149,7 +159,15 @@ describe('context-encoder: training and report pictures', () => {
     const source = {
       modality: 'image' as const,
       size: 16,
-      batch: (idx: Int32Array) => ({ modality: 'image' as const, images: images.slice(0, idx.length * 784), n: idx.length, height: 28, width: 28, channels: 1, indices: idx }),
+      batch: (idx: Int32Array) => ({
+        modality: 'image' as const,
+        images: images.slice(0, idx.length * 784),
+        n: idx.length,
+        height: 28,
+        width: 28,
+        channels: 1,
+        indices: idx,
+      }),
     };
     const encoder = createConvNet({ inputShape: [28, 28, 1], widths: [8, 16], seed: 1 });
     const run = () => train({ task: contextEncoderTask, taskConfig: { decoderWidth: 8 }, encoder, source, config: { epochs: 1, batchSize: 4, seed: 1 } });
@@ -158,7 +176,12 @@ describe('context-encoder: training and report pictures', () => {
     const before = tf.memory().numTensors;
     const r = await run();
     expect(r.steps).toBe(4);
-    const pictures = contextEncoderTask.reportImages!({ config: contextEncoderConfig.parse({ mask: 'central', decoderWidth: 8 }), encoder, heads: r.heads as never, raw: source.batch(Int32Array.of(0, 1, 2)) });
+    const pictures = contextEncoderTask.reportImages!({
+      config: contextEncoderConfig.parse({ mask: 'central', decoderWidth: 8 }),
+      encoder,
+      heads: r.heads as never,
+      raw: source.batch(Int32Array.of(0, 1, 2)),
+    });
     dispose(r);
     expect(tf.memory().numTensors).toBe(before);
     expect(pictures).toHaveLength(1);

@@ -105,7 +105,15 @@ describe('jigsaw: training', () => {
     const source = {
       modality: 'image' as const,
       size: 32,
-      batch: (idx: Int32Array) => ({ modality: 'image' as const, images: images.slice(0, idx.length * 784), n: idx.length, height: 28, width: 28, channels: 1, indices: idx }),
+      batch: (idx: Int32Array) => ({
+        modality: 'image' as const,
+        images: images.slice(0, idx.length * 784),
+        n: idx.length,
+        height: 28,
+        width: 28,
+        channels: 1,
+        indices: idx,
+      }),
     };
     const encoder = createConvNet({ inputShape: [28, 28, 1], widths: [8, 16], seed: 1 });
     const run = () => train({ task: jigsawTask, taskConfig: { permutations: 100, hidden: 16 }, encoder, source, config: { epochs: 1, batchSize: 8, seed: 1 } });

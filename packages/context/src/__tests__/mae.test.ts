@@ -2,7 +2,19 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng, createRegistry, initBackend, train } from '@ssl/core';
 import { createConvNet, createVit, vitParts } from '@ssl/encoders';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MaeDecoderInput, contextTasks, maeConfig, maeEncode, maeLoss, maeTask, normalizePatches, patchMaskFromNoise, randomPatchMask, selectionMatrix, visiblePatchCount } from '../index';
+import {
+  MaeDecoderInput,
+  contextTasks,
+  maeConfig,
+  maeEncode,
+  maeLoss,
+  maeTask,
+  normalizePatches,
+  patchMaskFromNoise,
+  randomPatchMask,
+  selectionMatrix,
+  visiblePatchCount,
+} from '../index';
 
 beforeAll(async () => {
   await initBackend();
@@ -60,20 +72,50 @@ describe('mae: random patch masking', () => {
 
 describe('mae: loss', () => {
   // 1 image, 3 patches of 2 values; patches 0 and 2 are removed.
-  const target = tf.tensor3d([[[1, 3], [0, 0], [2, 6]]]);
+  const target = tf.tensor3d([
+    [
+      [1, 3],
+      [0, 0],
+      [2, 6],
+    ],
+  ]);
   const mask = tf.tensor2d([[1, 0, 1]]);
 
   it('equals the mean squared error over the removed patches, computed by hand', () => {
-    const pred = tf.tensor3d([[[0, 3], [5, 5], [2, 2]]]);
+    const pred = tf.tensor3d([
+      [
+        [0, 3],
+        [5, 5],
+        [2, 2],
+      ],
+    ]);
     // Patch 0: ((1−0)² + 0) / 2 = 0.5; patch 2: (0 + (6−2)²) / 2 = 8; mean over 2 removed patches = 4.25.
     expect(maeLoss(pred, target, mask).dataSync()[0]).toBeCloseTo(4.25, 6);
     pred.dispose();
   });
 
   it('does not change when the predictions on visible patches change, but does on removed ones', () => {
-    const pred = tf.tensor3d([[[0, 3], [5, 5], [2, 2]]]);
-    const visibleChanged = tf.tensor3d([[[0, 3], [-100, 42], [2, 2]]]);
-    const removedChanged = tf.tensor3d([[[1, 3], [5, 5], [2, 2]]]);
+    const pred = tf.tensor3d([
+      [
+        [0, 3],
+        [5, 5],
+        [2, 2],
+      ],
+    ]);
+    const visibleChanged = tf.tensor3d([
+      [
+        [0, 3],
+        [-100, 42],
+        [2, 2],
+      ],
+    ]);
+    const removedChanged = tf.tensor3d([
+      [
+        [1, 3],
+        [5, 5],
+        [2, 2],
+      ],
+    ]);
     const base = maeLoss(pred, target, mask).dataSync()[0]!;
     expect(maeLoss(visibleChanged, target, mask).dataSync()[0]).toBe(base);
     expect(maeLoss(removedChanged, target, mask).dataSync()[0]).toBeCloseTo(4, 6); // patch 0 now exact: 8 / 2
@@ -81,7 +123,11 @@ describe('mae: loss', () => {
   });
 
   it('normalises each patch by its own mean and unbiased variance (the normalised-pixel target)', () => {
-    const patches = [[1, 2, 3, 6], [4, 4, 4, 4], [0, 10, 0, 10]];
+    const patches = [
+      [1, 2, 3, 6],
+      [4, 4, 4, 4],
+      [0, 10, 0, 10],
+    ];
     const expected = patches.map((p) => {
       const mu = p.reduce((s, v) => s + v, 0) / p.length;
       const v = p.reduce((s, x) => s + (x - mu) ** 2, 0) / (p.length - 1);
@@ -110,12 +156,13 @@ describe('mae: the encoder sees the visible patches only', () => {
     expect(m.keep).toBe(4);
     const rng = new Rng(1);
     const base = Float32Array.from({ length: n * 256 }, () => rng.float());
-    const pixelPatch = (p: number) => (Math.floor(Math.floor(p / 16) / 4) * 4 + Math.floor((p % 16) / 4)); // patch of pixel p within its image
-    const change = (keepVisible: boolean) => base.map((v, k) => {
-      const i = Math.floor(k / 256);
-      const masked = m.masked[i * 16 + pixelPatch(k % 256)] === 1;
-      return masked === keepVisible ? v + 5 : v; // keepVisible: alter only removed pixels
-    });
+    const pixelPatch = (p: number) => Math.floor(Math.floor(p / 16) / 4) * 4 + Math.floor((p % 16) / 4); // patch of pixel p within its image
+    const change = (keepVisible: boolean) =>
+      base.map((v, k) => {
+        const i = Math.floor(k / 256);
+        const masked = m.masked[i * 16 + pixelPatch(k % 256)] === 1;
+        return masked === keepVisible ? v + 5 : v; // keepVisible: alter only removed pixels
+      });
     const latent = (data: Float32Array) =>
       tf.tidy(() => Array.from(maeEncode(vit, tf.tensor4d(data, [n, 16, 16, 1]), selectionMatrix(m.visible, n, m.keep, 16)).dataSync()));
     const a = latent(base);
@@ -125,7 +172,9 @@ describe('mae: the encoder sees the visible patches only', () => {
     // Selecting every patch reproduces the full ViT's tokens exactly: patch order and positions line up.
     const all = Int32Array.from({ length: n * 16 }, (_, k) => k % 16);
     const viaSelection = tf.tidy(() => Array.from(maeEncode(vit, tf.tensor4d(base, [n, 16, 16, 1]), selectionMatrix(all, n, 16, 16)).dataSync()));
-    const direct = tf.tidy(() => Array.from((vit.blocks.apply(vit.tokens.apply(vit.patchEmbed.apply(vit.patchify.apply(tf.tensor4d(base, [n, 16, 16, 1]))))) as tf.Tensor).dataSync()));
+    const direct = tf.tidy(() =>
+      Array.from((vit.blocks.apply(vit.tokens.apply(vit.patchEmbed.apply(vit.patchify.apply(tf.tensor4d(base, [n, 16, 16, 1]))))) as tf.Tensor).dataSync()),
+    );
     viaSelection.forEach((v, k) => expect(v).toBeCloseTo(direct[k]!, 5));
     enc.dispose();
   });
@@ -135,7 +184,13 @@ describe('mae: decoder input', () => {
   it('puts each visible token back at its patch, the mask token at removed patches, and adds the positions', () => {
     const layer = new MaeDecoderInput({ grid: [2, 2], seed: 1 });
     // 1 image, class token + 2 visible tokens (patches 3 and 1, in selection order), width 4.
-    const tokens = tf.tensor3d([[[9, 9, 9, 9], [1, 2, 3, 4], [5, 6, 7, 8]]]);
+    const tokens = tf.tensor3d([
+      [
+        [9, 9, 9, 9],
+        [1, 2, 3, 4],
+        [5, 6, 7, 8],
+      ],
+    ]);
     const select = selectionMatrix(Int32Array.of(3, 1), 1, 2, 4);
     const out = (layer.apply([tokens, tf.transpose(select, [0, 2, 1])]) as tf.Tensor3D).arraySync()[0]!;
     const [maskToken, positions] = layer.getWeights().map((w) => w.arraySync() as number[] | number[][]) as [number[], number[][]];
@@ -154,7 +209,8 @@ describe('mae: training', () => {
   for (let i = 0; i < n; i++) {
     const angle = rng.float() * Math.PI * 2;
     const offset = rng.float();
-    for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) images[i * 256 + y * 16 + x] = 0.5 + 0.5 * Math.sin(offset * 6 + (Math.cos(angle) * x + Math.sin(angle) * y) / 3);
+    for (let y = 0; y < 16; y++)
+      for (let x = 0; x < 16; x++) images[i * 256 + y * 16 + x] = 0.5 + 0.5 * Math.sin(offset * 6 + (Math.cos(angle) * x + Math.sin(angle) * y) / 3);
   }
   const source = {
     modality: 'image' as const,
@@ -204,7 +260,9 @@ describe('mae: training', () => {
 
   it('refuses a non-ViT encoder with one line naming --encoder vit, and is registered with the paper defaults', async () => {
     const encoder = createConvNet({ inputShape: [16, 16, 1], widths: [4, 8], seed: 0 });
-    await expect(train({ task: maeTask, encoder, source, config: { epochs: 1, batchSize: 8 } })).rejects.toThrow(/^MAE needs a ViT encoder .*Use --encoder vit\.$/);
+    await expect(train({ task: maeTask, encoder, source, config: { epochs: 1, batchSize: 8 } })).rejects.toThrow(
+      /^MAE needs a ViT encoder .*Use --encoder vit\.$/,
+    );
     encoder.dispose();
     const r = createRegistry().use(contextTasks);
     expect(r.get('mae').family).toBe('context');

@@ -72,7 +72,11 @@ describe('maskTokens (BERT masking)', () => {
 describe('maskedLmLoss', () => {
   it('equals the hand-computed cross-entropy over the selected positions', () => {
     // rows 1 and 2 selected, targets 0 and 1: −log σ(2 − 0) over [2, 0] and −log(1/2) over [1, 1]
-    const logits = tf.tensor2d([[5, -5], [2, 0], [1, 1]]);
+    const logits = tf.tensor2d([
+      [5, -5],
+      [2, 0],
+      [1, 1],
+    ]);
     const loss = maskedLmLoss(logits, tf.tensor1d([1, 2], 'int32'), tf.tensor1d([0, 1], 'int32'));
     const expected = (Math.log(1 + Math.exp(-2)) + Math.log(2)) / 2;
     expect(loss.dataSync()[0]).toBeCloseTo(expected, 6);
@@ -90,20 +94,28 @@ describe('maskedLmLoss', () => {
     const c = maskedLmLoss(tf.add(base, tf.mul(noise, -1).reverse(0)) as tf.Tensor2D, positions, targets).dataSync()[0]!;
     expect(Math.abs(c - a)).toBeGreaterThan(1e-3);
     // and unselected rows get exactly zero gradient
-    const g = tf.grad((x: tf.Tensor) => maskedLmLoss(x as tf.Tensor2D, positions, targets))(base).arraySync() as number[][];
+    const g = tf
+      .grad((x: tf.Tensor) => maskedLmLoss(x as tf.Tensor2D, positions, targets))(base)
+      .arraySync() as number[][];
     [1, 2, 4, 5].forEach((r) => g[r]!.forEach((v) => expect(v).toBe(0)));
     expect(g[0]!.some((v) => v !== 0)).toBe(true);
   });
 });
 
-describe('maskedLmTerm (tied output layer with BERT\'s output bias)', () => {
+describe("maskedLmTerm (tied output layer with BERT's output bias)", () => {
   it('equals the cross-entropy of head(h) · Eᵀ + b computed by hand, and trains the bias', () => {
     const encoder = createTransformer({ vocabSize: 7, maxLength: 3, dim: 4, heads: 2, layers: 1, seed: 0 });
     const head = maskedLmHead(4, 1);
     const bias = maskedLmOutputBias(encoder);
     expect(bias.weights[0]!.shape).toEqual([7]);
     bias.weights[0]!.write(tf.tensor1d([0, 0.5, -1, 2, 0, 0.3, -0.2]));
-    const seq = tf.tensor3d([[[0.1, -0.2, 0.3, 0.4], [1, 0, -1, 0.5], [0.2, 0.2, -0.3, 0]]]);
+    const seq = tf.tensor3d([
+      [
+        [0.1, -0.2, 0.3, 0.4],
+        [1, 0, -1, 0.5],
+        [0.2, 0.2, -0.3, 0],
+      ],
+    ]);
     const positions = tf.tensor1d([1], 'int32');
     const targets = tf.tensor1d([5], 'int32');
     const loss = maskedLmTerm(encoder, head, seq, positions, targets, { bias }).dataSync()[0]!;
@@ -119,7 +131,10 @@ describe('maskedLmTerm (tied output layer with BERT\'s output bias)', () => {
     const logits0 = logits.map((z, v) => z - b[v]!);
     expect(noBias).toBeCloseTo(Math.log(logits0.reduce((s, z) => s + Math.exp(z), 0)) - logits0[5]!, 5);
     // the bias gets the softmax gradient p − onehot(target)
-    const grad = tf.variableGrads(() => maskedLmTerm(encoder, head, seq, positions, targets, { bias }), bias.trainableWeights.map((w) => w.read() as tf.Variable));
+    const grad = tf.variableGrads(
+      () => maskedLmTerm(encoder, head, seq, positions, targets, { bias }),
+      bias.trainableWeights.map((w) => w.read() as tf.Variable),
+    );
     const gb = Object.values(grad.grads)[0]!.arraySync() as number[];
     const p = logits.map((z) => Math.exp(z - lse));
     gb.forEach((v, i) => expect(v).toBeCloseTo(p[i]! - (i === 5 ? 1 : 0), 5));

@@ -21,6 +21,12 @@ describe('hammingPermutations', () => {
 
   // pairs: (012,102)=2, (012,210)=2, (102,210)=3
   it('permutationStats matches a hand count', () => {
-    expect(permutationStats([[0, 1, 2], [1, 0, 2], [2, 1, 0]])).toEqual({ min: 2, mean: 7 / 3 });
+    expect(
+      permutationStats([
+        [0, 1, 2],
+        [1, 0, 2],
+        [2, 1, 0],
+      ]),
+    ).toEqual({ min: 2, mean: 7 / 3 });
   });
 });

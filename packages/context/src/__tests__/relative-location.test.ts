@@ -82,7 +82,8 @@ describe('relative-location: training', () => {
       }),
     };
     const encoder = createConvNet({ inputShape: [28, 28, 1], widths: [8, 16], seed: 1 });
-    const run = (steps: number) => train({ task: relativeLocationTask, taskConfig: { hidden: 16 }, encoder, source, config: { epochs: 1, batchSize: 16, seed: 1 }, stopAfterSteps: steps });
+    const run = (steps: number) =>
+      train({ task: relativeLocationTask, taskConfig: { hidden: 16 }, encoder, source, config: { epochs: 1, batchSize: 16, seed: 1 }, stopAfterSteps: steps });
     const dispose = (r: Awaited<ReturnType<typeof run>>) => tf.dispose(Object.values(r.heads).flatMap((h) => h.weights.map((w) => w.read())));
     // One warm-up run creates tfjs' lazily built kernels and caches.
     dispose(await run(1));

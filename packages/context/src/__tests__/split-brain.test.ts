@@ -92,7 +92,13 @@ describe('split-brain: training', () => {
     expect(r.parseConfig('split-brain', {})).toEqual({ abBinSize: 10, lightnessBins: 50, hidden: 64 });
     expect(splitBrainTask.defaultEncoder).toBe('split-convnet');
     const rng = new Rng(3);
-    const data = new ImageDataset({ pixels: Uint8Array.from({ length: 16 * H * H * 3 }, () => Math.floor(rng.float() * 256)), n: 16, height: H, width: H, channels: 3 });
+    const data = new ImageDataset({
+      pixels: Uint8Array.from({ length: 16 * H * H * 3 }, () => Math.floor(rng.float() * 256)),
+      n: 16,
+      height: H,
+      width: H,
+      channels: 3,
+    });
     const encoder = createSplitConvNet({ inputShape: [H, H, 3], widths: [4, 6], seed: 1 });
     const before = tf.memory().numTensors;
     const result = await train({ task: splitBrainTask, encoder, source: data, config: { epochs: 2, batchSize: 8, seed: 1 } });

@@ -53,7 +53,11 @@ describe('word2vec sampling', () => {
     }
     const z = 900 ** 0.75 + 90 ** 0.75 + 10 ** 0.75;
     let chi2 = 0;
-    for (const [w, c] of [[X, 900], [Y, 90], [Z, 10]] as const) {
+    for (const [w, c] of [
+      [X, 900],
+      [Y, 90],
+      [Z, 10],
+    ] as const) {
       const expected = (n * c ** 0.75) / z;
       chi2 += ((hits.get(w) ?? 0) - expected) ** 2 / expected;
     }
@@ -85,23 +89,50 @@ describe('word2vec loss', () => {
   it('matches the hand-computed negative-sampling loss, and the batched loss matches it', () => {
     // -log σ(1) - log σ(-0) - log σ(-(-2)) = log(1+e^-1) + log 2 + log(1+e^-2)
     const expected = Math.log(1 + Math.exp(-1)) + Math.log(2) + Math.log(1 + Math.exp(-2));
-    expect(negativeSamplingLoss([1, 0], [1, 0], [[0, 1], [-2, 0]])).toBeCloseTo(expected, 10);
+    expect(
+      negativeSamplingLoss(
+        [1, 0],
+        [1, 0],
+        [
+          [0, 1],
+          [-2, 0],
+        ],
+      ),
+    ).toBeCloseTo(expected, 10);
     // Two examples; the second has its last noise term masked out; scale 1/2 (two text items).
     const second = Math.log(1 + Math.exp(-0.5)) + Math.log(1 + Math.exp(0.5 * 3));
-    const loss = tf.tidy(() =>
-      word2vecLoss(
-        tf.tensor2d([[1, 0], [0, 0.5]]),
-        tf.tensor3d([[[1, 0], [0, 1], [-2, 0]], [[0, 1], [0, 3], [5, 5]]]),
-        tf.tensor2d([[1, 1, 1], [1, 1, 0]]),
-        0.5,
-      ).dataSync()[0]!,
+    const loss = tf.tidy(
+      () =>
+        word2vecLoss(
+          tf.tensor2d([
+            [1, 0],
+            [0, 0.5],
+          ]),
+          tf.tensor3d([
+            [
+              [1, 0],
+              [0, 1],
+              [-2, 0],
+            ],
+            [
+              [0, 1],
+              [0, 3],
+              [5, 5],
+            ],
+          ]),
+          tf.tensor2d([
+            [1, 1, 1],
+            [1, 1, 0],
+          ]),
+          0.5,
+        ).dataSync()[0]!,
     );
     expect(loss).toBeCloseTo((expected + second) / 2, 5);
   });
 });
 
 describe('word2vec SGD step', () => {
-  it('takes the reference tool\'s per-example step and reports the hand-computed loss', () => {
+  it("takes the reference tool's per-example step and reports the hand-computed loss", () => {
     // One skip-gram example: input word 5 with vector [1, 0]; positive 6 with [0.5, 0], one noise word 7 with [0, 1].
     const input = new Float32Array(8 * 2);
     const output = new Float32Array(8 * 2);
@@ -126,11 +157,18 @@ describe('word2vec tasks on the shared trainer', () => {
   // Two topics that never share a sentence: words of one topic must end up closer together.
   function topicCorpus(): TextCorpus {
     const rng = new Rng(1);
-    const groups = [['cat', 'dog', 'pet', 'fur'], ['car', 'road', 'wheel', 'fuel'], ['sun', 'rain', 'wind', 'snow'], ['bread', 'milk', 'salt', 'rice']];
+    const groups = [
+      ['cat', 'dog', 'pet', 'fur'],
+      ['car', 'road', 'wheel', 'fuel'],
+      ['sun', 'rain', 'wind', 'snow'],
+      ['bread', 'milk', 'salt', 'rice'],
+    ];
     const documents = Array.from({ length: 40 }, (_, d) => ({
       id: `d${d}`,
       // Capitalised sentences, so splitSentences gives 10 items per document.
-      text: Array.from({ length: 10 }, () => `${Array.from({ length: 6 }, () => rng.pick(groups[d % 4]!)).join(' ')}.`.replace(/^./, (c) => c.toUpperCase())).join(' '),
+      text: Array.from({ length: 10 }, () =>
+        `${Array.from({ length: 6 }, () => rng.pick(groups[d % 4]!)).join(' ')}.`.replace(/^./, (c) => c.toUpperCase()),
+      ).join(' '),
     }));
     return { name: 'topics', documents };
   }

@@ -11,7 +11,15 @@ beforeAll(async () => {
 
 const rgbBatch = (n: number, size: number, seed: number): ImageBatch => {
   const rng = new Rng(seed);
-  return { modality: 'image', images: Float32Array.from({ length: n * size * size * 3 }, () => rng.float()), n, height: size, width: size, channels: 3, indices: new Int32Array(n) };
+  return {
+    modality: 'image',
+    images: Float32Array.from({ length: n * size * size * 3 }, () => rng.float()),
+    n,
+    height: size,
+    width: size,
+    channels: 3,
+    indices: new Int32Array(n),
+  };
 };
 
 describe('CMC', () => {
@@ -40,8 +48,16 @@ describe('CMC', () => {
   });
 
   it('cross-view InfoNCE (both directions) matches a hand-written softmax', () => {
-    const z1 = [[1, 0], [0.6, 0.8], [0, -2]];
-    const z2 = [[0.8, 0.6], [0, 1], [1, -1]];
+    const z1 = [
+      [1, 0],
+      [0.6, 0.8],
+      [0, -2],
+    ];
+    const z2 = [
+      [0.8, 0.6],
+      [0, 1],
+      [1, -1],
+    ];
     const tau = 0.5;
     const unit = (v: number[]) => v.map((x) => x / Math.hypot(...v));
     const ce = (q: number[][], k: number[][]) =>
@@ -62,7 +78,8 @@ describe('CMC', () => {
     expect(batch.x2!.shape).toEqual([4, 8, 8, 2]);
     const vars = [encoder.trainableWeights[0]!.read(), heads.view2!.trainableWeights[0]!.read()] as tf.Variable[];
     const { value, grads } = tf.variableGrads(
-      () => cmcTask.loss({ config, encoder, heads, batch, state: undefined, training: true, encode: (x) => encoder.apply(x, { training: true }) as tf.Tensor2D }),
+      () =>
+        cmcTask.loss({ config, encoder, heads, batch, state: undefined, training: true, encode: (x) => encoder.apply(x, { training: true }) as tf.Tensor2D }),
       vars,
     );
     expect(Number.isFinite(value.arraySync())).toBe(true);

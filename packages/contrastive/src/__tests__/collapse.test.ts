@@ -24,7 +24,10 @@ describe('SimSiam collapse and the collapse monitor', () => {
       log: (l) => lines.push(l),
     });
     encoder.dispose();
-    return { stds: r.history.filter((h) => h.embStd !== undefined).map((h) => h.embStd!), warnings: lines.filter((l) => l.startsWith('warning: the embedding collapsed')) };
+    return {
+      stds: r.history.filter((h) => h.embStd !== undefined).map((h) => h.embStd!),
+      warnings: lines.filter((l) => l.startsWith('warning: the embedding collapsed')),
+    };
   };
 
   it('collapses without the stop-gradient and the monitor warns once; with it, it does not', async () => {

@@ -2,7 +2,18 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng, initBackend, type ImageBatch, type SequenceBatch } from '@ssl/core';
 import { createConvNet, createMlp } from '@ssl/encoders';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cpcConfig, cpcContext, cpcInfoNCE, cpcPatchGeometry, cpcPatches, cpcSequenceConfig, cpcSequenceTask, cpcSequenceUnits, cpcTask, sequenceInfoNCE } from '../index';
+import {
+  cpcConfig,
+  cpcContext,
+  cpcInfoNCE,
+  cpcPatchGeometry,
+  cpcPatches,
+  cpcSequenceConfig,
+  cpcSequenceTask,
+  cpcSequenceUnits,
+  cpcTask,
+  sequenceInfoNCE,
+} from '../index';
 
 beforeAll(async () => {
   await initBackend();
@@ -21,7 +32,8 @@ describe('CPC on patch grids', () => {
     const b = cpcContext(heads.context!, tf.tensor2d(changed, [2 * g * g, 5]), g).arraySync();
     for (let s = 0; s < 2 * g; s++) {
       for (let t = 0; t < g; t++) {
-        if (t < 2) expect(b[s]![t]).toEqual(a[s]![t]); // rows 0, 1: unchanged
+        if (t < 2)
+          expect(b[s]![t]).toEqual(a[s]![t]); // rows 0, 1: unchanged
         else expect(b[s]![t]).not.toEqual(a[s]![t]); // rows 2, 3 see the change
       }
     }
@@ -46,8 +58,22 @@ describe('CPC on patch grids', () => {
 
   it('InfoNCE scores each prediction against every code of the batch (hand-checked on a 2×2 grid)', () => {
     // 1 image, grid 2, k = 1: sequences are columns 0 and 1; context row 0 predicts the code at row 1.
-    const codes = tf.tensor2d([[1, 0], [0, 1], [2, 0], [0, 3]]); // (r0c0, r0c1, r1c0, r1c1)
-    const contexts = tf.tensor3d([[[1, 0], [9, 9]], [[0, 1], [9, 9]]]);
+    const codes = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+      [2, 0],
+      [0, 3],
+    ]); // (r0c0, r0c1, r1c0, r1c1)
+    const contexts = tf.tensor3d([
+      [
+        [1, 0],
+        [9, 9],
+      ],
+      [
+        [0, 1],
+        [9, 9],
+      ],
+    ]);
     const identity = tf.sequential({ layers: [tf.layers.dense({ inputShape: [2], units: 2, useBias: false, weights: [tf.eye(2)] })] });
     const got = cpcInfoNCE(codes, contexts, [identity], 2).arraySync();
     // column 0: pred [1,0], scores [1, 0, 2, 0], target 2; column 1: pred [0,1], scores [0, 1, 0, 3], target 3
@@ -60,10 +86,27 @@ describe('CPC on patch grids', () => {
     const encoder = createConvNet({ inputShape: [12, 12, 1], widths: [4, 8], seed: 0 });
     const heads = cpcTask.createHeads({ config, featureDim: 8, inputShape: [12, 12, 1], seed: 1 });
     const rng = new Rng(2);
-    const raw: ImageBatch = { modality: 'image', images: Float32Array.from({ length: 3 * 144 }, () => rng.float()), n: 3, height: 12, width: 12, channels: 1, indices: new Int32Array(3) };
+    const raw: ImageBatch = {
+      modality: 'image',
+      images: Float32Array.from({ length: 3 * 144 }, () => rng.float()),
+      n: 3,
+      height: 12,
+      width: 12,
+      channels: 1,
+      indices: new Int32Array(3),
+    };
     const batch = tf.tidy(() => cpcTask.prepare(raw, { config, rng, training: true }));
-    const vars = [encoder.trainableWeights[0]!, heads.context!.trainableWeights[0]!, heads.predict1!.trainableWeights[0]!, heads.predict2!.trainableWeights[0]!].map((w) => w.read() as tf.Variable);
-    const { value, grads } = tf.variableGrads(() => cpcTask.loss({ config, encoder, heads, batch, state: undefined, training: true, encode: (x) => encoder.apply(x, { training: true }) as tf.Tensor2D }), vars);
+    const vars = [
+      encoder.trainableWeights[0]!,
+      heads.context!.trainableWeights[0]!,
+      heads.predict1!.trainableWeights[0]!,
+      heads.predict2!.trainableWeights[0]!,
+    ].map((w) => w.read() as tf.Variable);
+    const { value, grads } = tf.variableGrads(
+      () =>
+        cpcTask.loss({ config, encoder, heads, batch, state: undefined, training: true, encode: (x) => encoder.apply(x, { training: true }) as tf.Tensor2D }),
+      vars,
+    );
     expect(value.arraySync()).toBeGreaterThan(0);
     for (const g of Object.values(grads)) expect(tf.abs(g).max().arraySync()).toBeGreaterThan(0);
   });
@@ -92,8 +135,22 @@ describe('CPC on sequences', () => {
 
   it('sequence InfoNCE equals a hand-computed value and the grid loss equals it on column order', () => {
     // 2 sequences × 2 steps, k = 1: context at t=0 predicts the code at t=1 of the same sequence.
-    const codes = tf.tensor2d([[1, 0], [2, 0], [0, 1], [0, 3]]); // (s0t0, s0t1, s1t0, s1t1)
-    const contexts = tf.tensor3d([[[1, 0], [9, 9]], [[0, 1], [9, 9]]]);
+    const codes = tf.tensor2d([
+      [1, 0],
+      [2, 0],
+      [0, 1],
+      [0, 3],
+    ]); // (s0t0, s0t1, s1t0, s1t1)
+    const contexts = tf.tensor3d([
+      [
+        [1, 0],
+        [9, 9],
+      ],
+      [
+        [0, 1],
+        [9, 9],
+      ],
+    ]);
     const identity = tf.sequential({ layers: [tf.layers.dense({ inputShape: [2], units: 2, useBias: false, weights: [tf.eye(2)] })] });
     const ce = (s: number[], t: number) => Math.log(s.reduce((a, x) => a + Math.exp(x), 0)) - s[t]!;
     // s0: pred [1,0] scores [1,2,0,0] target 1; s1: pred [0,1] scores [0,0,1,3] target 3.
@@ -122,7 +179,23 @@ describe('CPC on sequences', () => {
       }
     }
     const vars = encoder.trainableWeights.map((w) => w.read() as tf.Variable);
-    const step = () => tf.tidy(() => tf.variableGrads(() => cpcSequenceTask.loss({ config, encoder, heads, batch, state: undefined, training: true, encode: (x) => encoder.apply(x, { training: true }) as tf.Tensor2D }), vars).value);
+    const step = () =>
+      tf.tidy(
+        () =>
+          tf.variableGrads(
+            () =>
+              cpcSequenceTask.loss({
+                config,
+                encoder,
+                heads,
+                batch,
+                state: undefined,
+                training: true,
+                encode: (x) => encoder.apply(x, { training: true }) as tf.Tensor2D,
+              }),
+            vars,
+          ).value,
+      );
     step().dispose();
     const n = tf.memory().numTensors;
     const loss = step();

@@ -38,10 +38,21 @@ describe('Deep Graph Infomax', () => {
     expect(hand).toBeCloseTo(0.615714, 5); // (0.126928 + 1.313262 + 0.974077 + 0.048587) / 4
     expect(dgiBceLoss(tf.tensor1d([2, -1]), tf.tensor1d([0.5, -3])).arraySync()).toBeCloseTo(hand, 5);
     // readout σ(mean) and the bilinear score hᵀWs + b
-    const h = tf.tensor2d([[1, 2], [0, 1]]);
+    const h = tf.tensor2d([
+      [1, 2],
+      [0, 1],
+    ]);
     expect(dgiReadout(h).arraySync()[0]![0]).toBeCloseTo(1 / (1 + Math.exp(-0.5)), 6);
     // W s = [[1, 0], [2, 1]]·[0.5, 1] = [0.5, 2]; h·Ws = [4.5, 2]; + 0.1
-    const scores = bilinearScores(h, tf.tensor2d([[0.5, 1]]), tf.tensor2d([[1, 0], [2, 1]]), tf.scalar(0.1)).arraySync();
+    const scores = bilinearScores(
+      h,
+      tf.tensor2d([[0.5, 1]]),
+      tf.tensor2d([
+        [1, 0],
+        [2, 1],
+      ]),
+      tf.scalar(0.1),
+    ).arraySync();
     expect(scores[0]).toBeCloseTo(4.6, 5);
     expect(scores[1]).toBeCloseTo(2.1, 5);
   });

@@ -33,21 +33,24 @@ describe('Deep InfoMax', () => {
   it('JSD loss = mean softplus(−s) over same-image pairs + mean softplus(s) over cross-image pairs', () => {
     let pos = 0;
     let neg = 0;
-    for (let i = 0; i < 2; i++) for (let j = 0; j < 2; j++) for (let p = 0; p < 3; p++) {
-      const s = dot(G[i]!, L[j]![p]!);
-      if (i === j) pos += softplus(-s) / 6;
-      else neg += softplus(s) / 6;
-    }
+    for (let i = 0; i < 2; i++)
+      for (let j = 0; j < 2; j++)
+        for (let p = 0; p < 3; p++) {
+          const s = dot(G[i]!, L[j]![p]!);
+          if (i === j) pos += softplus(-s) / 6;
+          else neg += softplus(s) / 6;
+        }
     const got = dimJsdLoss(tf.tensor2d(G), tf.tensor3d(L)).dataSync()[0]!;
     expect(Math.abs(got - (pos + neg))).toBeLessThan(1e-5);
   });
 
   it('InfoNCE loss: each local vector picks its own image among the global vectors', () => {
     let total = 0;
-    for (let j = 0; j < 2; j++) for (let p = 0; p < 3; p++) {
-      const s = [0, 1].map((i) => dot(G[i]!, L[j]![p]!));
-      total += -(s[j]! - Math.log(Math.exp(s[0]!) + Math.exp(s[1]!)));
-    }
+    for (let j = 0; j < 2; j++)
+      for (let p = 0; p < 3; p++) {
+        const s = [0, 1].map((i) => dot(G[i]!, L[j]![p]!));
+        total += -(s[j]! - Math.log(Math.exp(s[0]!) + Math.exp(s[1]!)));
+      }
     const got = dimInfoNCELoss(tf.tensor2d(G), tf.tensor3d(L)).dataSync()[0]!;
     expect(Math.abs(got - total / 6)).toBeLessThan(1e-5);
   });
@@ -75,7 +78,13 @@ describe('Deep InfoMax', () => {
     expect(() => r.parseConfig('dim', { estimator: 'mine' } as never)).toThrow(/estimator/);
     for (const estimator of ['jsd', 'infonce'] as const) {
       const encoder = createConvNet({ inputShape: [28, 28, 1], widths: [4, 8], seed: 2 });
-      const res = await train({ task: dimTask, taskConfig: { estimator, hidden: 16, embedDim: 8 }, encoder, source: loadMnist('train', { limit: 64 }), config: { epochs: 6, batchSize: 32, lr: 3e-3, seed: 1 } });
+      const res = await train({
+        task: dimTask,
+        taskConfig: { estimator, hidden: 16, embedDim: 8 },
+        encoder,
+        source: loadMnist('train', { limit: 64 }),
+        config: { epochs: 6, batchSize: 32, lr: 3e-3, seed: 1 },
+      });
       const first = res.history[0]!.loss;
       const last = res.history.at(-1)!.loss;
       expect(last).toBeLessThan(first);

@@ -30,7 +30,20 @@ describe('byolLoss', () => {
     const byHand = mean(p.map((pi, i) => 2 - 2 * cos(pi, z[i]!)));
     expect(Math.abs(value(byolLoss(tf.tensor2d(p), tf.tensor2d(z))) - byHand)).toBeLessThan(1e-5);
     // Worked: p = (1, 0), z = (1, 1): cos = 1/√2, loss = 2 − √2; p = (0, 2), z = (0, 5): loss 0. Mean (2 − √2)/2.
-    expect(value(byolLoss(tf.tensor2d([[1, 0], [0, 2]]), tf.tensor2d([[1, 1], [0, 5]])))).toBeCloseTo((2 - Math.SQRT2) / 2, 6);
+    expect(
+      value(
+        byolLoss(
+          tf.tensor2d([
+            [1, 0],
+            [0, 2],
+          ]),
+          tf.tensor2d([
+            [1, 1],
+            [0, 5],
+          ]),
+        ),
+      ),
+    ).toBeCloseTo((2 - Math.SQRT2) / 2, 6);
   });
 });
 
@@ -58,10 +71,19 @@ describe('Barlow Twins', () => {
 
   it('a 2×2 case worked out on paper: C = [[−1, 1], [−1, 1]], loss 4 + 2λ', () => {
     // z1 columns [1,3] and [2,4] standardise to [−1,1]; z2 columns [1,0] → [1,−1], [0,1] → [−1,1].
-    const z1 = tf.tensor2d([[1, 2], [3, 4]]);
-    const z2 = tf.tensor2d([[1, 0], [0, 1]]);
+    const z1 = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
+    const z2 = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+    ]);
     const c = crossCorrelation(z1, z2).arraySync();
-    [[-1, 1], [-1, 1]].forEach((row, i) => row.forEach((v, j) => expect(c[i]![j]).toBeCloseTo(v, 4)));
+    [
+      [-1, 1],
+      [-1, 1],
+    ].forEach((row, i) => row.forEach((v, j) => expect(c[i]![j]).toBeCloseTo(v, 4)));
     // On-diagonal (1 − (−1))² + (1 − 1)² = 4; off-diagonal λ(1² + (−1)²) = 2λ.
     expect(value(barlowTwinsLoss(z1, z2, 0.5))).toBeCloseTo(5, 3);
   });
@@ -95,7 +117,12 @@ describe('VICReg', () => {
 
   it('a worked case: identical views with std ≥ 1 and uncorrelated columns give loss 0', () => {
     // Columns (2, −2, 0, 0) and (0, 0, 2, −2): unbiased variance 8/3 > 1, covariance 0, MSE 0.
-    const z = tf.tensor2d([[2, 0], [-2, 0], [0, 2], [0, -2]]);
+    const z = tf.tensor2d([
+      [2, 0],
+      [-2, 0],
+      [0, 2],
+      [0, -2],
+    ]);
     expect(value(vicregTerms(z, z).loss)).toBeCloseTo(0, 6);
   });
 });
@@ -140,8 +167,20 @@ describe('Sinkhorn-Knopp (SwAV codes)', () => {
   });
 
   it('passes no gradient to the scores', () => {
-    const s = tf.tensor2d([[0.1, 0.5], [0.3, -0.2]]);
-    const g = tf.grad((x: tf.Tensor) => sinkhornKnopp(x as tf.Tensor2D).mul(tf.tensor2d([[1, 2], [3, 4]])).sum())(s);
+    const s = tf.tensor2d([
+      [0.1, 0.5],
+      [0.3, -0.2],
+    ]);
+    const g = tf.grad((x: tf.Tensor) =>
+      sinkhornKnopp(x as tf.Tensor2D)
+        .mul(
+          tf.tensor2d([
+            [1, 2],
+            [3, 4],
+          ]),
+        )
+        .sum(),
+    )(s);
     expect(Array.from(g.dataSync())).toEqual([0, 0, 0, 0]);
   });
 });
@@ -165,16 +204,26 @@ describe('swappedPrediction and dinoLoss', () => {
     teachers.forEach((t, i) =>
       students.forEach((s, v) => {
         if (v === i) return;
-        total += mean(t.map((ti, b) => {
-          const pt = softmax(ti.map((x, k) => (x - center[k]!) / 0.04));
-          const ls = logSoftmax(s[b]!.map((x) => x / 0.1));
-          return -pt.reduce((a, p, k) => a + p * ls[k]!, 0);
-        }));
+        total += mean(
+          t.map((ti, b) => {
+            const pt = softmax(ti.map((x, k) => (x - center[k]!) / 0.04));
+            const ls = logSoftmax(s[b]!.map((x) => x / 0.1));
+            return -pt.reduce((a, p, k) => a + p * ls[k]!, 0);
+          }),
+        );
         pairs++;
       }),
     );
     expect(pairs).toBe(4);
-    const got = value(dinoLoss(students.map((m) => tf.tensor2d(m)), teachers.map((m) => tf.tensor2d(m)), tf.tensor2d([center]), 0.1, 0.04));
+    const got = value(
+      dinoLoss(
+        students.map((m) => tf.tensor2d(m)),
+        teachers.map((m) => tf.tensor2d(m)),
+        tf.tensor2d([center]),
+        0.1,
+        0.04,
+      ),
+    );
     expect(Math.abs(got - total / pairs)).toBeLessThan(1e-3 * Math.max(1, total / pairs));
   });
 });

@@ -25,12 +25,32 @@ beforeAll(async () => {
 
 const snapshot = (models: tf.LayersModel[]) => models.flatMap((m) => m.trainableWeights.map((w) => Array.from(w.read().dataSync())));
 const gradSum = (g: Record<string, tf.Tensor>) => Object.values(g).reduce((s, t) => s + t.abs().sum().dataSync()[0]!, 0);
-const raw = loadMnist('train', { limit: 8 }).batch(Int32Array.from({ length: 8 }, (_, i) => i), new Rng(0));
+const raw = loadMnist('train', { limit: 8 }).batch(
+  Int32Array.from({ length: 8 }, (_, i) => i),
+  new Rng(0),
+);
 
 /** One hand-driven training step (plain SGD) as the trainer does it; returns the disposable batch. */
-function sgdStep(task: AnyPretextTask, config: unknown, encoder: tf.LayersModel, heads: Heads, state: unknown, step: number, onlineVars: tf.Variable[], frozenVars: tf.Variable[]) {
+function sgdStep(
+  task: AnyPretextTask,
+  config: unknown,
+  encoder: tf.LayersModel,
+  heads: Heads,
+  state: unknown,
+  step: number,
+  onlineVars: tf.Variable[],
+  frozenVars: tf.Variable[],
+) {
   const batch = tf.tidy(() => task.prepare(raw, { config, rng: new Rng(100 + step), training: true }));
-  const ctx = { config, encoder, heads, batch, state, training: true, encode: (x: tf.Tensor) => encoder.apply(x, { training: true }) as tf.Tensor2D } as LossContext<unknown>;
+  const ctx = {
+    config,
+    encoder,
+    heads,
+    batch,
+    state,
+    training: true,
+    encode: (x: tf.Tensor) => encoder.apply(x, { training: true }) as tf.Tensor2D,
+  } as LossContext<unknown>;
   const frozen = tf.variableGrads(() => task.loss(ctx), frozenVars);
   const frozenGrad = gradSum(frozen.grads);
   // A second loss call on the same batch: the state it stashes (DINO: the teacher mean) is replaced, with the same values.
@@ -71,7 +91,16 @@ describe('BYOL', () => {
     const totalSteps = 10;
     for (let k = 0; k < 3; k++) {
       const before = snapshot(state.target.models);
-      const { batch, frozenGrad, onlineGrad } = sgdStep(byolTask, config, encoder, heads, state, k, varsOf([...online, heads.predictor!]), varsOf(state.target.models));
+      const { batch, frozenGrad, onlineGrad } = sgdStep(
+        byolTask,
+        config,
+        encoder,
+        heads,
+        state,
+        k,
+        varsOf([...online, heads.predictor!]),
+        varsOf(state.target.models),
+      );
       expect(frozenGrad).toBe(0);
       expect(onlineGrad).toBeGreaterThan(0);
       const after = snapshot(online);
@@ -135,7 +164,13 @@ describe('multi-crop and prototypes', () => {
     tf.dispose(Object.values(d));
 
     const encoder = createConvNet({ inputShape: [28, 28, 1], widths: [4, 8], seed: 2 });
-    const r = await train({ task: swavTask, taskConfig: { prototypes: 6, projectionHidden: 8, projectionDim: 4, localCrops: 2, localCropSize: 14 }, encoder, source: loadMnist('train', { limit: 16 }), config: { epochs: 1, batchSize: 8, seed: 1 } });
+    const r = await train({
+      task: swavTask,
+      taskConfig: { prototypes: 6, projectionHidden: 8, projectionDim: 4, localCrops: 2, localCropSize: 14 },
+      encoder,
+      source: loadMnist('train', { limit: 16 }),
+      config: { epochs: 1, batchSize: 8, seed: 1 },
+    });
     expect(r.history.every((h) => Number.isFinite(h.loss))).toBe(true);
     const w = r.heads.prototypes!.trainableWeights[0]!.read() as tf.Tensor2D;
     Array.from(w.norm('euclidean', 0).dataSync()).forEach((n) => expect(n).toBeCloseTo(1, 5));
@@ -157,7 +192,8 @@ describe.each(small)('%s in the trainer', (_name, task, taskConfig) => {
   it('keeps tf.memory().numTensors flat from step to step and logs the collapse metrics', async () => {
     const source = loadMnist('train', { limit: 24 });
     const encoder = createConvNet({ inputShape: [28, 28, 1], widths: [4, 8], seed: 1 });
-    const run = (steps: number) => train({ task, taskConfig, encoder, source, config: { epochs: 1, batchSize: 6, seed: 1, embeddingEvery: 1 }, stopAfterSteps: steps });
+    const run = (steps: number) =>
+      train({ task, taskConfig, encoder, source, config: { epochs: 1, batchSize: 6, seed: 1, embeddingEvery: 1 }, stopAfterSteps: steps });
     const dispose = (r: Awaited<ReturnType<typeof run>>) => tf.dispose(Object.values(r.heads).flatMap((h) => h.weights.map((w) => w.read())));
     dispose(await run(1));
     const base = tf.memory().numTensors;

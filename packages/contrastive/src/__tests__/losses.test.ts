@@ -42,7 +42,10 @@ describe('ntXentLoss', () => {
   it('a two-example case worked out on paper', () => {
     // z1 = [(1,0), (0,1)], z2 = z1: positives have sim 1, the two negatives sim 0 each.
     // Each anchor: −log(e^{1/τ} / (e^{1/τ} + 2)), τ = 1 → −log(e / (e + 2)).
-    const z = tf.tensor2d([[1, 0], [0, 1]]);
+    const z = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+    ]);
     expect(ntXentLoss(z, z, 1).dataSync()[0]).toBeCloseTo(-Math.log(Math.E / (Math.E + 2)), 5);
   });
 

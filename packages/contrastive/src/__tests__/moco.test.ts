@@ -12,7 +12,10 @@ beforeAll(async () => {
 const snapshot = (m: tf.LayersModel) => m.trainableWeights.map((w) => Array.from(w.read().dataSync()));
 
 describe('MoCo', () => {
-  const raw = loadMnist('train', { limit: 8 }).batch(Int32Array.from({ length: 8 }, (_, i) => i), new Rng(0));
+  const raw = loadMnist('train', { limit: 8 }).batch(
+    Int32Array.from({ length: 8 }, (_, i) => i),
+    new Rng(0),
+  );
 
   it('is registered in the contrastive family with τ = 0.07 and a FIFO queue', () => {
     const r = createRegistry().use(contrastiveTasks);
@@ -23,10 +26,32 @@ describe('MoCo', () => {
   });
 
   it('enqueue replaces the oldest keys first and wraps the pointer', () => {
-    const queue = tf.variable(tf.tensor2d([[0, 0], [1, 1], [2, 2], [3, 3], [4, 4]]));
-    const next = enqueue(queue, tf.tensor2d([[10, 10], [11, 11], [12, 12]]), 3);
+    const queue = tf.variable(
+      tf.tensor2d([
+        [0, 0],
+        [1, 1],
+        [2, 2],
+        [3, 3],
+        [4, 4],
+      ]),
+    );
+    const next = enqueue(
+      queue,
+      tf.tensor2d([
+        [10, 10],
+        [11, 11],
+        [12, 12],
+      ]),
+      3,
+    );
     expect(next).toBe(1);
-    expect(queue.arraySync()).toEqual([[12, 12], [1, 1], [2, 2], [10, 10], [11, 11]]);
+    expect(queue.arraySync()).toEqual([
+      [12, 12],
+      [1, 1],
+      [2, 2],
+      [10, 10],
+      [11, 11],
+    ]);
     // The next batch continues where the last one stopped: row 1 is now the oldest.
     expect(enqueue(queue, tf.tensor2d([[20, 20]]), next)).toBe(2);
     expect(queue.arraySync()[1]).toEqual([20, 20]);
@@ -60,7 +85,15 @@ describe('MoCo', () => {
 
     const batch = tf.tidy(() => mocoTask.prepare(raw, { config, rng: new Rng(7), training: true }));
     const lossOf = () =>
-      mocoTask.loss({ config, encoder, heads: heads as never, batch, state, training: true, encode: (x) => encoder.apply(x, { training: true }) as tf.Tensor2D });
+      mocoTask.loss({
+        config,
+        encoder,
+        heads: heads as never,
+        batch,
+        state,
+        training: true,
+        encode: (x) => encoder.apply(x, { training: true }) as tf.Tensor2D,
+      });
     const qVars = [...encoder.trainableWeights, ...heads.projector!.trainableWeights].map((w) => w.read() as tf.Variable);
     const kVars = [...state.keyEncoder.trainableWeights, ...state.keyProjector.trainableWeights].map((w) => w.read() as tf.Variable);
     const kGrads = tf.variableGrads(lossOf, kVars);

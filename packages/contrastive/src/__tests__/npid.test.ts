@@ -61,9 +61,7 @@ describe('NPID memory bank', () => {
     ];
     const u = [0.1, 0.5, 0.9]; // written rows [0, 2, 3] → negatives rows 0, 2, 3
     const batch = { x: tf.zeros([2, 1, 1, 1]) as tf.Tensor4D, rows: tf.tensor1d([0, 1], 'int32'), u: tf.tensor1d(u) };
-    const got = npidTask
-      .loss({ config, encoder: undefined as never, heads, batch, state, training: false, encode: () => tf.tensor2d(feats) })
-      .dataSync()[0]!;
+    const got = npidTask.loss({ config, encoder: undefined as never, heads, batch, state, training: false, encode: () => tf.tensor2d(feats) }).dataSync()[0]!;
     const negs = [0, 2, 3].map((i) => bankRows[i]!);
     const byHand = feats.map(unit).map((f, i) => {
       const pos = i === 0 ? bankRows[0]! : f;
@@ -109,7 +107,16 @@ describe('NPID memory bank', () => {
       [-1, 0],
     ]);
     const labels = Int32Array.from([0, 0, 1, 1, 2]);
-    const pred = knnFromBank(bank, labels, tf.tensor2d([[1, 0.05], [0.05, 1], [-1, -0.1]]), { k: 2 });
+    const pred = knnFromBank(
+      bank,
+      labels,
+      tf.tensor2d([
+        [1, 0.05],
+        [0.05, 1],
+        [-1, -0.1],
+      ]),
+      { k: 2 },
+    );
     expect(Array.from(pred)).toEqual([0, 1, 2]);
     // k = 5 with a hot temperature: the weighted vote still favours the close class.
     expect(Array.from(knnFromBank(bank, labels, tf.tensor2d([[1, 0]]), { k: 5, temperature: 0.1 }))).toEqual([0]);

@@ -10,7 +10,13 @@ describe('checkpoints', () => {
     const file = path.join(dir, 'checkpoint.ckpt');
     const a = new Float32Array([1.5, -2, 3e-8]);
     const b = new Float32Array([Math.PI]);
-    await writeCheckpoint(file, { meta: { step: 7, note: 'x' }, tensors: [{ name: 'a', shape: [3], data: a }, { name: 'b', shape: [1, 1], data: b }] });
+    await writeCheckpoint(file, {
+      meta: { step: 7, note: 'x' },
+      tensors: [
+        { name: 'a', shape: [3], data: a },
+        { name: 'b', shape: [1, 1], data: b },
+      ],
+    });
     const r = await readCheckpoint<{ step: number }>(file);
     expect(r.meta.step).toBe(7);
     expect([...r.tensors[0]!.data]).toEqual([...a]);

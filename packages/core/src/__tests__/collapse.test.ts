@@ -25,7 +25,11 @@ describe('embeddingStats (collapse monitoring)', () => {
     const r = new Rng(3);
     const d = 16;
     const n = 256;
-    const s = embeddingStats(Float32Array.from({ length: n * d }, () => r.normal()), n, d);
+    const s = embeddingStats(
+      Float32Array.from({ length: n * d }, () => r.normal()),
+      n,
+      d,
+    );
     expect(Math.abs(s.std - 1 / Math.sqrt(d))).toBeLessThan(0.1 / Math.sqrt(d));
     expect(s.effectiveRank).toBeGreaterThan(14);
     expect(s.std).toBeGreaterThan(COLLAPSE_FRACTION / Math.sqrt(d));

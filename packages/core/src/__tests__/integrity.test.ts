@@ -26,7 +26,9 @@ describe('checkpoint integrity', () => {
     const buf = readFileSync(file);
     buf.fill(0, 200_000, 300_000);
     writeFileSync(file, buf);
-    await expect(readCheckpoint(file)).rejects.toThrow(new RegExp(`Checkpoint "${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}" is damaged: its sha256 does not match`));
+    await expect(readCheckpoint(file)).rejects.toThrow(
+      new RegExp(`Checkpoint "${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}" is damaged: its sha256 does not match`),
+    );
   });
 
   it('one flipped bit in the header JSON is caught too', async () => {
@@ -109,7 +111,10 @@ describe('openRunDir never clobbers', () => {
     mkdirSync(ro);
     chmodSync(ro, 0o555);
     const isRoot = process.getuid?.() === 0;
-    if (!isRoot) await expect(openRunDir({ dir: path.join(ro, 'run') })).rejects.toThrow(/cannot be written \(EACCES: no permission or read-only disk\)\. Pick a writable --out/);
+    if (!isRoot)
+      await expect(openRunDir({ dir: path.join(ro, 'run') })).rejects.toThrow(
+        /cannot be written \(EACCES: no permission or read-only disk\)\. Pick a writable --out/,
+      );
     chmodSync(ro, 0o755);
   });
 
@@ -171,7 +176,9 @@ const meanTask = definePretextTask({
 
 function bnEncoder(): tf.LayersModel {
   const input = tf.input({ shape: [8, 8, 1] });
-  let h = tf.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
+  let h = tf.layers
+    .conv2d({ filters: 2, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.heNormal({ seed: 1 }) })
+    .apply(input) as tf.SymbolicTensor;
   h = tf.layers.batchNormalization().apply(h) as tf.SymbolicTensor;
   h = tf.layers.flatten().apply(h) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: h });
@@ -186,15 +193,26 @@ describe('the divergence guard', () => {
     const dir = tmp('ssl-guard-');
     const config = { epochs: 2, batchSize: 8, seed: 1, checkpointEvery: 1, optimizer: 'sgd' as const, lr: 0.01 };
     const state = { calls: 0, poisonFrom: 2 };
-    const err = (await train({ task: meanTask, encoder: bnEncoder(), source: imageSource(32, state), config, runDir: dir }).catch((e: Error) => e)) as Error & { exitCode: number };
-    expect(err.message).toMatch(/^Tensor model\/\d+\/\S+ became (NaN|Infinity) at epoch 1, step 3 .*the last finite checkpoint \(step 2\) is kept in .*checkpoint.ckpt\. Lower the learning rate and continue from it with --resume --set lr=0\.001/);
+    const err = (await train({ task: meanTask, encoder: bnEncoder(), source: imageSource(32, state), config, runDir: dir }).catch((e: Error) => e)) as Error & {
+      exitCode: number;
+    };
+    expect(err.message).toMatch(
+      /^Tensor model\/\d+\/\S+ became (NaN|Infinity) at epoch 1, step 3 .*the last finite checkpoint \(step 2\) is kept in .*checkpoint.ckpt\. Lower the learning rate and continue from it with --resume --set lr=0\.001/,
+    );
     expect(err.exitCode).toBe(3);
     const ckpt = await readCheckpoint<{ globalStep: number }>(path.join(dir, 'checkpoint.ckpt'));
     expect(ckpt.meta.globalStep).toBe(2);
     expect(ckpt.tensors.every((t) => t.data.every(Number.isFinite))).toBe(true);
     // The proposed fix: resume from the kept checkpoint (here with clean data) and finish.
     const enc = bnEncoder();
-    const r = await train({ task: meanTask, encoder: enc, source: imageSource(32, { calls: 0, poisonFrom: Infinity }), config: { ...config, lr: 0.001 }, runDir: dir, resume: true });
+    const r = await train({
+      task: meanTask,
+      encoder: enc,
+      source: imageSource(32, { calls: 0, poisonFrom: Infinity }),
+      config: { ...config, lr: 0.001 },
+      runDir: dir,
+      resume: true,
+    });
     expect(r.steps).toBe(8);
     for (const w of enc.weights) expect((await w.read().data()).every(Number.isFinite)).toBe(true);
   });
@@ -203,9 +221,17 @@ describe('the divergence guard', () => {
     const dir = tmp('ssl-guard-');
     let calls = 0;
     // The loss explodes at step 2 (×1e6, still finite), batch-norm statistics overflow at step 3.
-    const exploding = { ...meanTask, name: 'toy-explode', loss: (ctx: Parameters<typeof meanTask.loss>[0]) => tf.mul(meanTask.loss(ctx), calls++ === 2 ? 1e6 : 1) as tf.Scalar };
+    const exploding = {
+      ...meanTask,
+      name: 'toy-explode',
+      loss: (ctx: Parameters<typeof meanTask.loss>[0]) => tf.mul(meanTask.loss(ctx), calls++ === 2 ? 1e6 : 1) as tf.Scalar,
+    };
     const config = { epochs: 2, batchSize: 8, seed: 1, checkpointEvery: 1, optimizer: 'sgd' as const, lr: 0.01 };
-    const err = (await train({ task: exploding, encoder: bnEncoder(), source: imageSource(32, { calls: 0, poisonFrom: 3 }), config, runDir: dir }).catch((e: Error) => e)) as Error;
-    expect(err.message).toMatch(/became (NaN|Infinity) at epoch 1, step 4 .*the last finite checkpoint \(step 3\) is kept in .*, but its loss \S+ was already far above the first step's \S+, so resuming it would diverge again\. Lower the learning rate and start again with --force --set lr=0\.001/);
+    const err = (await train({ task: exploding, encoder: bnEncoder(), source: imageSource(32, { calls: 0, poisonFrom: 3 }), config, runDir: dir }).catch(
+      (e: Error) => e,
+    )) as Error;
+    expect(err.message).toMatch(
+      /became (NaN|Infinity) at epoch 1, step 4 .*the last finite checkpoint \(step 3\) is kept in .*, but its loss \S+ was already far above the first step's \S+, so resuming it would diverge again\. Lower the learning rate and start again with --force --set lr=0\.001/,
+    );
   });
 });

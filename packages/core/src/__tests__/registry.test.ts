@@ -19,7 +19,10 @@ const makeTask = <N extends string>(name: N, title = 'A task') =>
 
 describe('registry', () => {
   it('registers, lists and looks up tasks', () => {
-    const r = createRegistry().use(makeTask('alpha')).use([makeTask('beta')]).use({ tasks: [makeTask('gamma')] });
+    const r = createRegistry()
+      .use(makeTask('alpha'))
+      .use([makeTask('beta')])
+      .use({ tasks: [makeTask('gamma')] });
     expect(r.names()).toEqual(['alpha', 'beta', 'gamma']);
     expect(r.get('beta').name).toBe('beta');
     expect(r.has('delta')).toBe(false);

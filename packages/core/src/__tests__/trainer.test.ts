@@ -27,7 +27,16 @@ function barSource(n: number, fill?: number): DataSource<ImageBatch> {
     batch(indices) {
       const out = new Float32Array(indices.length * 64);
       indices.forEach((k, j) => out.set(images.subarray(k * 64, (k + 1) * 64), j * 64));
-      return { modality: 'image', images: out, n: indices.length, height: 8, width: 8, channels: 1, labels: labels.filter((_, i) => indices.includes(i)), indices };
+      return {
+        modality: 'image',
+        images: out,
+        n: indices.length,
+        height: 8,
+        width: 8,
+        channels: 1,
+        labels: labels.filter((_, i) => indices.includes(i)),
+        indices,
+      };
     },
   };
 }
@@ -42,7 +51,9 @@ const flipTask = definePretextTask({
   description: 'test',
   config: z.object({ scale: z.number().default(1) }).strict(),
   createHeads: ({ featureDim, seed }) => ({
-    classifier: tf.sequential({ layers: [tf.layers.dense({ inputShape: [featureDim], units: 2, kernelInitializer: tf.initializers.glorotUniform({ seed }) })] }),
+    classifier: tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [featureDim], units: 2, kernelInitializer: tf.initializers.glorotUniform({ seed }) })],
+    }),
   }),
   prepare: (raw, { rng, config }) => {
     const flips = Int32Array.from({ length: raw.n }, () => (rng.bernoulli(0.5) ? 1 : 0));
@@ -56,7 +67,9 @@ const flipTask = definePretextTask({
 
 function tinyEncoder(seed: number): tf.LayersModel {
   const input = tf.input({ shape: [8, 8, 1] });
-  let h = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.heNormal({ seed }) }).apply(input) as tf.SymbolicTensor;
+  let h = tf.layers
+    .conv2d({ filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.heNormal({ seed }) })
+    .apply(input) as tf.SymbolicTensor;
   h = tf.layers.batchNormalization().apply(h) as tf.SymbolicTensor;
   h = tf.layers.reLU().apply(h) as tf.SymbolicTensor;
   h = tf.layers.flatten().apply(h) as tf.SymbolicTensor;
@@ -136,8 +149,14 @@ describe('trainer', () => {
     });
     expect(calls).toEqual([2, 4]);
     expect(r.history.filter((h) => 'knn' in h).map((h) => h.knn)).toEqual([0.2, 0.4]);
-    const lines = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.filter((l) => 'knn' in l).map((l) => [l.epoch, l.knn])).toEqual([[1, 0.2], [3, 0.4]]);
+    const lines = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.filter((l) => 'knn' in l).map((l) => [l.epoch, l.knn])).toEqual([
+      [1, 0.2],
+      [3, 0.4],
+    ]);
   });
 
   it('stops with a clear message when the loss becomes NaN', async () => {

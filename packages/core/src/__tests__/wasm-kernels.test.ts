@@ -31,7 +31,15 @@ describe('wasm training kernels match the cpu backend', () => {
           const xt = tf.tensor4d(x, [2, h, h, 3]);
           const y0 = tf.maxPool(xt, 2, 2, pad);
           const dy = tf.tensor(randomArray(y0.size, 8), y0.shape);
-          return tf.grad((a) => tf.maxPool(a as tf.Tensor4D, 2, 2, pad).mul(dy).sum())(xt).dataSync().slice();
+          return tf
+            .grad((a) =>
+              tf
+                .maxPool(a as tf.Tensor4D, 2, 2, pad)
+                .mul(dy)
+                .sum(),
+            )(xt)
+            .dataSync()
+            .slice();
         }),
       );
     expect(Array.from(await grad('wasm'))).toEqual(Array.from(await grad('cpu')));
@@ -53,7 +61,12 @@ describe('wasm training kernels match the cpu backend', () => {
           const xt = tf.tensor4d(x, [2, h, h, 3]);
           const y0 = tf.conv2d(xt, tf.tensor4d(w, [k, k, 3, 4]), stride, pad);
           const dy = tf.tensor(randomArray(y0.size, 3), y0.shape);
-          const g = tf.grad((wt) => tf.conv2d(xt, wt as tf.Tensor4D, stride, pad).mul(dy).sum())(tf.tensor4d(w, [k, k, 3, 4]));
+          const g = tf.grad((wt) =>
+            tf
+              .conv2d(xt, wt as tf.Tensor4D, stride, pad)
+              .mul(dy)
+              .sum(),
+          )(tf.tensor4d(w, [k, k, 3, 4]));
           return g.dataSync().slice();
         }),
       );
@@ -74,7 +87,12 @@ describe('wasm training kernels match the cpu backend', () => {
           const wt = tf.tensor4d(w, [k, k, 3, 4]);
           const y0 = tf.conv2d(tf.tensor4d(x, [2, h, h, 3]), wt, stride, pad);
           const dy = tf.tensor(randomArray(y0.size, 6), y0.shape);
-          const g = tf.grad((xt) => tf.conv2d(xt as tf.Tensor4D, wt, stride, pad).mul(dy).sum())(tf.tensor4d(x, [2, h, h, 3]));
+          const g = tf.grad((xt) =>
+            tf
+              .conv2d(xt as tf.Tensor4D, wt, stride, pad)
+              .mul(dy)
+              .sum(),
+          )(tf.tensor4d(x, [2, h, h, 3]));
           return g.dataSync().slice();
         }),
       );
@@ -98,10 +116,18 @@ describe('wasm training kernels match the cpu backend', () => {
           const beta = tf.tensor1d([0.1, 0.2, 0.3]);
           const f = (a: tf.Tensor, gm: tf.Tensor, bt: tf.Tensor) => {
             const { mean, variance } = tf.moments(a, [0, 1, 2]);
-            const y = fused ? tf.batchNorm(a, mean, variance, bt, gm, 1e-3) : a.sub(mean).mul(tf.rsqrt(variance.add(1e-3))).mul(gm).add(bt);
+            const y = fused
+              ? tf.batchNorm(a, mean, variance, bt, gm, 1e-3)
+              : a
+                  .sub(mean)
+                  .mul(tf.rsqrt(variance.add(1e-3)))
+                  .mul(gm)
+                  .add(bt);
             return y.mul(dy).sum();
           };
-          return tf.grads(f)([xt, gamma, beta]).flatMap((g) => [...g.dataSync()]);
+          return tf
+            .grads(f)([xt, gamma, beta])
+            .flatMap((g) => [...g.dataSync()]);
         }),
       );
     const cpu = await grads('cpu', false);
@@ -131,7 +157,12 @@ describe('wasm training kernels match the cpu backend', () => {
     const ids = [1, 3, 3, 9, 0, 1];
     const grad = (backend: string) =>
       on(backend, () =>
-        tf.tidy(() => tf.grad((t) => tf.gather(t, tf.tensor1d(ids, 'int32')).square().sum())(tf.tensor2d(table, [10, 4])).dataSync().slice()),
+        tf.tidy(() =>
+          tf
+            .grad((t) => tf.gather(t, tf.tensor1d(ids, 'int32')).square().sum())(tf.tensor2d(table, [10, 4]))
+            .dataSync()
+            .slice(),
+        ),
       );
     const cpu = await grad('cpu');
     await tf.setBackend('wasm');

@@ -12,7 +12,10 @@ const ourGradients: Grads = (f, xs) => (tf.engine() as unknown as { gradients: G
 
 function randomTensor(shape: number[], seed: number): tf.Tensor {
   const r = new Rng(seed);
-  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r.normal()), shape);
+  return tf.tensor(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r.normal()),
+    shape,
+  );
 }
 
 /** conv-BN-ReLU ×3 with a residual add: the shapes of a ResNet stage, tiny. */
@@ -63,7 +66,7 @@ describe('low-memory backprop', () => {
     net.dispose();
   });
 
-  it('frees a custom gradient\'s temporaries and handles a tensor used twice', () => {
+  it("frees a custom gradient's temporaries and handles a tensor used twice", () => {
     const x = tf.variable(tf.tensor1d([1, -2, 3]));
     const f = tf.customGrad((...args: unknown[]) => {
       const [a, save] = args as [tf.Tensor, tf.GradSaveFunc];

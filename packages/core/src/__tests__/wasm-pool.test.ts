@@ -13,7 +13,10 @@ function randomArray(n: number, seed: number): Float32Array {
 function convStep(): Float32Array[] {
   return tf.tidy(() => {
     const x = tf.tensor4d(randomArray(8 * 18 * 18 * 32, 1), [8, 18, 18, 32]);
-    const w = tf.tensor4d(randomArray(3 * 3 * 32 * 32, 2).map((v) => v * 0.1), [3, 3, 32, 32]);
+    const w = tf.tensor4d(
+      randomArray(3 * 3 * 32 * 32, 2).map((v) => v * 0.1),
+      [3, 3, 32, 32],
+    );
     const b = tf.tensor1d(randomArray(32, 3));
     const y = tf.fused.conv2d({ x, filter: w, bias: b, strides: 2, pad: 'same', activation: 'relu' });
     const [gx, gw] = tf.grads((a: tf.Tensor, f: tf.Tensor) => tf.square(tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')).sum())([x, w]);
@@ -36,7 +39,9 @@ describe('wasm worker pool', () => {
     const info = await initBackend({ backend: 'wasm', threads: 2, log: (l) => lines.push(l) });
     expect(info.threads).toBe(2);
     expect(lines).toEqual(['backend: wasm (forced), 2 threads']);
-    await expect(initBackend({ backend: 'wasm', threads: 0 })).rejects.toThrow(/^Invalid thread count 0 \(--threads \/ SSL_THREADS\)\. Must be an integer from 1 to 256/);
+    await expect(initBackend({ backend: 'wasm', threads: 0 })).rejects.toThrow(
+      /^Invalid thread count 0 \(--threads \/ SSL_THREADS\)\. Must be an integer from 1 to 256/,
+    );
   });
 
   it('splits a batch into near-equal chunks that depend only on the batch and thread count', () => {

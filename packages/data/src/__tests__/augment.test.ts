@@ -1,6 +1,19 @@
 import { Rng } from '@ssl/core';
 import { describe, expect, it } from 'vitest';
-import { augmentBatch, colorJitter, compose, cutout, gaussianBlur, gaussianNoise, grayscale, horizontalFlip, randomResizedCrop, randomRotate90, rotate90, type Image } from '../index';
+import {
+  augmentBatch,
+  colorJitter,
+  compose,
+  cutout,
+  gaussianBlur,
+  gaussianNoise,
+  grayscale,
+  horizontalFlip,
+  randomResizedCrop,
+  randomRotate90,
+  rotate90,
+  type Image,
+} from '../index';
 
 function ramp(h: number, w: number, c: number): Image {
   return { data: Float32Array.from({ length: h * w * c }, (_, i) => i / (h * w * c)), height: h, width: w, channels: c };
@@ -91,7 +104,15 @@ describe('augmentations', () => {
 
   it('augmentBatch applies a composed pipeline per image, deterministically', () => {
     const per = 4 * 4;
-    const batch = { modality: 'image' as const, images: Float32Array.from({ length: 2 * per }, (_, i) => (i % per) / per), n: 2, height: 4, width: 4, channels: 1, indices: Int32Array.of(0, 1) };
+    const batch = {
+      modality: 'image' as const,
+      images: Float32Array.from({ length: 2 * per }, (_, i) => (i % per) / per),
+      n: 2,
+      height: 4,
+      width: 4,
+      channels: 1,
+      indices: Int32Array.of(0, 1),
+    };
     const view = compose(randomResizedCrop({ size: [4, 4] }), horizontalFlip());
     const a = augmentBatch(batch, view, new Rng(9));
     expect([...augmentBatch(batch, view, new Rng(9)).images]).toEqual([...a.images]);

@@ -6,12 +6,20 @@ describe('BpeTokenizer', () => {
   it('learns the most frequent pair first (hand-checked)', () => {
     // pairs: l-o x3, o-w x3, w-e x2 ... 'l o' (3) ties 'o w' (3): alphabetical tie-break picks 'l o'
     const bpe = BpeTokenizer.train(['low', 'lower', 'lowest'], 2);
-    expect(bpe.merges).toEqual([['l', 'o'], ['lo', 'w']]);
+    expect(bpe.merges).toEqual([
+      ['l', 'o'],
+      ['lo', 'w'],
+    ]);
     expect(bpe.encode('lowest')).toEqual(['low', 'e', 's', 't</w>']);
   });
 
   it('round-trips real text and survives save/load', () => {
-    const words = tokenizeWords(loadTextCorpus('moby-dick').documents.slice(0, 3).map((d) => d.text).join(' '));
+    const words = tokenizeWords(
+      loadTextCorpus('moby-dick')
+        .documents.slice(0, 3)
+        .map((d) => d.text)
+        .join(' '),
+    );
     const bpe = BpeTokenizer.train(words, 200);
     const back = BpeTokenizer.fromJSON(JSON.parse(JSON.stringify(bpe.toJSON())));
     const sample = words.slice(0, 300);

@@ -52,13 +52,19 @@ describe('ImageDataset', () => {
 
   it('rejects inconsistent construction', () => {
     expect(() => new ImageDataset({ pixels: new Uint8Array(7), n: 2, height: 2, width: 2, channels: 1 })).toThrow(/7 pixel bytes do not match 2×2×2×1 = 8/);
-    expect(() => new ImageDataset({ pixels: new Uint8Array(8), n: 2, height: 2, width: 2, channels: 1, labels: Int32Array.of(0, 2), classNames: ['a', 'b'] })).toThrow(/label 2 is outside \[0, 1\]/);
+    expect(
+      () => new ImageDataset({ pixels: new Uint8Array(8), n: 2, height: 2, width: 2, channels: 1, labels: Int32Array.of(0, 2), classNames: ['a', 'b'] }),
+    ).toThrow(/label 2 is outside \[0, 1\]/);
   });
 
   it('batchIndices covers the order, dropping a short last batch when asked', () => {
     const order = Int32Array.from({ length: 10 }, (_, i) => i);
     expect([...batchIndices(order, 4, true)].map((b) => b.length)).toEqual([4, 4]);
-    expect([...batchIndices(order, 4, false)].map((b) => [...b])).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+    expect([...batchIndices(order, 4, false)].map((b) => [...b])).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ]);
     expect(() => [...batchIndices(order, 0, false)]).toThrow(/batch size 0 is not allowed/);
   });
 });

@@ -23,7 +23,17 @@ describe('graph loaders', () => {
   });
 
   it('row-normalises features, drops self-loops and duplicate edges, and rejects bad ids', () => {
-    const json = { numNodes: 3, numFeatures: 4, features: [[0, 1], [3], []], edges: [[0, 1], [1, 0], [2, 2], [1, 2]] };
+    const json = {
+      numNodes: 3,
+      numFeatures: 4,
+      features: [[0, 1], [3], []],
+      edges: [
+        [0, 1],
+        [1, 0],
+        [2, 2],
+        [1, 2],
+      ],
+    };
     const g = parseCoraJson(json);
     expect([...g.features]).toEqual([0.5, 0.5, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
     expect([...g.edges]).toEqual([0, 1, 1, 2]);
@@ -37,9 +47,13 @@ describe('graph loaders', () => {
   it('a label of 1e9 is one line naming the node and the value (not "Invalid typed array length")', () => {
     const karate = karateJson() as { labels: number[] };
     karate.labels[5] = 1e9;
-    expect(() => parseCoraJson(karate, {}, 'karate.json')).toThrow(/^karate.json: node 5 has label 1000000000; labels must be class ids 0\.\.1 \(numClasses is 2\)\. Fix that label/);
+    expect(() => parseCoraJson(karate, {}, 'karate.json')).toThrow(
+      /^karate.json: node 5 has label 1000000000; labels must be class ids 0\.\.1 \(numClasses is 2\)\. Fix that label/,
+    );
     const { numClasses: _n, ...noCount } = karate as Record<string, unknown>;
-    expect(() => parseCoraJson(noCount, {}, 'karate.json')).toThrow(/node 5 has label 1000000000; labels must be class ids 0\.\.33 \(at most one class per node\)/);
+    expect(() => parseCoraJson(noCount, {}, 'karate.json')).toThrow(
+      /node 5 has label 1000000000; labels must be class ids 0\.\.33 \(at most one class per node\)/,
+    );
   });
 
   it('parses an edge list with labels; every batch of a graph source is the whole graph', () => {

@@ -39,7 +39,9 @@ describe('IDX reader', () => {
     const whole = gzipSync(idx([100, 28, 28], big));
     const gz = path.join(dir, 'no-extension-cut');
     writeFileSync(gz, whole.subarray(0, Math.floor(whole.length / 2)));
-    expect(() => readIdx(gz)).toThrow(new RegExp(`IDX file "${gz}" is truncated \\(its gzip stream ends early\\): header says 100×28×28 = 78400 data bytes, found \\d+`));
+    expect(() => readIdx(gz)).toThrow(
+      new RegExp(`IDX file "${gz}" is truncated \\(its gzip stream ends early\\): header says 100×28×28 = 78400 data bytes, found \\d+`),
+    );
     const corrupt = Buffer.from(whole);
     corrupt.fill(0xff, 12, 40);
     writeFileSync(gz, corrupt);
@@ -67,7 +69,9 @@ describe('IDX reader', () => {
     expect(ds.shape).toEqual([3, 4, 1]);
     expect([...ds.labels!]).toEqual([7, 3]);
     expect(() => loadIdxImageDataset(d, 'train')).toThrow(`No "train-images-idx3-ubyte" or "train-images-idx3-ubyte.gz" in folder "${d}"`);
-    expect(() => loadIdxImageDataset(path.join(d, 'nope'), 'test')).toThrow(/Dataset folder ".*nope" does not exist; it should hold t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte/);
+    expect(() => loadIdxImageDataset(path.join(d, 'nope'), 'test')).toThrow(
+      /Dataset folder ".*nope" does not exist; it should hold t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte/,
+    );
     expect(() => loadIdxImageDataset(d, 'test', { limit: 0 })).toThrow(/limit 0 is not allowed/);
   });
 });

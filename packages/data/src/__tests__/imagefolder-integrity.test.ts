@@ -81,7 +81,9 @@ describe('decoded-pixel cache integrity', () => {
     writeFileSync(bin, bytes);
     const lines: string[] = [];
     const again = loadImageFolder(root, { ...opts, log: (l) => lines.push(l) });
-    expect(lines).toEqual([expect.stringMatching(/^warning: image cache ".*\.bin" is damaged \(its sha256 does not match its shape and bytes\); rebuilding it from the images\.$/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(/^warning: image cache ".*\.bin" is damaged \(its sha256 does not match its shape and bytes\); rebuilding it from the images\.$/),
+    ]);
     expect(Array.from(again.pixels)).toEqual(Array.from(good.pixels));
     // Rebuilt: the next load reads a good entry silently.
     const quiet: string[] = [];

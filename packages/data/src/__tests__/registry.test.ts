@@ -9,7 +9,19 @@ describe('dataset registry', () => {
   const reg = createDatasetRegistry().use(builtinDatasets);
 
   it('holds every built-in dataset, prefixes written as PATH', () => {
-    expect(reg.choices()).toEqual(['mnist', 'fashion-mnist', 'imagefolder:PATH', 'moving-mnist', 'sensors', 'cora:PATH', 'sotu', 'moby-dick', 'brown', 'spam', 'textdir:PATH']);
+    expect(reg.choices()).toEqual([
+      'mnist',
+      'fashion-mnist',
+      'imagefolder:PATH',
+      'moving-mnist',
+      'sensors',
+      'cora:PATH',
+      'sotu',
+      'moby-dick',
+      'brown',
+      'spam',
+      'textdir:PATH',
+    ]);
     expect(reg.choices('sequence')).toEqual(['moving-mnist', 'sensors']);
   });
 
@@ -30,7 +42,14 @@ describe('dataset registry', () => {
 describe('documentSource', () => {
   it('cuts each document into rows of `length` tokens, weighted by their token counts', () => {
     const words = Array.from({ length: 7 }, () => 'a b c d e f g h i j.').join(' '); // 70 tokens
-    const corpus: TextCorpus = { name: 't', documents: [{ id: 'd0', text: words, label: 1 }, { id: 'd1', text: 'a b.', label: 0 }], classes: ['x', 'y'] };
+    const corpus: TextCorpus = {
+      name: 't',
+      documents: [
+        { id: 'd0', text: words, label: 1 },
+        { id: 'd1', text: 'a b.', label: 0 },
+      ],
+      classes: ['x', 'y'],
+    };
     const tok = buildTokenizer(corpus, { minCount: 1 });
     expect(tok.vocab).toBeInstanceOf(Vocabulary);
     const b = documentSource(corpus, tok, [0, 1], 32).batch(Int32Array.of(0, 1), new Rng(0)) as TextBatch;

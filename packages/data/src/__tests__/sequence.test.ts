@@ -94,12 +94,18 @@ describe('sequence datasets', () => {
     const b = ds.batch(Int32Array.of(0, 3, 4), new Rng(0));
     expect(Array.from(b.frames)).toEqual([0, 1, 2, 6, 7, 8, 100, 101, 102]);
     expect(Array.from(ds.labels!)).toEqual([0, 0, 0, 0, 0]);
-    const ds2 = windowSeries([{ values: Float32Array.from({ length: 10 }, (_, i) => i), features: 1, labels: Int32Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 1) }], { window: 3, stride: 1 });
+    const ds2 = windowSeries([{ values: Float32Array.from({ length: 10 }, (_, i) => i), features: 1, labels: Int32Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 1) }], {
+      window: 3,
+      stride: 1,
+    });
     expect(Array.from(ds2.labels!)).toEqual([0, 0, 0, 0, 0, 0, 0, 1]);
   });
 
   it('wraps user arrays and checks their size', () => {
-    const ds = sequenceDatasetFromArray(Float32Array.from({ length: 12 }, (_, i) => i), { n: 2, length: 3, frameShape: [2] });
+    const ds = sequenceDatasetFromArray(
+      Float32Array.from({ length: 12 }, (_, i) => i),
+      { n: 2, length: 3, frameShape: [2] },
+    );
     expect(Array.from(ds.batch(Int32Array.of(1), new Rng(0)).frames)).toEqual([6, 7, 8, 9, 10, 11]);
     expect(() => sequenceDatasetFromArray(new Float32Array(5), { n: 2, length: 3, frameShape: [2] })).toThrow(/do not match/);
   });

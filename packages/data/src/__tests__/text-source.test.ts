@@ -29,7 +29,10 @@ describe('text source', () => {
     const src = createTextSource(c, tok, { length: 40, sentencesPerItem: 2, stride: 1 });
     // windows of 2: doc0 → 4, doc1 → 2, doc2 → 0 (one sentence only), doc3 → 3
     expect(src.size).toBe(9);
-    const b = src.batch(Int32Array.from({ length: src.size }, (_, i) => i), new Rng(3));
+    const b = src.batch(
+      Int32Array.from({ length: src.size }, (_, i) => i),
+      new Rng(3),
+    );
     for (let r = 0; r < b.n; r++) {
       const row = Array.from(b.tokens.subarray(r * b.length, (r + 1) * b.length));
       const sent = Array.from(b.sentence!.subarray(r * b.length, (r + 1) * b.length));
@@ -48,7 +51,13 @@ describe('text source', () => {
   });
 
   it('cuts long windows longest-sentence-first so every sentence keeps tokens', () => {
-    const c: TextCorpus = { name: 'cut', documents: [{ id: 'a', text: 'One two. Three four five six seven eight nine ten.' }, { id: 'b', text: 'Other doc here.' }] };
+    const c: TextCorpus = {
+      name: 'cut',
+      documents: [
+        { id: 'a', text: 'One two. Three four five six seven eight nine ten.' },
+        { id: 'b', text: 'Other doc here.' },
+      ],
+    };
     const src = createTextSource(c, buildTokenizer(c, { minCount: 1 }), { length: 5, sentencesPerItem: 2 });
     const b = src.batch(Int32Array.of(0), new Rng(0));
     expect(Array.from(b.sentence!)).toEqual([0, 0, 1, 1, 1]);

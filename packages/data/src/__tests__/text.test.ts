@@ -15,7 +15,13 @@ describe('text pipeline', () => {
   });
 
   it('builds a vocabulary with min-count, special tokens first, and round-trips through JSON', () => {
-    const v = Vocabulary.build([['a', 'b', 'a', 'c'], ['a', 'c']], { minCount: 2 });
+    const v = Vocabulary.build(
+      [
+        ['a', 'b', 'a', 'c'],
+        ['a', 'c'],
+      ],
+      { minCount: 2 },
+    );
     expect(v.tokens).toEqual([...SPECIAL_TOKENS, 'a', 'c']);
     expect(Array.from(v.counts)).toEqual([0, 0, 0, 0, 0, 3, 2]);
     expect(v.id('b')).toBe(1);

@@ -10,7 +10,21 @@ describe('bag-of-embeddings encoder', () => {
   it('averages the embeddings of the ids >= 2, ignoring [PAD] and [UNK], for any length', () => {
     const enc = createBagOfEmbeddings({ vocabSize: 10, dim: 3, seed: 1 });
     const table = embeddingTableOf(enc).read().arraySync() as number[][];
-    const out = tf.tidy(() => (enc.predict(tf.tensor2d([[5, 7, 0, 1], [1, 0, 0, 0]], [2, 4], 'int32')) as tf.Tensor).arraySync() as number[][]);
+    const out = tf.tidy(
+      () =>
+        (
+          enc.predict(
+            tf.tensor2d(
+              [
+                [5, 7, 0, 1],
+                [1, 0, 0, 0],
+              ],
+              [2, 4],
+              'int32',
+            ),
+          ) as tf.Tensor
+        ).arraySync() as number[][],
+    );
     table[5]!.forEach((v, d) => expect(out[0]![d]).toBeCloseTo((v + table[7]![d]!) / 2, 6));
     expect(out[1]).toEqual([0, 0, 0]);
     const longer = tf.tidy(() => (enc.predict(tf.tensor2d([[5, 7, 0, 0, 0, 0, 0, 0]], [1, 8], 'int32')) as tf.Tensor).arraySync() as number[][]);

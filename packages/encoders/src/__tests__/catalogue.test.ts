@@ -30,7 +30,9 @@ describe('ENCODERS / createEncoder', () => {
   });
 
   it('rejects an unknown name, listing the known ones', () => {
-    expect(() => createEncoder('vgg', {}, [28, 28, 1], 0)).toThrow(/Unknown encoder "vgg". Must be one of \[mlp, convnet, resnet18, gcn, transformer, bag-of-embeddings, split-convnet, vit\]/);
+    expect(() => createEncoder('vgg', {}, [28, 28, 1], 0)).toThrow(
+      /Unknown encoder "vgg". Must be one of \[mlp, convnet, resnet18, gcn, transformer, bag-of-embeddings, split-convnet, vit\]/,
+    );
     // not fooled by names inherited from Object.prototype
     expect(() => createEncoder('toString', {}, [28, 28, 1], 0)).toThrow(/Unknown encoder "toString"/);
   });

@@ -32,13 +32,22 @@ describe('GCN encoder', () => {
     const edges = Int32Array.of(0, 1, 1, 2, 2, 3, 0, 3, 1, 4);
     const n = 5;
     const enc = createGcn({ numFeatures: 3, numNodes: n, edges, widths: [4], seed: 1 });
-    const x = tf.tensor2d(Array.from({ length: n * 3 }, (_, i) => Math.sin(i + 1)), [n, 3]);
+    const x = tf.tensor2d(
+      Array.from({ length: n * 3 }, (_, i) => Math.sin(i + 1)),
+      [n, 3],
+    );
     const [kernel, bias] = enc.getWeights() as [tf.Tensor2D, tf.Tensor1D];
     const a = tf.tensor2d(denseAdjacency(n, edges));
-    const r = tf.tensor2d(Array.from({ length: n * 4 }, (_, i) => Math.cos(i)), [n, 4]);
+    const r = tf.tensor2d(
+      Array.from({ length: n * 4 }, (_, i) => Math.cos(i)),
+      [n, 4],
+    );
     const dense = (w: tf.Tensor2D) => tf.prelu(tf.add(tf.matMul(a, tf.matMul(x, w)), bias), tf.scalar(0.25));
     expect(Array.from((enc.predict(x) as tf.Tensor).dataSync())).toEqual(Array.from(dense(kernel).dataSync()).map((v) => expect.closeTo(v, 5)));
-    const got = tf.variableGrads(() => tf.sum(tf.mul(enc.apply(x) as tf.Tensor, r)) as tf.Scalar, enc.trainableWeights.map((w) => w.read() as tf.Variable));
+    const got = tf.variableGrads(
+      () => tf.sum(tf.mul(enc.apply(x) as tf.Tensor, r)) as tf.Scalar,
+      enc.trainableWeights.map((w) => w.read() as tf.Variable),
+    );
     const gKernel = Object.values(got.grads)[0]!;
     const want = tf.grad((w: tf.Tensor) => tf.sum(tf.mul(dense(w as tf.Tensor2D), r)))(kernel);
     expect(Array.from(gKernel.dataSync())).toEqual(Array.from(want.dataSync()).map((v) => expect.closeTo(v, 4)));

@@ -20,7 +20,9 @@ describe('saved encoder integrity', () => {
     const bin = path.join(dir, 'weights.bin');
     writeFileSync(bin, readFileSync(bin).subarray(0, 40));
     const err = (await loadLayersModel(dir).catch((e: Error) => e)) as Error;
-    expect(err.message).toMatch(/^Weights file ".*weights.bin" holds 40 bytes but ".*model.json" describes \d+: the file is truncated or belongs to another model\. Re-export/);
+    expect(err.message).toMatch(
+      /^Weights file ".*weights.bin" holds 40 bytes but ".*model.json" describes \d+: the file is truncated or belongs to another model\. Re-export/,
+    );
     expect(err.message).not.toMatch(/Based on the provided shape|\n/);
   });
 

@@ -16,7 +16,10 @@ beforeAll(async () => {
 describe('memory-lean batch normalisation', () => {
   it.each(['cpu', 'wasm'])('matches tf.layers.batchNormalization in output, gradients and moving statistics on %s', async (backend) => {
     await tf.setBackend(backend);
-    const x = tf.tensor4d(randomArray(4 * 5 * 5 * 6, 1).map((v) => 3 * v + 1), [4, 5, 5, 6]);
+    const x = tf.tensor4d(
+      randomArray(4 * 5 * 5 * 6, 1).map((v) => 3 * v + 1),
+      [4, 5, 5, 6],
+    );
     const dy = tf.tensor4d(randomArray(4 * 5 * 5 * 6, 2), [4, 5, 5, 6]);
     const run = (layer: tf.layers.Layer) => {
       layer.build(x.shape);
@@ -29,7 +32,10 @@ describe('memory-lean batch normalisation', () => {
         loss: value.dataSync()[0]!,
         grads: weights.map((w) => Array.from(grads[w.name]!.dataSync())),
         dx: Array.from(dx.dataSync()),
-        moving: layer.getWeights().slice(2).map((w) => Array.from(w.dataSync())),
+        moving: layer
+          .getWeights()
+          .slice(2)
+          .map((w) => Array.from(w.dataSync())),
       };
       tf.dispose([value, dx, ...Object.values(grads)]);
       return out;
@@ -68,7 +74,10 @@ describe('ResNet-18 trains on wasm', () => {
           const [a, b] = tf.split(z, 2, 0) as [tf.Tensor, tf.Tensor];
           return tf.sub(tf.mean(tf.square(tf.sub(a, b))), tf.mul(0.1, tf.mean(tf.square(z))));
         }, vars);
-        opt.apply(vars.map((v) => grads[v.name]), 1e-2);
+        opt.apply(
+          vars.map((v) => grads[v.name]),
+          1e-2,
+        );
         return value;
       });
       losses.push(loss.dataSync()[0]!);

@@ -34,7 +34,9 @@ describe('createTransformer', () => {
     ]);
     const pooled = enc.predict(x) as tf.Tensor;
     expect(pooled.shape).toEqual([2, 32]); // default hiddenStates 'all': embedding + final layer norm, 16 each
-    expect((createEncoder('transformer', { vocabSize: 30, dim: 16, heads: 2, layers: 1, hiddenStates: 'last' }, [6], 0).predict(x) as tf.Tensor).shape).toEqual([2, 16]);
+    expect((createEncoder('transformer', { vocabSize: 30, dim: 16, heads: 2, layers: 1, hiddenStates: 'last' }, [6], 0).predict(x) as tf.Tensor).shape).toEqual(
+      [2, 16],
+    );
     const seq = transformerSequenceModel(enc).predict(x) as tf.Tensor;
     expect(seq.shape).toEqual([2, 6, 16]);
     expect(transformerSequenceModel(enc)).toBe(transformerSequenceModel(enc)); // cached
@@ -54,7 +56,8 @@ describe('createTransformer', () => {
     ]);
     const feats = (all.predict(x) as tf.Tensor).arraySync() as number[][];
     // independent: mean over the 4 and 6 real tokens of each named layer's per-token output
-    const layerOut = (name: string) => (tf.model({ inputs: all.inputs, outputs: all.getLayer(name).output as tf.SymbolicTensor }).predict(x) as tf.Tensor).arraySync() as number[][][];
+    const layerOut = (name: string) =>
+      (tf.model({ inputs: all.inputs, outputs: all.getLayer(name).output as tf.SymbolicTensor }).predict(x) as tf.Tensor).arraySync() as number[][][];
     const parts = ['token_embedding', 'block0_res2', 'sequence_output'].map(layerOut);
     const used = [4, 6];
     for (let r = 0; r < 2; r++) {
@@ -107,7 +110,13 @@ describe('transformer layers', () => {
   });
 
   it('mean pooling averages the non-padding tokens only; cls pooling takes the first token', () => {
-    const h = tf.tensor3d([[[1, 2], [3, 4], [100, 100]]]);
+    const h = tf.tensor3d([
+      [
+        [1, 2],
+        [3, 4],
+        [100, 100],
+      ],
+    ]);
     const ids = ids2d([[2, 9, 0]]);
     expect([...(new SequencePooling({ mode: 'mean' }).apply([h, ids]) as tf.Tensor).dataSync()]).toEqual([2, 3]);
     expect([...(new SequencePooling({ mode: 'cls' }).apply([h, ids]) as tf.Tensor).dataSync()]).toEqual([1, 2]);

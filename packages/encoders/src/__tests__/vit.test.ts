@@ -4,7 +4,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SslError, initBackend } from '@ssl/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ENCODERS, Patchify, VitTokens, createConvNet, createEncoder, createVit, featureDim, loadLayersModel, positionResizeMatrix, saveLayersModel, sinCosPositions2d, vitParts } from '../index';
+import {
+  ENCODERS,
+  Patchify,
+  VitTokens,
+  createConvNet,
+  createEncoder,
+  createVit,
+  featureDim,
+  loadLayersModel,
+  positionResizeMatrix,
+  saveLayersModel,
+  sinCosPositions2d,
+  vitParts,
+} from '../index';
 
 beforeAll(async () => {
   await initBackend();
@@ -32,8 +45,22 @@ describe('sinCosPositions2d', () => {
   it('encodes the row in the first half and the column in the second, sin then cos', () => {
     const t = sinCosPositions2d(2, 3, 8); // q = 2 frequencies: 1 and 1/100
     const at = (y: number, x: number) => Array.from(t.subarray((y * 3 + x) * 8, (y * 3 + x + 1) * 8));
-    const expected = (y: number, x: number) => [Math.sin(y), Math.sin(y / 100), Math.cos(y), Math.cos(y / 100), Math.sin(x), Math.sin(x / 100), Math.cos(x), Math.cos(x / 100)];
-    for (const [y, x] of [[0, 0], [1, 2], [0, 1]] as const) at(y, x).forEach((v, k) => expect(v).toBeCloseTo(expected(y, x)[k]!, 6));
+    const expected = (y: number, x: number) => [
+      Math.sin(y),
+      Math.sin(y / 100),
+      Math.cos(y),
+      Math.cos(y / 100),
+      Math.sin(x),
+      Math.sin(x / 100),
+      Math.cos(x),
+      Math.cos(x / 100),
+    ];
+    for (const [y, x] of [
+      [0, 0],
+      [1, 2],
+      [0, 1],
+    ] as const)
+      at(y, x).forEach((v, k) => expect(v).toBeCloseTo(expected(y, x)[k]!, 6));
     expect(() => sinCosPositions2d(2, 2, 6)).toThrow(/divisible by 4/);
   });
 });
@@ -53,7 +80,7 @@ describe('createVit', () => {
     tf.dispose([x, fa]);
   });
 
-  it("pools the mean of the patch tokens (class token left out) or the class token", () => {
+  it('pools the mean of the patch tokens (class token left out) or the class token', () => {
     const enc = createVit({ inputShape: [8, 8, 3], patch: 4, ...tiny, pooling: 'cls', seed: 0 });
     const vit = vitParts(enc);
     expect(vit.grid).toEqual([2, 2]);
@@ -115,7 +142,12 @@ describe('ViT at another resolution', () => {
     // 4 → 2 columns: centres at 0.5 and 2.5 of the source, halfway between source positions.
     const half = positionResizeMatrix([1, 4], [1, 2]);
     expect(Array.from(half)).toEqual([0.5, 0.5, 0, 0, 0, 0, 0.5, 0.5]);
-    for (let r = 0; r < 4; r++) expect(positionResizeMatrix([7, 7], [4, 4]).subarray(r * 49, (r + 1) * 49).reduce((s, v) => s + v, 0)).toBeCloseTo(1, 6);
+    for (let r = 0; r < 4; r++)
+      expect(
+        positionResizeMatrix([7, 7], [4, 4])
+          .subarray(r * 49, (r + 1) * 49)
+          .reduce((s, v) => s + v, 0),
+      ).toBeCloseTo(1, 6);
     const enc = createVit({ inputShape: [28, 28, 1], ...tiny, seed: 0 });
     const crops = tf.randomUniform([2, 16, 16, 1], 0, 1, 'float32', 9);
     const f = enc.apply(crops) as tf.Tensor;

@@ -46,7 +46,12 @@ function toySource(n: number, seed: number): DataSource<ImageBatch> & { labels: 
 }
 
 function encoder(): tf.LayersModel {
-  return tf.sequential({ layers: [tf.layers.flatten({ inputShape: [4, 4, 1] }), tf.layers.dense({ units: 5, activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: 9 }) })] });
+  return tf.sequential({
+    layers: [
+      tf.layers.flatten({ inputShape: [4, 4, 1] }),
+      tf.layers.dense({ units: 5, activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: 9 }) }),
+    ],
+  });
 }
 
 describe('joint (class, rotation) labels', () => {
@@ -132,7 +137,13 @@ describe('withAuxiliary', () => {
     const task = withAuxiliary(supervisedTask, brightness);
     const enc = encoder();
     const before = enc.getWeights()[0]!.dataSync().slice();
-    const r = await train({ task, taskConfig: { main: { numClasses: 3 }, weight: 2 }, encoder: enc, source: toySource(32, 4), config: { epochs: 3, batchSize: 8, lr: 0.05, seed: 0 } });
+    const r = await train({
+      task,
+      taskConfig: { main: { numClasses: 3 }, weight: 2 },
+      encoder: enc,
+      source: toySource(32, 4),
+      config: { epochs: 3, batchSize: 8, lr: 0.05, seed: 0 },
+    });
     expect(Object.keys(r.heads).sort()).toEqual(['aux_regressor', 'main_classifier']);
     expect(r.history.every((h) => Number.isFinite(h.loss))).toBe(true);
     const after = enc.getWeights()[0]!.dataSync();

@@ -3,7 +3,16 @@ import { Rng, definePretextTask, initBackend, train, type DataSource, type Image
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { withAuxiliary } from '../auxiliary';
-import { episodicSource, evaluateFewShot, meanWithInterval, prototypicalLogits, prototypicalLoss, prototypicalTask, rowsByClass, sampleEpisode } from '../fewshot';
+import {
+  episodicSource,
+  evaluateFewShot,
+  meanWithInterval,
+  prototypicalLogits,
+  prototypicalLoss,
+  prototypicalTask,
+  rowsByClass,
+  sampleEpisode,
+} from '../fewshot';
 
 beforeAll(async () => {
   await initBackend({ backend: 'cpu' });
@@ -21,7 +30,16 @@ function toyData(n = 300): DataSource<ImageBatch> & { labels: Int32Array } {
     batch: (idx) => {
       const out = new Float32Array(idx.length * 16);
       idx.forEach((j, k) => out.set(images.subarray(j * 16, (j + 1) * 16), k * 16));
-      return { modality: 'image', images: out, n: idx.length, height: 4, width: 4, channels: 1, labels: Int32Array.from(idx, (j) => labels[j]!), indices: Int32Array.from(idx) };
+      return {
+        modality: 'image',
+        images: out,
+        n: idx.length,
+        height: 4,
+        width: 4,
+        channels: 1,
+        labels: Int32Array.from(idx, (j) => labels[j]!),
+        indices: Int32Array.from(idx),
+      };
     },
   };
 }
@@ -51,8 +69,12 @@ describe('episode sampling', () => {
   });
 
   it('names the problem when a class or the class count is too small', () => {
-    expect(() => sampleEpisode(rowsByClass(labels, [0, 1, 2]), { nWay: 5, kShot: 1, nQuery: 1 }, new Rng(0))).toThrow(/5-way episode needs at least 5 classes, but only 3/);
-    expect(() => sampleEpisode(rowsByClass(labels, [0, 1]), { nWay: 2, kShot: 20, nQuery: 15 }, new Rng(0))).toThrow(/Class \d has 30 rows; a 20-shot episode with 15 queries needs 35/);
+    expect(() => sampleEpisode(rowsByClass(labels, [0, 1, 2]), { nWay: 5, kShot: 1, nQuery: 1 }, new Rng(0))).toThrow(
+      /5-way episode needs at least 5 classes, but only 3/,
+    );
+    expect(() => sampleEpisode(rowsByClass(labels, [0, 1]), { nWay: 2, kShot: 20, nQuery: 15 }, new Rng(0))).toThrow(
+      /Class \d has 30 rows; a 20-shot episode with 15 queries needs 35/,
+    );
     expect(() => rowsByClass(labels, [3, 12])).toThrow(/Class \[12\] has no rows/);
   });
 
@@ -81,16 +103,51 @@ describe('episode sampling', () => {
 describe('prototypical loss', () => {
   it('matches the hand-computed value on a 2-way 1-shot episode', () => {
     // Prototypes (0,0) and (2,0). Query (0,0): logits (0, −4), label 0. Query (2,1): logits (−5, −1), label 1.
-    const v = prototypicalLoss(tf.tensor2d([[0, 0], [2, 0]]), tf.tensor2d([[0, 0], [2, 1]]), { nWay: 2, kShot: 1, nQuery: 1 }).dataSync()[0]!;
+    const v = prototypicalLoss(
+      tf.tensor2d([
+        [0, 0],
+        [2, 0],
+      ]),
+      tf.tensor2d([
+        [0, 0],
+        [2, 1],
+      ]),
+      { nWay: 2, kShot: 1, nQuery: 1 },
+    ).dataSync()[0]!;
     const hand = (Math.log(1 + Math.exp(-4)) + Math.log(1 + Math.exp(-4))) / 2;
     expect(v).toBeCloseTo(hand, 5);
-    expect(Array.from(prototypicalLogits(tf.tensor2d([[0, 0], [2, 0]]), tf.tensor2d([[1, 1]]), 2, 1).dataSync())).toEqual([-2, -2]);
+    expect(
+      Array.from(
+        prototypicalLogits(
+          tf.tensor2d([
+            [0, 0],
+            [2, 0],
+          ]),
+          tf.tensor2d([[1, 1]]),
+          2,
+          1,
+        ).dataSync(),
+      ),
+    ).toEqual([-2, -2]);
   });
 
   it('averages K support rows into each prototype (2-way 2-shot, 2 queries each, independent loop)', () => {
-    const support = [[1, 0], [3, 0], [0, 2], [0, 4]]; // prototypes (2,0) and (0,3)
-    const query = [[2, 1], [1, 0], [0, 3], [1, 1]];
-    const protos = [[2, 0], [0, 3]];
+    const support = [
+      [1, 0],
+      [3, 0],
+      [0, 2],
+      [0, 4],
+    ]; // prototypes (2,0) and (0,3)
+    const query = [
+      [2, 1],
+      [1, 0],
+      [0, 3],
+      [1, 1],
+    ];
+    const protos = [
+      [2, 0],
+      [0, 3],
+    ];
     let hand = 0;
     query.forEach((q, i) => {
       const logits = protos.map((p) => -((q[0]! - p[0]!) ** 2 + (q[1]! - p[1]!) ** 2));
@@ -113,14 +170,19 @@ describe('episodic training and few-shot evaluation', () => {
     paper: '-',
     description: '-',
     config: z.object({}).strict(),
-    createHeads: ({ featureDim, seed }) => ({ r: tf.sequential({ layers: [tf.layers.dense({ inputShape: [featureDim], units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed }) })] }) }),
+    createHeads: ({ featureDim, seed }) => ({
+      r: tf.sequential({ layers: [tf.layers.dense({ inputShape: [featureDim], units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed }) })] }),
+    }),
     prepare: (raw) => {
       const x = tf.tensor4d(raw.images, [raw.n, raw.height, raw.width, raw.channels]);
       return { x, t: x.mean([1, 2, 3]).reshape([raw.n, 1]) };
     },
     loss: ({ encode, heads, batch }) => tf.losses.meanSquaredError(batch.t, heads.r!.apply(encode(batch.x)) as tf.Tensor) as tf.Scalar,
   });
-  const encoder = () => tf.sequential({ layers: [tf.layers.flatten({ inputShape: [4, 4, 1] }), tf.layers.dense({ units: 6, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) })] });
+  const encoder = () =>
+    tf.sequential({
+      layers: [tf.layers.flatten({ inputShape: [4, 4, 1] }), tf.layers.dense({ units: 6, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) })],
+    });
 
   it('trains the encoder on episodes, alone and with an auxiliary task', async () => {
     const src = episodicSource(toyData(), { classes: [0, 1, 2, 3, 4], nWay: 3, kShot: 2, nQuery: 2, episodes: 6 });
@@ -128,10 +190,21 @@ describe('episodic training and few-shot evaluation', () => {
       const enc = encoder();
       const before = enc.getWeights()[0]!.dataSync().slice();
       const cfg = task === prototypicalTask ? { nWay: 3, kShot: 2, nQuery: 2 } : { main: { nWay: 3, kShot: 2, nQuery: 2 } };
-      const r = await train({ task, taskConfig: cfg as never, encoder: enc, source: src, config: { epochs: 1, batchSize: src.episodeSize, lr: 0.01, seed: 0 } });
+      const r = await train({
+        task,
+        taskConfig: cfg as never,
+        encoder: enc,
+        source: src,
+        config: { epochs: 1, batchSize: src.episodeSize, lr: 0.01, seed: 0 },
+      });
       expect(r.steps).toBe(6);
       expect(r.history.every((h) => Number.isFinite(h.loss))).toBe(true);
-      expect(enc.getWeights()[0]!.dataSync().some((v, i) => Math.abs(v - before[i]!) > 1e-5)).toBe(true);
+      expect(
+        enc
+          .getWeights()[0]!
+          .dataSync()
+          .some((v, i) => Math.abs(v - before[i]!) > 1e-5),
+      ).toBe(true);
       tf.dispose(Object.values(r.heads).flatMap((h) => h.weights.map((w) => w.read())));
       enc.dispose();
     }
@@ -150,7 +223,12 @@ describe('episodic training and few-shot evaluation', () => {
     expect(evaluateFewShot(same, { nWay: 5, kShot: 1, nQuery: 3, episodes: 50, classes: [5, 6, 7, 8, 9] }).accuracy).toBeCloseTo(0.2, 10);
     // Noisy features: deterministic per seed.
     const rng = new Rng(4);
-    const noisy = { features: Float32Array.from({ length: 2 * n }, (_, j) => (j % 2 === 0 ? labels[Math.floor(j / 2)]! : 0) + rng.normal(0, 2)), n, dim: 2, labels };
+    const noisy = {
+      features: Float32Array.from({ length: 2 * n }, (_, j) => (j % 2 === 0 ? labels[Math.floor(j / 2)]! : 0) + rng.normal(0, 2)),
+      n,
+      dim: 2,
+      labels,
+    };
     const a = evaluateFewShot(noisy, { nWay: 5, kShot: 1, nQuery: 3, episodes: 30, seed: 2 });
     expect(evaluateFewShot(noisy, { nWay: 5, kShot: 1, nQuery: 3, episodes: 30, seed: 2 })).toEqual(a);
     expect(a.accuracy).toBeGreaterThan(0.2);

@@ -35,7 +35,16 @@ function source(labels: Int32Array): DataSource<ImageBatch> {
   return {
     modality: 'image',
     size: labels.length,
-    batch: (idx) => ({ modality: 'image', images: Float32Array.from({ length: idx.length * 9 }, (_, j) => images[idx[Math.floor(j / 9)]! * 9 + (j % 9)]!), n: idx.length, height: 3, width: 3, channels: 1, labels: Int32Array.from(idx, (i) => labels[i]!), indices: Int32Array.from(idx) }),
+    batch: (idx) => ({
+      modality: 'image',
+      images: Float32Array.from({ length: idx.length * 9 }, (_, j) => images[idx[Math.floor(j / 9)]! * 9 + (j % 9)]!),
+      n: idx.length,
+      height: 3,
+      width: 3,
+      channels: 1,
+      labels: Int32Array.from(idx, (i) => labels[i]!),
+      indices: Int32Array.from(idx),
+    }),
   };
 }
 
@@ -52,7 +61,9 @@ describe('joint (class, rotation) label task', () => {
   it('test accuracy sums each class’s scores over the four rotations', async () => {
     const labels = Int32Array.from({ length: 10 }, (_, i) => i % 2);
     const src = source(labels);
-    const enc = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [3, 3, 1] }), tf.layers.dense({ units: 4, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) })] });
+    const enc = tf.sequential({
+      layers: [tf.layers.flatten({ inputShape: [3, 3, 1] }), tf.layers.dense({ units: 4, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) })],
+    });
     const head = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 8, kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) })] });
     const acc = await jointLabelAccuracy(enc, head, src, rotate, 2, 3);
     // By hand: logits of the 4 rotated copies, class score Σ_r logit[4c + r].

@@ -4,7 +4,14 @@ import { multiLabelProbe } from '../multilabel';
 describe('multiLabelProbe', () => {
   it('recovers labels that are linear in the features and scores them exactly', async () => {
     // Feature j > 0 ⇔ label j present (2 features, 2 labels); bitmask labels.
-    const pts = [[1, 1], [1, -1], [-1, 1], [-1, -1], [2, 0.5], [-0.5, -2]];
+    const pts = [
+      [1, 1],
+      [1, -1],
+      [-1, 1],
+      [-1, -1],
+      [2, 0.5],
+      [-0.5, -2],
+    ];
     const mask = (p: number[]) => (p[0]! > 0 ? 1 : 0) | (p[1]! > 0 ? 2 : 0);
     const set = { features: Float32Array.from(pts.flat()), n: pts.length, dim: 2, labels: Int32Array.from(pts, mask) };
     const r = await multiLabelProbe(set, set, { labels: 2, epochs: 300 });

@@ -45,12 +45,27 @@ describe('one feature extractor for every modality', () => {
   });
 
   it('graph: one full-graph pass, then the rows of the nodes asked for', async () => {
-    const enc = linear([2], [[1, 0], [0, 10]]);
+    const enc = linear(
+      [2],
+      [
+        [1, 0],
+        [0, 10],
+      ],
+    );
     const features = Float32Array.of(1, 2, 3, 4, 5, 6);
     const source = {
       modality: 'graph' as const,
       size: 2,
-      batch: (idx: Int32Array) => ({ modality: 'graph' as const, numNodes: 3, numFeatures: 2, features, edges: new Int32Array(0), nodes: Int32Array.from(idx, (i) => [2, 0][i]!), labels: Int32Array.from(idx, (i) => [5, 7][i]!), indices: idx }),
+      batch: (idx: Int32Array) => ({
+        modality: 'graph' as const,
+        numNodes: 3,
+        numFeatures: 2,
+        features,
+        edges: new Int32Array(0),
+        nodes: Int32Array.from(idx, (i) => [2, 0][i]!),
+        labels: Int32Array.from(idx, (i) => [5, 7][i]!),
+        indices: idx,
+      }),
     };
     const f = await extractFeatures(enc, source);
     expect(Array.from(f.features)).toEqual([5, 60, 1, 20]);
@@ -62,7 +77,15 @@ describe('one feature extractor for every modality', () => {
     const source = {
       modality: 'sequence' as const,
       size: 2,
-      batch: (idx: Int32Array) => ({ modality: 'sequence' as const, frames: Float32Array.from({ length: idx.length * 4 }, (_, i) => i), n: idx.length, length: 2, frameShape: [2], labels: Int32Array.from(idx), indices: idx }),
+      batch: (idx: Int32Array) => ({
+        modality: 'sequence' as const,
+        frames: Float32Array.from({ length: idx.length * 4 }, (_, i) => i),
+        n: idx.length,
+        length: 2,
+        frameShape: [2],
+        labels: Int32Array.from(idx),
+        indices: idx,
+      }),
     };
     const f = await extractFeatures(enc, source, { batchSize: 1 });
     expect(Array.from(f.features)).toEqual([0 + 1 + 2 + 3, 0 + 1 + 2 + 3]);
@@ -73,18 +96,40 @@ describe('protocol registry', () => {
   it('lists the built-ins and refuses a typo in one line', () => {
     const reg = createProtocolRegistry().use(builtinProtocols);
     expect(reg.names()).toEqual(['balanced-accuracy', 'few-shot', 'finetune', 'knn', 'linear', 'multi-label']);
-    expect(() => reg.find('svm')).toThrow('Unknown protocol "svm". Must be one of [balanced-accuracy, few-shot, finetune, knn, linear, multi-label]. Pick one with --protocol.');
+    expect(() => reg.find('svm')).toThrow(
+      'Unknown protocol "svm". Must be one of [balanced-accuracy, few-shot, finetune, knn, linear, multi-label]. Pick one with --protocol.',
+    );
     expect(() => reg.use(defineProtocol({ name: 'knn', summary: 'x', run: async () => ({ metric: 'x', value: 0 }) }))).toThrow(/Duplicate protocol "knn"/);
     expect(() => defineProtocol({ name: 'Bad Name', summary: '', run: async () => ({ metric: '', value: 0 }) })).toThrow(/kebab-case/);
   });
 
   it('kNN and the linear probe through a protocol context; the label fraction keeps a balanced subset', async () => {
-    const enc = linear([1, 2, 1], [[1, 0], [0, 1]]);
+    const enc = linear(
+      [1, 2, 1],
+      [
+        [1, 0],
+        [0, 1],
+      ],
+    );
     const blob = (n: number, seed: number) => {
       const rng = new Rng(seed);
       const labels = Int32Array.from({ length: n }, (_, i) => i % 2);
       const x = Float32Array.from({ length: 2 * n }, (_, j) => (labels[j >> 1] === 0 ? (j % 2 ? 1 : -1) : j % 2 ? -1 : 1) * 3 + rng.normal(0, 0.3));
-      return { modality: 'image' as const, size: n, labels, batch: (idx: Int32Array) => ({ modality: 'image' as const, images: Float32Array.from(idx.length ? [...idx].flatMap((i) => [x[2 * i]!, x[2 * i + 1]!]) : []), n: idx.length, height: 1, width: 2, channels: 1, labels: Int32Array.from(idx, (i) => labels[i]!), indices: idx }) };
+      return {
+        modality: 'image' as const,
+        size: n,
+        labels,
+        batch: (idx: Int32Array) => ({
+          modality: 'image' as const,
+          images: Float32Array.from(idx.length ? [...idx].flatMap((i) => [x[2 * i]!, x[2 * i + 1]!]) : []),
+          n: idx.length,
+          height: 1,
+          width: 2,
+          channels: 1,
+          labels: Int32Array.from(idx, (i) => labels[i]!),
+          indices: idx,
+        }),
+      };
     };
     const ctx = protocolContext(enc, { train: blob(40, 1), test: blob(20, 2) }, { epochs: 20, seed: 0, labelFraction: 0.5 });
     const reg = createProtocolRegistry().use(builtinProtocols);

@@ -21,7 +21,15 @@ describe("Student's t", () => {
   });
 
   it('0.975 quantiles match the printed table', () => {
-    const table: Array<[number, number]> = [[1, 12.7062], [2, 4.3027], [3, 3.1824], [4, 2.7764], [9, 2.2622], [30, 2.0423], [1000, 1.9623]];
+    const table: Array<[number, number]> = [
+      [1, 12.7062],
+      [2, 4.3027],
+      [3, 3.1824],
+      [4, 2.7764],
+      [9, 2.2622],
+      [30, 2.0423],
+      [1000, 1.9623],
+    ];
     for (const [df, t] of table) expect(studentTQuantile(0.975, df), `df ${df}`).toBeCloseTo(t, 3);
     expect(studentTQuantile(0.025, 4)).toBeCloseTo(-2.7764, 3);
   });

@@ -44,7 +44,10 @@ function trainSource(task: AnyPretextTask, set: Record<string, unknown> = {}): T
 
 /** Sentence indices present in each item of a batch of every item. */
 function sentencesPerRow(source: TextSource): number[][] {
-  const b: TextBatch = source.batch(Int32Array.from({ length: source.size }, (_, i) => i), new Rng(0));
+  const b: TextBatch = source.batch(
+    Int32Array.from({ length: source.size }, (_, i) => i),
+    new Rng(0),
+  );
   return Array.from({ length: b.n }, (_, r) => [...new Set(b.sentence!.subarray(r * b.length, (r + 1) * b.length))].filter((s) => s >= 0).sort());
 }
 
@@ -81,7 +84,9 @@ describe('the text layout comes from the task (dataNeeds), not from the data pac
   });
 
   it('the built-in text tasks keep the 3-sentence items the README figures were measured on', () => {
-    const textTasks = builtinCatalogue().tasks.list().filter((t) => t.modality === 'text');
+    const textTasks = builtinCatalogue()
+      .tasks.list()
+      .filter((t) => t.modality === 'text');
     expect(textTasks.map((t) => t.name).sort()).toEqual(['masked-lm', 'next-sentence', 'sentence-order', 'word2vec-cbow', 'word2vec-skipgram']);
     for (const task of textTasks) expect([task.name, trainSource(task).sentencesPerItem]).toEqual([task.name, 3]);
   });

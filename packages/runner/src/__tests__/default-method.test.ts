@@ -37,7 +37,9 @@ describe('the default method is the catalogue’s, not the runner’s', () => {
     const b = builtinCatalogue();
     const bare = new Catalogue(b.tasks, b.datasets, b.protocols, b.encoders);
     expect(bare.defaultMethod).toBeUndefined();
-    expect(() => buildRunConfig(bare, { dataset: 'mnist' })).toThrow(/^No method given and the catalogue has no default method\. Name one with --method NAME .*\[.*rotation.*\]\.$/);
+    expect(() => buildRunConfig(bare, { dataset: 'mnist' })).toThrow(
+      /^No method given and the catalogue has no default method\. Name one with --method NAME .*\[.*rotation.*\]\.$/,
+    );
     expect(buildRunConfig(bare, { method: 'jigsaw', dataset: 'mnist' }).method).toBe('jigsaw');
   });
 });

@@ -21,7 +21,9 @@ describe('--set routing by namespace', () => {
   });
 
   it('unknown keys list the forms that work', () => {
-    expect(() => routeSets({ lrr: 1 }, spaces, 'method "m"')).toThrow(/Unknown --set key "lrr" for method "m". Must be one of \[lr, trainer.momentum, trainer.epochs, task.momentum, queue, hidden, probe.epochs\]/);
+    expect(() => routeSets({ lrr: 1 }, spaces, 'method "m"')).toThrow(
+      /Unknown --set key "lrr" for method "m". Must be one of \[lr, trainer.momentum, trainer.epochs, task.momentum, queue, hidden, probe.epochs\]/,
+    );
     expect(() => routeSets({ 'task.lr': 1 }, spaces, 'x')).toThrow(/Unknown --set key "task.lr" for x: task has no field "lr"/);
     expect(settableKeys(spaces)).toContain('queue');
   });
@@ -32,7 +34,9 @@ describe('--set routing by namespace', () => {
     expect(cfg.taskConfig.momentum).toBe(0.999);
     expect(cfg.trainer.momentum).not.toBe(0.999);
     expect(buildRunConfig(catalogue, { method: 'moco', set: ['trainer.momentum=0.5'] }).trainer.momentum).toBe(0.5);
-    expect(() => buildRunConfig(catalogue, { method: 'moco', set: ['momentum=0.999'] })).toThrow('--set momentum is ambiguous: use trainer.momentum or task.momentum.');
+    expect(() => buildRunConfig(catalogue, { method: 'moco', set: ['momentum=0.999'] })).toThrow(
+      '--set momentum is ambiguous: use trainer.momentum or task.momentum.',
+    );
   });
 
   it("the mlp encoder's hidden is reachable as encoder.hidden even where the task has a hidden field", () => {
@@ -41,6 +45,8 @@ describe('--set routing by namespace', () => {
     expect(withHidden).toBeDefined();
     const cfg = buildRunConfig(catalogue, { method: withHidden!.name, dataset: 'sensors', encoder: 'mlp', set: { 'encoder.hidden': [16] } });
     expect(cfg.encoderConfig.hidden).toEqual([16]);
-    expect(() => buildRunConfig(catalogue, { method: withHidden!.name, dataset: 'sensors', encoder: 'mlp', set: { hidden: [16] } })).toThrow(/--set hidden is ambiguous: use task.hidden or encoder.hidden/);
+    expect(() => buildRunConfig(catalogue, { method: withHidden!.name, dataset: 'sensors', encoder: 'mlp', set: { hidden: [16] } })).toThrow(
+      /--set hidden is ambiguous: use task.hidden or encoder.hidden/,
+    );
   });
 });

@@ -28,7 +28,11 @@ describe('probe.validation: settings are chosen on held-out training items, neve
     const src = recording(50);
     const { train, test } = holdOut(src, 20, 7);
     expect([train.size, test.size]).toEqual([30, 20]);
-    const ids = (s: typeof train) => s.batch(Int32Array.from({ length: s.size }, (_, i) => i), undefined as never).ids;
+    const ids = (s: typeof train) =>
+      s.batch(
+        Int32Array.from({ length: s.size }, (_, i) => i),
+        undefined as never,
+      ).ids;
     const a = ids(train);
     const b = ids(test);
     expect(new Set([...a, ...b]).size).toBe(50);

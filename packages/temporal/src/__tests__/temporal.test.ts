@@ -9,9 +9,18 @@ import { sampleTcnTriplets, secondView, tcnTask } from '../tcn';
 
 describe('temporal losses', () => {
   it('triplet loss matches a hand computation', () => {
-    const a = tf.tensor2d([[1, 0], [0, 1]]);
-    const p = tf.tensor2d([[0.8, 0.6], [0, 1]]);
-    const n = tf.tensor2d([[0, 1], [0.6, 0.8]]);
+    const a = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+    ]);
+    const p = tf.tensor2d([
+      [0.8, 0.6],
+      [0, 1],
+    ]);
+    const n = tf.tensor2d([
+      [0, 1],
+      [0.6, 0.8],
+    ]);
     // Row 0: ‖a−p‖² = 0.04 + 0.36 = 0.4, ‖a−n‖² = 2; row 1: ‖a−p‖² = 0, ‖a−n‖² = 0.36 + 0.04 = 0.4.
     // Margin 0.2: max(0, 0.4 − 2 + 0.2) = 0 and max(0, 0 − 0.4 + 0.2) = 0 → 0.
     // Margin 1: max(0, −0.6) = 0 and max(0, 0.6) = 0.6 → mean 0.3.
@@ -21,7 +30,11 @@ describe('temporal losses', () => {
 
   it('candidate InfoNCE matches a hand computation', () => {
     const a = tf.tensor2d([[1, 0]]);
-    const c = tf.tensor2d([[1, 0], [0, 1], [-1, 0]]);
+    const c = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+      [-1, 0],
+    ]);
     // logits 10, 0, −10 at τ = 0.1; target 0.
     const want = -(10 - Math.log(Math.exp(10) + 1 + Math.exp(-10)));
     expect(candidateInfoNce(a, c, Int32Array.of(0), 0.1).arraySync()).toBeCloseTo(want, 5);
@@ -67,7 +80,10 @@ describe('Shuffle and Learn data', () => {
     const tuples = sampleOrderTuples(rampBatch(40, 20), 1, 2, 4, new Rng(3));
     expect(tuples).toHaveLength(80);
     expect(tuples.filter((t) => t.label === 1)).toHaveLength(40);
-    for (const { times: [x, y, z], label } of tuples) {
+    for (const {
+      times: [x, y, z],
+      label,
+    } of tuples) {
       const monotone = (x < y && y < z) || (x > y && y > z);
       expect(monotone).toBe(label === 1);
       if (label === 1) expect(y - x >= 2 && z - y >= 2).toBe(true);
@@ -94,7 +110,7 @@ describe('Shuffle and Learn data', () => {
 });
 
 describe('Shuffle and Learn crops', () => {
-  it('cut the same window, placed on frame b\'s moving object, from the three frames of a tuple', () => {
+  it("cut the same window, placed on frame b's moving object, from the three frames of a tuple", () => {
     // One 16×16 sequence of 8 frames: a 4×4 square whose pixel value is 1 + t moves one column right per frame.
     const length = 8;
     const frames = new Float32Array(length * 256);
@@ -127,7 +143,8 @@ describe('temporal tasks train', () => {
     const source = sequenceDatasetFromArray(frames, { n: 8, length: 10, frameShape: [8, 8, 1] });
     const runs = [
       (encoder: tf.LayersModel) => train({ task: tcnTask, encoder, source, config: { epochs: 1, batchSize: 4, lr: 1e-3, seed: 0 } }),
-      (encoder: tf.LayersModel) => train({ task: shuffleLearnTask, encoder, source, taskConfig: { crop: 4 }, config: { epochs: 1, batchSize: 4, lr: 1e-3, seed: 0 } }),
+      (encoder: tf.LayersModel) =>
+        train({ task: shuffleLearnTask, encoder, source, taskConfig: { crop: 4 }, config: { epochs: 1, batchSize: 4, lr: 1e-3, seed: 0 } }),
     ];
     for (const run of runs) {
       const encoder = createEncoder('mlp', { hidden: [16], outputDim: 8 }, [8, 8, 1], 0);
@@ -177,14 +194,26 @@ describe('shuffle-learn reads where things are (grid tower on the encoder featur
     const source = sequenceDatasetFromArray(frames, { n: 8, length: 10, frameShape: [16, 16, 1] });
     const encoder = createEncoder('convnet', { widths: [4, 8] }, [16, 16, 1], 0);
     const before = encoder.getWeights()[0]!.dataSync().slice();
-    const res = await train({ task: shuffleLearnTask, encoder, source, taskConfig: { grid: 2, fc: 6, hidden: 4 }, config: { epochs: 1, batchSize: 4, lr: 1e-2, seed: 0 } });
+    const res = await train({
+      task: shuffleLearnTask,
+      encoder,
+      source,
+      taskConfig: { grid: 2, fc: 6, hidden: 4 },
+      config: { epochs: 1, batchSize: 4, lr: 1e-2, seed: 0 },
+    });
     expect(Object.keys(res.heads).sort()).toEqual(['classifier', 'frame']);
     expect(res.heads.frame!.outputs[0]!.shape).toEqual([null, 6]);
     expect(res.heads.classifier!.inputs[0]!.shape).toEqual([null, 3 * 6]);
     expect(Number.isFinite(res.history.at(-1)?.loss ?? NaN)).toBe(true);
     expect(Array.from(encoder.getWeights()[0]!.dataSync())).not.toEqual(Array.from(before));
     // grid 0: the classifier reads the encoder's pooled 8-d features, as before.
-    const plain = await train({ task: shuffleLearnTask, encoder, source, taskConfig: { grid: 0, hidden: 4 }, config: { epochs: 1, batchSize: 4, lr: 1e-3, seed: 0 } });
+    const plain = await train({
+      task: shuffleLearnTask,
+      encoder,
+      source,
+      taskConfig: { grid: 0, hidden: 4 },
+      config: { epochs: 1, batchSize: 4, lr: 1e-3, seed: 0 },
+    });
     expect(Object.keys(plain.heads)).toEqual(['classifier']);
     expect(plain.heads.classifier!.inputs[0]!.shape).toEqual([null, 3 * 8]);
     encoder.dispose();

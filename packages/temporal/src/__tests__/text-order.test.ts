@@ -3,7 +3,15 @@ import { Rng, SslError, initBackend, train, type DataSource, type TextBatch } fr
 import { CLS_ID, SEP_ID } from '@ssl/data';
 import { createTransformer } from '@ssl/encoders';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { itemSentences, nextSentencePairs, nextSentenceTask, nonIdentityPermutation, sentenceOrderRows, sentenceOrderSequences, sentenceOrderTask } from '../index';
+import {
+  itemSentences,
+  nextSentencePairs,
+  nextSentenceTask,
+  nonIdentityPermutation,
+  sentenceOrderRows,
+  sentenceOrderSequences,
+  sentenceOrderTask,
+} from '../index';
 
 beforeAll(async () => {
   await initBackend();
@@ -171,11 +179,28 @@ describe('sentenceOrderSequences', () => {
   });
 
   it('splits a one-sentence item into pieces and rejects rows too short for k sentences', () => {
-    const raw: TextBatch = { modality: 'text', tokens: Int32Array.of(7, 8, 9, 10, 11, 12, 0, 0, 0, 0), sentence: Int32Array.of(0, 0, 0, 0, 0, 0, -1, -1, -1, -1), n: 1, length: 10, indices: Int32Array.of(0) };
+    const raw: TextBatch = {
+      modality: 'text',
+      tokens: Int32Array.of(7, 8, 9, 10, 11, 12, 0, 0, 0, 0),
+      sentence: Int32Array.of(0, 0, 0, 0, 0, 0, -1, -1, -1, -1),
+      n: 1,
+      length: 10,
+      indices: Int32Array.of(0),
+    };
     const { tokens, orders } = sentenceOrderSequences(raw, 3, new Rng(0));
     const segs = segmentsOf(tokens);
     expect(segs.length).toBe(3);
-    expect(Array.from(orders[0]!, (o) => [[7, 8], [9, 10], [11, 12]][o])).toEqual(segs);
+    expect(
+      Array.from(
+        orders[0]!,
+        (o) =>
+          [
+            [7, 8],
+            [9, 10],
+            [11, 12],
+          ][o],
+      ),
+    ).toEqual(segs);
     expect(() => sentenceOrderSequences(raw, 4, new Rng(0))).toThrow(/at least 11 tokens/);
   });
 });
@@ -209,11 +234,28 @@ describe('sentenceOrderRows (separate encoding)', () => {
 
   it('halves the longest sentence until an item has k segments', () => {
     // sentences [7 8 9 10] and [11 12]: the first is halved, giving [7 8] [9 10] [11 12]
-    const raw: TextBatch = { modality: 'text', tokens: Int32Array.of(7, 8, 9, 10, 11, 12, 0, 0), sentence: Int32Array.of(0, 0, 0, 0, 1, 1, -1, -1), n: 1, length: 8, indices: Int32Array.of(0) };
+    const raw: TextBatch = {
+      modality: 'text',
+      tokens: Int32Array.of(7, 8, 9, 10, 11, 12, 0, 0),
+      sentence: Int32Array.of(0, 0, 0, 0, 1, 1, -1, -1),
+      n: 1,
+      length: 8,
+      indices: Int32Array.of(0),
+    };
     for (let seed = 0; seed < 5; seed++) {
       const { tokens, orders } = sentenceOrderRows(raw, 3, new Rng(seed));
       const rows = [0, 1, 2].map((j) => segmentsOf(tokens.subarray(j * 8, (j + 1) * 8))[0]);
-      expect(rows).toEqual(Array.from(orders[0]!, (o) => [[7, 8], [9, 10], [11, 12]][o]));
+      expect(rows).toEqual(
+        Array.from(
+          orders[0]!,
+          (o) =>
+            [
+              [7, 8],
+              [9, 10],
+              [11, 12],
+            ][o],
+        ),
+      );
     }
   });
 });
@@ -260,7 +302,9 @@ describe('next-sentence / sentence-order tasks', () => {
 
   it('sentence-order rejects mlm with separate encoding, naming both fields', async () => {
     const encoder = createTransformer({ vocabSize: 48, maxLength: length, dim: 16, heads: 2, layers: 1, seed: 0 });
-    await expect(train({ task: sentenceOrderTask, taskConfig: { mlm: true }, encoder, source, config: { epochs: 1, batchSize: 6, seed: 0 } })).rejects.toThrow(/mlm: true needs encoding "joint"/);
+    await expect(train({ task: sentenceOrderTask, taskConfig: { mlm: true }, encoder, source, config: { epochs: 1, batchSize: 6, seed: 0 } })).rejects.toThrow(
+      /mlm: true needs encoding "joint"/,
+    );
     encoder.dispose();
   });
 });

@@ -3,7 +3,18 @@ import { Rng, train, type SequenceBatch } from '@ssl/core';
 import { createMovingMnist, loadMnist, sequenceDatasetFromArray } from '@ssl/data';
 import { createEncoder } from '@ssl/encoders';
 import { describe, expect, it } from 'vitest';
-import { cropPatch, findMovingPatches, hardNegativeTripletLoss, ncc, padPatchToFrame, sampleTrackedPairs, trackPatch, trackingConfig, trackingTask, type FrameView } from '../tracking';
+import {
+  cropPatch,
+  findMovingPatches,
+  hardNegativeTripletLoss,
+  ncc,
+  padPatchToFrame,
+  sampleTrackedPairs,
+  trackPatch,
+  trackingConfig,
+  trackingTask,
+  type FrameView,
+} from '../tracking';
 
 /** A `side`² frame with a bright `sq`² square (a cross-shaped texture inside) at (y, x). */
 function squareFrame(side: number, sq: number, y: number, x: number): FrameView {
@@ -14,9 +25,20 @@ function squareFrame(side: number, sq: number, y: number, x: number): FrameView 
 
 describe('hard-negative triplet ranking loss', () => {
   it('matches a hand computation (cosine distance, margin, top-K of the allowed negatives)', () => {
-    const a = tf.tensor2d([[1, 0], [0, 1]]);
-    const p = tf.tensor2d([[2, 0], [1, 1]]); // norms do not matter: D = 1 − cosine
-    const n = tf.tensor2d([[1, 0], [0, 1], [-1, 0], [0.6, 0.8]]);
+    const a = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+    ]);
+    const p = tf.tensor2d([
+      [2, 0],
+      [1, 1],
+    ]); // norms do not matter: D = 1 − cosine
+    const n = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+      [-1, 0],
+      [0.6, 0.8],
+    ]);
     // D(a0, p0) = 0, D(a1, p1) = 1 − 1/√2. D(a0, n) = [0, 1, 2, 0.4], D(a1, n) = [1, 0, 1, 0.2].
     // Margin 0.5: row 0 losses [0.5, 0, 0, 0.1]; row 1 [0, 1.5 − 1/√2, 0, 1.3 − 1/√2].
     // Negative 0 is not allowed for anchor 0, negative 1 not for anchor 1.
@@ -49,19 +71,36 @@ describe('moving patches and the tracker', () => {
     expect(p).toEqual({ y: 5, x: 20 });
     const t = cropPatch(f0, 5, 20, 12);
     expect(ncc(f1, 7, 22, t, 12)).toBeCloseTo(1, 6);
-    expect(ncc(f1, 7, 22, t.map((v) => -v), 12)).toBeCloseTo(-1, 6);
+    expect(
+      ncc(
+        f1,
+        7,
+        22,
+        t.map((v) => -v),
+        12,
+      ),
+    ).toBeCloseTo(-1, 6);
     expect(ncc(f1, 9, 24, t, 12)).toBeLessThan(0.9);
-    expect(trackPatch([f0, f1, squareFrame(40, 12, 9, 24)], p!, 12, 3)).toEqual([{ y: 5, x: 20 }, { y: 7, x: 22 }, { y: 9, x: 24 }]);
+    expect(trackPatch([f0, f1, squareFrame(40, 12, 9, 24)], p!, 12, 3)).toEqual([
+      { y: 5, x: 20 },
+      { y: 7, x: 22 },
+      { y: 9, x: 24 },
+    ]);
   });
 
-  it('on Moving MNIST, tracked patches follow a digit\'s true trajectory (ground truth read only to score)', () => {
+  it("on Moving MNIST, tracked patches follow a digit's true trajectory (ground truth read only to score)", () => {
     const mm = createMovingMnist(loadMnist('test', { limit: 200 }), { size: 40, seed: 5 });
     const trackErr: number[] = [];
     const staticErr: number[] = [];
     const startErr: number[] = [];
     for (let s = 0; s < mm.size; s++) {
       const b = mm.batch(Int32Array.of(s), new Rng(0));
-      const frames: FrameView[] = Array.from({ length: mm.length }, (_, f) => ({ data: b.frames.subarray(f * mm.frameSize, (f + 1) * mm.frameSize), height: 64, width: 64, channels: 1 }));
+      const frames: FrameView[] = Array.from({ length: mm.length }, (_, f) => ({
+        data: b.frames.subarray(f * mm.frameSize, (f + 1) * mm.frameSize),
+        height: 64,
+        width: 64,
+        channels: 1,
+      }));
       // The tracker gets pixels only; the generator's recorded positions are used afterwards to score it.
       const tracks = findMovingPatches(frames[0]!, frames[1]!, 28, 2).map((p) => trackPatch(frames, p, 28, 6));
       const truth = mm.trajectory(s).positions;
@@ -70,9 +109,20 @@ describe('moving patches and the tracker', () => {
       for (const track of tracks) {
         const p = track[0]!;
         // Worst deviation over the 20 frames from the displacement of the best-matching digit.
-        const dev = (d: number, q: (f: number) => { y: number; x: number }) => Math.max(...track.map((_, f) => Math.hypot(q(f).y - p.y - gy(f, d) + gy(0, d), q(f).x - p.x - gx(f, d) + gx(0, d))));
-        trackErr.push(Math.min(dev(0, (f) => track[f]!), dev(1, (f) => track[f]!)));
-        staticErr.push(Math.min(dev(0, () => p), dev(1, () => p)));
+        const dev = (d: number, q: (f: number) => { y: number; x: number }) =>
+          Math.max(...track.map((_, f) => Math.hypot(q(f).y - p.y - gy(f, d) + gy(0, d), q(f).x - p.x - gx(f, d) + gx(0, d))));
+        trackErr.push(
+          Math.min(
+            dev(0, (f) => track[f]!),
+            dev(1, (f) => track[f]!),
+          ),
+        );
+        staticErr.push(
+          Math.min(
+            dev(0, () => p),
+            dev(1, () => p),
+          ),
+        );
         startErr.push(Math.min(Math.hypot(p.y - gy(0, 0), p.x - gx(0, 0)), Math.hypot(p.y - gy(0, 1), p.x - gx(0, 1))));
       }
     }
@@ -101,7 +151,9 @@ describe('tracking pairs and encoder inputs', () => {
     const n = 3;
     const length = 12;
     const frames = new Float32Array(n * length * 32 * 32);
-    for (let s = 0; s < n; s++) for (let t = 0; t < length; t++) frames.set(squareFrame(32, 10, s + t, s + (t * 3) / 2 > 20 ? 20 : Math.floor(s + (t * 3) / 2)).data, (s * length + t) * 1024);
+    for (let s = 0; s < n; s++)
+      for (let t = 0; t < length; t++)
+        frames.set(squareFrame(32, 10, s + t, s + (t * 3) / 2 > 20 ? 20 : Math.floor(s + (t * 3) / 2)).data, (s * length + t) * 1024);
     const raw: SequenceBatch = { modality: 'sequence', frames, n, length, frameShape: [32, 32, 1], indices: Int32Array.of(0, 1, 2) };
     const config = trackingConfig.parse({ patchSize: 10, patchesPerSequence: 1, minGap: 3, maxGap: 6, radius: 3 });
     const pairs = sampleTrackedPairs(raw, config, new Rng(4));
@@ -122,7 +174,13 @@ describe('tracking pairs and encoder inputs', () => {
     const frames = Float32Array.from({ length: 6 * 8 * 16 * 16 }, () => rng.float());
     const source = sequenceDatasetFromArray(frames, { n: 6, length: 8, frameShape: [16, 16, 1] });
     const encoder = createEncoder('mlp', { hidden: [16], outputDim: 8 }, [16, 16, 1], 0);
-    const res = await train({ task: trackingTask, encoder, source, taskConfig: { patchSize: 8, minGap: 2, maxGap: 4, radius: 2 }, config: { epochs: 1, batchSize: 3, lr: 1e-3, seed: 0 } });
+    const res = await train({
+      task: trackingTask,
+      encoder,
+      source,
+      taskConfig: { patchSize: 8, minGap: 2, maxGap: 4, radius: 2 },
+      config: { epochs: 1, batchSize: 3, lr: 1e-3, seed: 0 },
+    });
     expect(res.history.length).toBe(2);
     expect(res.history.every((h) => Number.isFinite(h.loss))).toBe(true);
     encoder.dispose();
