@@ -63,15 +63,13 @@ export async function listCommand(argv: string[], io: Io, catalogue: Catalogue):
     trainDefaults: t.trainDefaults ?? {},
     config: describeFields(t.config).map((f) => ({ ...f, set: taskSetKey(catalogue, f.name) })),
   }));
-  const datasets = catalogue.datasets
-    .list()
-    .map((d) => ({
-      name: d.name.endsWith(':') ? `${d.name}PATH` : d.name,
-      modality: d.modality,
-      summary: d.summary,
-      defaultEncoder: d.defaultEncoder,
-      protocol: d.protocol?.name ?? 'linear',
-    }));
+  const datasets = catalogue.datasets.list().map((d) => ({
+    name: d.name.endsWith(':') ? `${d.name}PATH` : d.name,
+    modality: d.modality,
+    summary: d.summary,
+    defaultEncoder: d.defaultEncoder,
+    protocol: d.protocol?.name ?? 'linear',
+  }));
   const protocols = catalogue.protocols.list().map((p) => ({ name: p.name, summary: p.summary }));
   const encoders = catalogue.encoders
     .list()
