@@ -26,6 +26,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '2' },
     'leak-steps': { type: 'string', default: '0' },
     'no-torch': { type: 'boolean' },
+    jax: { type: 'boolean' },
     threads: { type: 'string' },
     resnet: { type: 'string', default: '64' },
     'resnet-steps': { type: 'string', default: '2' },
@@ -258,12 +259,26 @@ const torchResnet =
   values['no-torch'] || !(resnetHalf > 0)
     ? []
     : torchThreads.map((t) => torchReference(['resnet18', Number(values['resnet-steps']), 1, t, resnetHalf])).filter(Boolean);
+// --jax: the same standard step in jax-js (tools/bench/jaxjs_step.mjs, jit(valueAndGrad)), the
+// other JS autodiff library with a wasm backend. Its jit compile takes about a minute: one warm-up
+// step, one timed step, in its own process.
+function jaxReference() {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'jaxjs_step.mjs');
+  try {
+    const json = execFileSync(process.execPath, [script, '1', '1', String(HALF)], { encoding: 'utf8' });
+    return JSON.parse(json.trim().split('\n').at(-1));
+  } catch (e) {
+    log(`jax-js: not run (${e instanceof Error ? e.message.split('\n')[0] : e})`);
+    return undefined;
+  }
+}
+const jax = values.jax ? [jaxReference()].filter(Boolean) : [];
 const torchAt = (rows, t) => rows.find((r) => r.threads === t) ?? rows.at(-1);
 for (const r of results) if (torch.length) r.ratioToTorch = r.trainImagesPerSec / torchAt(torch, r.threads).trainImagesPerSec;
 for (const r of resnet) if (torchResnet.length) r.ratioToTorch = r.trainImagesPerSec / torchAt(torchResnet, r.threads).trainImagesPerSec;
 const base = (rows, r) => rows.find((x) => x.backend === r.backend && x.threads === 1);
 if (values.json) {
-  for (const r of [...results, ...resnet, ...torch, ...torchResnet]) out(JSON.stringify(r));
+  for (const r of [...results, ...resnet, ...torch, ...torchResnet, ...jax]) out(JSON.stringify(r));
 } else {
   out(
     `Standard step (2 × 256 views, 28×28×1 ConvNet, NT-Xent, Adam); ${cores} cores; load average ${os
@@ -277,6 +292,12 @@ if (values.json) {
     const one = base([...results, ...torch], r);
     out(
       `| ${r.backend} | ${r.threads ?? '-'} | ${r.trainImagesPerSec.toFixed(1)} | ${one ? `${(r.trainImagesPerSec / one.trainImagesPerSec).toFixed(2)}×` : '-'} | ${r.inferImagesPerSec.toFixed(1)} | ${r.matmulGflops.toFixed(2)} | ${r.peakRssMB?.toFixed(0) ?? '-'} | ${r.ratioToTorch ? `${r.ratioToTorch.toFixed(2)}×` : r.backend.startsWith('pytorch') ? '1.00×' : 'n/a'} |`,
+    );
+  }
+  for (const r of jax) {
+    const one = results.find((x) => x.threads === 1);
+    out(
+      `| ${r.backend} | its default | ${r.trainImagesPerSec.toFixed(1)} | - | - | - | ${r.peakRssMB.toFixed(0)} | ${one ? `wasm ×1 is ${(one.trainImagesPerSec / r.trainImagesPerSec).toFixed(0)}× faster` : '-'} |`,
     );
   }
   if (resnet.length) {
