@@ -1,7 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
 import { definePretextTask } from '@ssl/core';
 import { z } from 'zod';
-import { chunks, mlpHead, multiCropBatch, viewFields } from './joint';
+import { embedTwoViews, expanderHeads, multiCropBatch, viewFields } from './joint';
 import { barlowTwinsLoss } from './losses';
 
 /**
@@ -39,20 +38,7 @@ export const barlowTwinsTask = definePretextTask({
   // Scaled to minutes on 2 cores (the paper: batch 2048, LARS, 1000 epochs of ImageNet).
   trainDefaults: { epochs: 5, batchSize: 256, lr: 2e-3, optimizer: 'adam', weightDecay: 1e-4, limit: 6000 },
   examplesPerInput: () => 2,
-  createHeads: ({ featureDim, config, seed }) => ({
-    projector: mlpHead({
-      inputDim: featureDim,
-      hidden: [config.projectionHidden, config.projectionHidden],
-      outputDim: config.projectionDim,
-      seed,
-      batchNorm: true,
-    }),
-  }),
+  createHeads: ({ featureDim, config, seed }) => expanderHeads(featureDim, config, seed),
   prepare: (raw, { config, rng }) => ({ x: multiCropBatch(raw, config, rng).x }),
-  loss: ({ encode, heads, batch, config, training, monitorEmbedding }) => {
-    const z = heads.projector.apply(encode(batch.x), { training }) as tf.Tensor2D;
-    const [z1, z2] = chunks(z, 2) as [tf.Tensor2D, tf.Tensor2D];
-    monitorEmbedding?.(z1);
-    return barlowTwinsLoss(z1, z2, config.lambda);
-  },
+  loss: (ctx) => barlowTwinsLoss(...embedTwoViews(ctx), ctx.config.lambda),
 });

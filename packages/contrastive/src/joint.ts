@@ -189,3 +189,35 @@ export function chunks<T extends tf.Tensor>(x: T, k: number): T[] {
   const m = n / k;
   return Array.from({ length: k }, (_, i) => x.slice(i * m, m) as T);
 }
+
+/**
+ * The projector of Barlow Twins and VICReg: two hidden layers (Dense → BN → ReLU) and a linear
+ * output, as `{ projector }` for a task's `createHeads`.
+ *
+ * @example
+ * createHeads: ({ featureDim, config, seed }) => expanderHeads(featureDim, config, seed),
+ */
+export function expanderHeads(featureDim: number, config: { projectionHidden: number; projectionDim: number }, seed: number): { projector: tf.LayersModel } {
+  const hidden = [config.projectionHidden, config.projectionHidden];
+  return { projector: mlpHead({ inputDim: featureDim, hidden, outputDim: config.projectionDim, seed, batchNorm: true }) };
+}
+
+/**
+ * Both views' embeddings of a symmetric two-view method: the stacked views through the encoder
+ * and projector in one batch, split in two; view 1 goes to the collapse monitor.
+ *
+ * @example
+ * loss: (ctx) => barlowTwinsLoss(...embedTwoViews(ctx), ctx.config.lambda),
+ */
+export function embedTwoViews(ctx: {
+  encode(x: tf.Tensor): tf.Tensor2D;
+  heads: { projector: tf.LayersModel };
+  batch: { x: tf.Tensor4D };
+  training: boolean;
+  monitorEmbedding?(z: tf.Tensor2D): void;
+}): [tf.Tensor2D, tf.Tensor2D] {
+  const z = ctx.heads.projector.apply(ctx.encode(ctx.batch.x), { training: ctx.training }) as tf.Tensor2D;
+  const [z1, z2] = chunks(z, 2) as [tf.Tensor2D, tf.Tensor2D];
+  ctx.monitorEmbedding?.(z1);
+  return [z1, z2];
+}
