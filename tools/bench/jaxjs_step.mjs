@@ -57,15 +57,14 @@ function loss(p, x, t, m) {
 }
 const step = jit(valueAndGrad(loss));
 
-const flat = (t) => (t.w ? [t.w, t.b, ...(t.g ? [t.g] : [])] : Object.values(t).flatMap(flat));
-const keysOf = (t) => Object.entries(t).flatMap(([k, v]) => Object.keys(v).map((j) => [k, j]));
-const paths = keysOf(params);
+// [layer, field] of every parameter, in a fixed order.
+const paths = Object.entries(params).flatMap(([k, v]) => Object.keys(v).map((j) => [k, j]));
 const m1 = new Map(paths.map(([a, b]) => [`${a}.${b}`, np.zerosLike(params[a][b].ref)]));
 const m2 = new Map(paths.map(([a, b]) => [`${a}.${b}`, np.zerosLike(params[a][b].ref)]));
 let t = 0;
 const views = random.uniform(random.key(3), [N, 1, 28, 28]);
 async function trainStep() {
-  const [value, grads] = step(params_ref(), views.ref, target.ref, mask.ref);
+  const [value, grads] = step(paramRefs(), views.ref, target.ref, mask.ref);
   t++;
   const c1 = 1 - 0.9 ** t;
   const c2 = 1 - 0.999 ** t;
@@ -83,10 +82,11 @@ async function trainStep() {
     m1.set(k, n1);
     m2.set(k, n2);
   }
+  // jax-js is lazy: read every parameter back so the timed step includes the whole update.
   for (const [a, b] of paths) await params[a][b].ref.data();
   return value.data();
 }
-function params_ref() {
+function paramRefs() {
   return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([j, a]) => [j, a.ref]))]));
 }
 const steps = Number(stepsArg);

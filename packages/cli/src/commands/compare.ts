@@ -8,7 +8,7 @@ import { runEmbedding } from '../compare/embedding';
 import { parseSeeds, planJobs, resolveMethods, type CompareBudget } from '../compare/plan';
 import { runOnQueue } from '../compare/queue';
 import { renderCompareReport, type LossSeries } from '../compare/report';
-import { accuracyTable, renderResultsMarkdown, summarize } from '../compare/table';
+import { accuracyTable, renderResultsMarkdown, skippedLines, summarize } from '../compare/table';
 import type { Io } from '../io';
 
 export const COMPARE_HELP = `Usage: ssl compare --methods LIST [options]
@@ -98,11 +98,7 @@ export async function compareCommand(argv: string[], io: Io, catalogue: Catalogu
   };
   const outDir = values.out ?? 'compare';
   const { jobs, skipped } = planJobs({ methods, datasets, seeds, budget }, catalogue);
-  // One line per dataset: `--methods all` skips every method of another modality.
-  const skippedOn = new Map<string, string[]>();
-  for (const s of skipped) skippedOn.set(s.dataset, [...(skippedOn.get(s.dataset) ?? []), s.method]);
-  for (const [dataset, names] of skippedOn)
-    io.err(`skipping ${names.length} method(s) of another modality on ${dataset} (\`ssl list\` shows each one's data): ${names.join(', ')}`);
+  for (const line of skippedLines(skipped)) io.err(`skipping ${line}`);
   if (!jobs.length)
     throw new SslError(
       `No method of [${methods.join(', ')}] fits dataset(s) [${datasets.join(', ')}]. Pick methods of the datasets' modality (see \`ssl list\`).`,

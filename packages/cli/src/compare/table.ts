@@ -123,6 +123,22 @@ export function costTable(rows: SummaryRow[]): string {
 }
 
 /**
+ * Skipped pairs, one line per reason (the reason names the dataset): `--methods all` skips many
+ * methods alike, e.g. "`rotation`, `simclr`: each trains on image data, sensors is sequence".
+ *
+ * @example
+ * for (const line of skippedLines(skipped)) io.err(`skipping ${line}`);
+ */
+export function skippedLines(skipped: SkippedPair[]): string[] {
+  const groups = new Map<string, string[]>();
+  for (const s of skipped) {
+    const why = s.reason.startsWith(`${s.method} `) ? s.reason.slice(s.method.length + 1) : s.reason;
+    groups.set(why, [...(groups.get(why) ?? []), s.method]);
+  }
+  return [...groups].map(([why, names]) => `${names.map((n) => `\`${n}\``).join(', ')}: ${names.length > 1 ? 'each ' : ''}${why}`);
+}
+
+/**
  * results.md: the command, the accuracy table, its legend, the cost table and skipped pairs.
  *
  * @example
@@ -147,15 +163,6 @@ export function renderResultsMarkdown(rows: SummaryRow[], meta: { command: strin
     '',
     'Wall time is the whole `ssl pretrain` per run (random-init probe, pretraining, probe); it depends on what else shared the machine.',
   ];
-  if (meta.skipped.length) {
-    // Grouped by reason (which names the dataset): `--methods all` skips many methods alike.
-    const groups = new Map<string, string[]>();
-    for (const s of meta.skipped) {
-      const why = s.reason.startsWith(`${s.method} `) ? s.reason.slice(s.method.length + 1) : s.reason;
-      groups.set(why, [...(groups.get(why) ?? []), s.method]);
-    }
-    out.push('', '## Skipped', '');
-    for (const [why, names] of groups) out.push(`- ${names.map((n) => `\`${n}\``).join(', ')}: ${names.length > 1 ? 'each ' : ''}${why}`);
-  }
+  if (meta.skipped.length) out.push('', '## Skipped', '', ...skippedLines(meta.skipped).map((l) => `- ${l}`));
   return out.join('\n') + '\n';
 }
