@@ -3,7 +3,7 @@
 // node tools/bench/resnet-probe.mjs HALF SIZE WIDTH STEPS [PROFILE]   e.g. 128 32 1 1
 // HEAPWRAP=2 prints every kernel that grows the heap.
 import * as tf from '@tensorflow/tfjs';
-import { Optimizer, initBackend, resetWasmHeapPeak, wasmHeapStats } from '@ssl/core';
+import { Optimizer, applyForTraining, initBackend, resetWasmHeapPeak, wasmHeapStats } from '@ssl/core';
 import { createResNet18Small } from '@ssl/encoders';
 import { ntXentLoss } from '@ssl/contrastive';
 const [half = 64, size = 32, width = 1, steps = 2, profile = 0] = process.argv.slice(2).map(Number);
@@ -20,7 +20,7 @@ const views = tf.randomUniform([2 * half, size, size, 3], 0, 1, 'float32', 3);
 const step = async () => {
   const loss = tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => {
-      const z = head.apply(encoder.apply(views, { training: true }));
+      const z = head.apply(applyForTraining(encoder, views));
       const [z1, z2] = tf.split(z, 2, 0);
       return ntXentLoss(z1, z2, 0.5);
     }, vars);

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
-import { BACKENDS, Optimizer, initBackend, resetWasmHeapPeak, wasmHeapStats } from '@ssl/core';
+import { BACKENDS, Optimizer, applyForTraining, initBackend, resetWasmHeapPeak, wasmHeapStats } from '@ssl/core';
 import { createConvNet, createResNet18Small } from '@ssl/encoders';
 import { ntXentLoss } from '@ssl/contrastive';
 
@@ -83,7 +83,7 @@ async function benchBackend(name, steps, warmup, leakSteps, threads) {
   const trainStep = async () => {
     const loss = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(() => {
-        const z = head.apply(encoder.apply(views, { training: true }));
+        const z = head.apply(applyForTraining(encoder, views));
         const [z1, z2] = tf.split(z, 2, 0);
         return ntXentLoss(z1, z2, 0.5);
       }, vars);
@@ -162,7 +162,7 @@ async function benchResNet(threads, half, steps) {
   const step = async () => {
     const loss = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(() => {
-        const [z1, z2] = tf.split(head.apply(encoder.apply(views, { training: true })), 2, 0);
+        const [z1, z2] = tf.split(head.apply(applyForTraining(encoder, views)), 2, 0);
         return ntXentLoss(z1, z2, 0.5);
       }, vars);
       opt.apply(

@@ -106,6 +106,8 @@ export async function main(argv: string[], io: Io = processIo, catalogue: Catalo
     if (e instanceof SslError) {
       io.err(`error: ${e.message}`);
       if (debug && e.stack) io.err(e.stack);
+      // The error underneath (e.g. what the wasm heap said), which the one line summarises.
+      if (debug && e.cause instanceof Error) io.err(`caused by: ${e.cause.stack ?? e.cause.message}`);
       return e.exitCode;
     }
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);

@@ -7,6 +7,7 @@ export * from './backend';
 export { registerWasmTrainingKernels } from './wasm-kernels';
 export { installLowMemoryGradients } from './tape';
 export * from './memory';
+export * from './lean-apply';
 export { startWasmPool, splitSizes, wasmPoolStats, type PoolJob, type PoolTensor } from './wasm-pool';
 export * from './task';
 export * from './catalogue';

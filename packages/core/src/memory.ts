@@ -29,7 +29,8 @@ export class WasmHeapExhaustedError extends Error {
   }
 }
 
-interface WasmModule {
+/** The part of an emscripten module the guard wraps. */
+export interface WasmModule {
   _malloc(n: number): number;
   _free(p: number): void;
   HEAPU8: Uint8Array;
@@ -39,6 +40,33 @@ interface WasmModule {
 export const WASM_HEAP_MAX_BYTES = 4294901760;
 
 const guard = { installed: false, live: 0, peak: 0, limit: WASM_HEAP_MAX_BYTES, sizes: new Map<number, number>() };
+
+/**
+ * Replaces `module`'s `_malloc`/`_free` with counting versions. @internal (exported for tests)
+ *
+ * Emscripten's `_malloc` returns a signed 32-bit pointer, negative above 2 GiB, while tfjs frees
+ * the unsigned value (`ptr >>> 0`); both are keyed unsigned here, or every tensor above 2 GiB would
+ * stay counted as live after it is freed and the guard would refuse allocations the heap can make.
+ */
+export function wrapAllocator(module: WasmModule): void {
+  const malloc = module._malloc.bind(module);
+  const free = module._free.bind(module);
+  module._malloc = (n: number) => {
+    if (guard.live + n > guard.limit) throw new WasmHeapExhaustedError(n, guard.live, guard.limit);
+    const p = malloc(n);
+    if (p === 0 && n > 0) throw new WasmHeapExhaustedError(n, guard.live, guard.limit);
+    guard.sizes.set(p >>> 0, n);
+    guard.live += n;
+    if (guard.live > guard.peak) guard.peak = guard.live;
+    return p;
+  };
+  module._free = (p: number) => {
+    const key = p >>> 0;
+    guard.live -= guard.sizes.get(key) ?? 0;
+    guard.sizes.delete(key);
+    free(p);
+  };
+}
 
 /**
  * Wraps the wasm backend's allocator: a failed allocation throws {@link WasmHeapExhaustedError},
@@ -55,22 +83,7 @@ export function installWasmHeapGuard(limitBytes?: number): void {
   // Emscripten's exports start as stubs that replace themselves on the first call: call once
   // first, so that the functions wrapped below are the final ones.
   wasm._free(wasm._malloc(8));
-  const malloc = wasm._malloc.bind(wasm);
-  const free = wasm._free.bind(wasm);
-  wasm._malloc = (n: number) => {
-    if (guard.live + n > guard.limit) throw new WasmHeapExhaustedError(n, guard.live, guard.limit);
-    const p = malloc(n);
-    if (p === 0 && n > 0) throw new WasmHeapExhaustedError(n, guard.live, guard.limit);
-    guard.sizes.set(p, n);
-    guard.live += n;
-    if (guard.live > guard.peak) guard.peak = guard.live;
-    return p;
-  };
-  wasm._free = (p: number) => {
-    guard.live -= guard.sizes.get(p) ?? 0;
-    guard.sizes.delete(p);
-    free(p);
-  };
+  wrapAllocator(wasm);
   guard.installed = true;
 }
 

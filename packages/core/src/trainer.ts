@@ -6,6 +6,7 @@ import { readCheckpoint, removeStaleTempFiles, writeCheckpoint, type StoredTenso
 import { COLLAPSE_FRACTION, embeddingStats } from './collapse';
 import { SslError, parseWith } from './errors';
 import { withMemoryGuard } from './memory';
+import { applyForTraining } from './lean-apply';
 import { Optimizer, learningRateAt } from './optimizer';
 import { createProgress } from './progress';
 import { Rng } from './rng';
@@ -301,7 +302,7 @@ export async function train<T extends AnyPretextTask>(options: TrainOptions<T>):
           () =>
             tf.tidy(() => {
               const b: PretextBatch = task.prepare(raw as never, { config: taskConfig, rng: rng.fork('task'), training: true });
-              const encode = (x: tf.Tensor) => encoder.apply(x, { training: true }) as tf.Tensor2D;
+              const encode = (x: tf.Tensor) => applyForTraining(encoder, x) as tf.Tensor2D;
               const r = tf.variableGrads(
                 () => task.loss({ config: taskConfig, encoder, heads, batch: b, state, training: true, encode, monitorEmbedding }),
                 vars,

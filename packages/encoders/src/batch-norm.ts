@@ -44,13 +44,22 @@ function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsi
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const d = Array.isArray(dy) ? dy[0]! : dy;
         const [sx, sMean, sRstd, sGamma] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-        const xhat = tf.mul(tf.sub(sx, sMean), sRstd);
-        const dBeta = tf.sum(d, axes);
-        const dGamma = tf.sum(tf.mul(d, xhat), axes);
         const m = sx.size / (sx.shape[sx.rank - 1] ?? 1);
-        // dx = γ/σ · (dy − dβ/m − x̂ · dγ/m)
-        const inner = tf.sub(tf.sub(d, tf.div(dBeta, m)), tf.mul(xhat, tf.div(dGamma, m)));
-        return [tf.mul(inner, tf.mul(sRstd, sGamma)), dGamma, dBeta];
+        // Every activation-sized temporary lives inside a tidy of its own, so at most three
+        // exist at once (the formula written out directly holds seven until the gradient returns).
+        const dBeta = tf.sum(d, axes);
+        const dGamma = tf.tidy(() => tf.sum(tf.mul(d, tf.mul(tf.sub(sx, sMean), sRstd)), axes));
+        // dx = γ/σ · (dy − dβ/m − x̂ · dγ/m) = dy·k1 + x·k2 + k3, per channel:
+        // k1 = γ/σ, k2 = −γ/σ² · dγ/m, k3 = −k1 · dβ/m − k2 · mean.
+        const dx = tf.tidy(() => {
+          const k1 = tf.mul(sRstd, sGamma);
+          const k2 = tf.neg(tf.mul(tf.mul(k1, sRstd), tf.div(dGamma, m)));
+          const k3 = tf.neg(tf.add(tf.mul(k1, tf.div(dBeta, m)), tf.mul(k2, sMean)));
+          const a = tf.mul(d, k1);
+          const b = tf.tidy(() => tf.add(tf.mul(sx, k2), k3));
+          return tf.add(a, b);
+        });
+        return [dx, dGamma, dBeta];
       },
     };
   });

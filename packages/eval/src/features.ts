@@ -26,12 +26,15 @@ export interface ExtractFeaturesOptions {
   batchSize?: number;
   /** Only the first `limit` rows of the source; default all. */
   limit?: number;
+  /** Called after each batch with the rows done and the total (e.g. to draw a progress bar). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 const extractOptions = z
   .object({
     batchSize: z.number().int().min(1).default(256),
     limit: z.number().int().min(0).optional(),
+    onProgress: z.function().optional(),
   })
   .strict();
 
@@ -148,6 +151,7 @@ export async function extractFeatures(encoder: tf.LayersModel, source: DataSourc
     } finally {
       out.dispose();
     }
+    options.onProgress?.(start + m, n);
   }
   return { features, n, dim: dim ?? 0, labels };
 }

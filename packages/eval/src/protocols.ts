@@ -95,7 +95,14 @@ export function keepLabelFraction(f: FeatureSet, fraction: number, seed: number)
 export function protocolContext(
   encoder: tf.LayersModel,
   splits: ProtocolContext['splits'],
-  opts: { epochs: number; seed: number; labelFraction?: number; options?: Record<string, unknown> },
+  opts: {
+    epochs: number;
+    seed: number;
+    labelFraction?: number;
+    options?: Record<string, unknown>;
+    /** Progress of the feature extraction, per split (rows done, total). */
+    onProgress?: (split: 'train' | 'test', done: number, total: number) => void;
+  },
 ): ProtocolContext {
   let cached: Promise<SplitFeatures> | undefined;
   const labelFraction = opts.labelFraction ?? 1;
@@ -108,8 +115,12 @@ export function protocolContext(
     options: opts.options ?? {},
     features: () =>
       (cached ??= (async () => ({
-        train: keepLabelFraction(await extractFeatures(encoder, splits.train), labelFraction, opts.seed),
-        test: await extractFeatures(encoder, splits.test),
+        train: keepLabelFraction(
+          await extractFeatures(encoder, splits.train, { onProgress: (d, t) => opts.onProgress?.('train', d, t) }),
+          labelFraction,
+          opts.seed,
+        ),
+        test: await extractFeatures(encoder, splits.test, { onProgress: (d, t) => opts.onProgress?.('test', d, t) }),
       }))()),
   };
 }

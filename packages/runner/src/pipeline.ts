@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { Rng, SslError, type AnyPretextTask, type DataSource, type EncoderInputs } from '@ssl/core';
+import { Rng, SslError, createProgress, type AnyPretextTask, type DataSource, type EncoderInputs, type Progress } from '@ssl/core';
 import type { Dataset, DatasetContext, LabelledSplits } from '@ssl/data';
 import { knnProtocol, protocolContext, type ProtocolScore, type SplitFeatures } from '@ssl/eval';
 import type { Catalogue } from './catalogue';
@@ -95,6 +95,8 @@ export interface RunPlan {
       limits?: { trainLimit: number; testLimit: number };
       knn?: boolean;
       features?: boolean;
+      /** Draw a progress bar on stderr (a TTY) while features are extracted, under this label. */
+      progress?: string;
     },
   ): Promise<Evaluation>;
 }
@@ -166,6 +168,7 @@ export function planRun(
         seed: cfg.seed,
         labelFraction: o.labelFraction ?? 1,
         options: choice.options,
+        onProgress: o.progress ? featureProgress(o.progress) : undefined,
       });
       const score = await protocol.run(pc);
       const features = o.features === false ? undefined : await pc.features();
@@ -174,5 +177,16 @@ export function planRun(
       const split = cfg.probe.validation ? ` (validation: ${cfg.probe.validation} held-out training items)` : '';
       return { score: { metric: `${score.metric}${note}${split}`, value: score.value }, knn, features };
     },
+  };
+}
+
+/** One progress bar per split for feature extraction (silent when stderr is not a TTY). */
+function featureProgress(label: string): (split: 'train' | 'test', done: number, total: number) => void {
+  const bars = new Map<string, Progress>();
+  return (split, done, total) => {
+    let bar = bars.get(split);
+    if (!bar) bars.set(split, (bar = createProgress({ label: `${label}: ${split} features`, total })));
+    bar.update(done);
+    if (done >= total) bar.finish();
   };
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend';
 import { SslError } from '../errors';
-import { WASM_HEAP_MAX_BYTES, installWasmHeapGuard, resetWasmHeapPeak, wasmHeapStats, withMemoryGuard } from '../memory';
+import { WASM_HEAP_MAX_BYTES, type WasmModule, installWasmHeapGuard, resetWasmHeapPeak, wasmHeapStats, withMemoryGuard, wrapAllocator } from '../memory';
 import { Rng } from '../rng';
 
 type Grads = (f: () => tf.Tensor, xs: tf.Tensor[]) => { value: tf.Tensor; grads: tf.Tensor[] };
@@ -118,5 +118,32 @@ describe('out of memory', () => {
     tf.dispose([value, ...grads]);
     net.dispose();
     expect(tf.memory().numTensors).toBeLessThanOrEqual(before);
+  });
+});
+
+describe('heap accounting above 2 GiB', () => {
+  it('counts a block freed by its unsigned address as freed (emscripten returns it signed)', () => {
+    // A stand-in module whose allocator hands out addresses above 2 GiB, as the real heap does
+    // once it has grown past that: _malloc's i32 result is then negative, and tfjs frees `p >>> 0`.
+    let next = 2 ** 31 + 4096;
+    const freed: number[] = [];
+    const fake: WasmModule = {
+      _malloc: (n: number) => {
+        const p = next | 0;
+        next += n;
+        return p;
+      },
+      _free: (p: number) => void freed.push(p),
+      HEAPU8: new Uint8Array(0),
+    };
+    wrapAllocator(fake);
+    const base = wasmHeapStats().liveBytes;
+    const mb = 2 ** 20;
+    const ptrs = [fake._malloc(64 * mb), fake._malloc(64 * mb)];
+    expect(ptrs[0]).toBeLessThan(0);
+    expect(wasmHeapStats().liveBytes - base).toBe(128 * mb);
+    for (const p of ptrs) fake._free(p >>> 0);
+    expect(wasmHeapStats().liveBytes).toBe(base);
+    expect(freed).toEqual(ptrs.map((p) => p >>> 0));
   });
 });
