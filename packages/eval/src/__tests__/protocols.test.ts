@@ -90,6 +90,29 @@ describe('one feature extractor for every modality', () => {
     const f = await extractFeatures(enc, source, { batchSize: 1 });
     expect(Array.from(f.features)).toEqual([0 + 1 + 2 + 3, 0 + 1 + 2 + 3]);
   });
+
+  it('reports its progress after every batch', async () => {
+    const enc = linear([2], [[1], [1]]);
+    const source: DataSource = {
+      modality: 'sequence',
+      size: 5,
+      batch: (idx: Int32Array) => ({
+        modality: 'sequence' as const,
+        frames: new Float32Array(idx.length * 2),
+        n: idx.length,
+        length: 1,
+        frameShape: [2],
+        indices: idx,
+      }),
+    };
+    const calls: Array<[number, number]> = [];
+    await extractFeatures(enc, source, { batchSize: 2, onProgress: (done, total) => calls.push([done, total]) });
+    expect(calls).toEqual([
+      [2, 5],
+      [4, 5],
+      [5, 5],
+    ]);
+  });
 });
 
 describe('protocol registry', () => {
