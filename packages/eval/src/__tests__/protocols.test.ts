@@ -93,8 +93,8 @@ describe('one feature extractor for every modality', () => {
 
   it('reports its progress after every batch', async () => {
     const enc = linear([2], [[1], [1]]);
-    const source: DataSource = {
-      modality: 'sequence',
+    const source = {
+      modality: 'sequence' as const,
       size: 5,
       batch: (idx: Int32Array) => ({
         modality: 'sequence' as const,
