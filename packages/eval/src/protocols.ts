@@ -106,6 +106,7 @@ export function protocolContext(
 ): ProtocolContext {
   let cached: Promise<SplitFeatures> | undefined;
   const labelFraction = opts.labelFraction ?? 1;
+  const extract = (split: 'train' | 'test') => extractFeatures(encoder, splits[split], { onProgress: (d, t) => opts.onProgress?.(split, d, t) });
   return {
     encoder,
     splits,
@@ -115,12 +116,8 @@ export function protocolContext(
     options: opts.options ?? {},
     features: () =>
       (cached ??= (async () => ({
-        train: keepLabelFraction(
-          await extractFeatures(encoder, splits.train, { onProgress: (d, t) => opts.onProgress?.('train', d, t) }),
-          labelFraction,
-          opts.seed,
-        ),
-        test: await extractFeatures(encoder, splits.test, { onProgress: (d, t) => opts.onProgress?.('test', d, t) }),
+        train: keepLabelFraction(await extract('train'), labelFraction, opts.seed),
+        test: await extract('test'),
       }))()),
   };
 }

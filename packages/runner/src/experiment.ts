@@ -107,8 +107,15 @@ export async function runExperiment(options: ExperimentOptions = {}): Promise<Ex
   const skipped = { score: { metric: 'linear probe top-1', value: NaN }, knn: NaN, features: undefined };
   if (noProbe) log(`probe skipped: ${noProbe}`);
   else log('probing the random-init encoder...');
-  const probeProgress = (label: string) => (options.progress ? { progress: label } : {});
-  const randomInit = noProbe ? skipped : await timedEvaluation(log, 'random-init', () => plan.evaluate(encoder, probeProgress('random init')));
+  // Both probes draw a progress bar (on a terminal) and log their time when it was long.
+  const probe = async (which: string) => {
+    const t0 = performance.now();
+    const out = await plan.evaluate(encoder, options.progress ? { progress: which } : {});
+    const s = (performance.now() - t0) / 1000;
+    if (s > 20) log(`${which} probe done in ${s.toFixed(0)} s (features of the probe's train and test images, then the linear probe and kNN)`);
+    return out;
+  };
+  const randomInit = noProbe ? skipped : await probe('random-init');
 
   const monitorLimits = { trainLimit: Math.min(5000, cfg.probe.trainLimit), testLimit: Math.min(2000, cfg.probe.testLimit) };
   const result = await train({
@@ -131,7 +138,7 @@ export async function runExperiment(options: ExperimentOptions = {}): Promise<Ex
   for (const line of (await task.exportArtifacts?.({ config: cfg.taskConfig, encoder, source: plan.train as never, runDir })) ?? []) log(line);
 
   if (!noProbe) log('probing the pretrained encoder...');
-  const pretrained = noProbe ? skipped : await timedEvaluation(log, 'pretrained', () => plan.evaluate(encoder, probeProgress('pretrained')));
+  const pretrained = noProbe ? skipped : await probe('pretrained');
   const seconds = (performance.now() - start) / 1000;
   const out: ExperimentResult = {
     method: cfg.method,
@@ -181,14 +188,5 @@ export async function runExperiment(options: ExperimentOptions = {}): Promise<Ex
   });
   tf.dispose(Object.values(result.heads).flatMap((h) => h.weights.map((w) => w.read())));
   encoder.dispose();
-  return out;
-}
-
-/** Runs an evaluation and logs how long it took when that was long enough to wonder about (> 20 s). */
-async function timedEvaluation<T>(log: (line: string) => void, which: string, run: () => Promise<T>): Promise<T> {
-  const t0 = performance.now();
-  const out = await run();
-  const s = (performance.now() - t0) / 1000;
-  if (s > 20) log(`${which} probe done in ${s.toFixed(0)} s (features of the probe's train and test images, then the linear probe and kNN)`);
   return out;
 }
