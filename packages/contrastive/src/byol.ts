@@ -61,7 +61,7 @@ export const byolTask = definePretextTask({
     'Two augmentations of each image. The online network (encoder, projector, predictor) predicts the projection that the target network (an EMA of the online encoder and projector whose momentum rises from τ_base to 1 on a cosine) makes of the other view; loss 2 − 2·cos(p, sg(z′)), symmetrised. The target gets no gradient; there are no negatives, and the predictor plus the slow target keep the embedding from collapsing.',
   config: byolConfig,
   // Scaled to minutes on 2 cores (the paper: batch 4096, LARS, 300+ epochs of ImageNet).
-  trainDefaults: { epochs: 5, batchSize: 256, lr: 2e-3, optimizer: 'adam', weightDecay: 1e-4, limit: 6000 },
+  trainDefaults: { epochs: 2, batchSize: 128, lr: 2e-3, optimizer: 'adam', weightDecay: 1e-4, limit: 24000 },
   examplesPerInput: () => 2,
   createHeads: ({ featureDim, config, seed }) => projectorPredictor(featureDim, config, seed),
   createState: ({ encoder, heads, config }): ByolState => {

@@ -54,7 +54,7 @@ export const swavTask = definePretextTask({
     "Two augmentations of each image (plus optional small multi-crop views) are projected to the unit sphere and scored against K learnable, normalised prototypes. The codes of each global view are computed online by 3 Sinkhorn-Knopp iterations (ε = 0.05), which split the batch equally among the prototypes and so rule out collapse; each view then predicts the other views' codes from its own scores (softmax at τ = 0.1, cross-entropy). Prototypes are renormalised after every step.",
   config: swavConfig,
   // Scaled to minutes on 2 cores (the paper: batch 4096, LARS, 400+ epochs of ImageNet).
-  trainDefaults: { epochs: 5, batchSize: 256, lr: 2e-3, optimizer: 'adam', weightDecay: 1e-4, limit: 6000 },
+  trainDefaults: { epochs: 2, batchSize: 128, lr: 2e-3, optimizer: 'adam', weightDecay: 1e-4, limit: 24000 },
   examplesPerInput: (c) => 2 + c.localCrops,
   createHeads: ({ featureDim, config, seed }) => {
     const prototypes = mlpHead({ inputDim: config.projectionDim, hidden: [], outputDim: config.prototypes, seed: seed + 20, outputBias: false });

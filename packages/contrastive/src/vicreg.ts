@@ -38,7 +38,7 @@ export const vicregTask = definePretextTask({
     'Two augmentations of each image go through the same encoder and expander. Three terms: invariance (MSE between the two embeddings, weight 25), variance (a hinge keeping the batch std of every dimension above 1, weight 25, which forbids collapse) and covariance (squared off-diagonal covariances / d, weight 1, which decorrelates the dimensions). No negatives, no asymmetry, no normalisation across the batch.',
   config: vicregConfig,
   // Scaled to minutes on 2 cores (the paper: batch 2048, LARS, 1000 epochs of ImageNet).
-  trainDefaults: { epochs: 5, batchSize: 256, lr: 2e-3, optimizer: 'adam', weightDecay: 1e-4, limit: 6000 },
+  trainDefaults: { epochs: 2, batchSize: 128, lr: 2e-3, optimizer: 'adam', weightDecay: 1e-4, limit: 24000 },
   examplesPerInput: () => 2,
   createHeads: ({ featureDim, config, seed }) => expanderHeads(featureDim, config, seed),
   prepare: (raw, { config, rng }) => ({ x: multiCropBatch(raw, config, rng).x }),

@@ -289,6 +289,39 @@ function makeLeadingReduce(native: tf.KernelFunc, mean: boolean): tf.KernelFunc 
 }
 
 /**
+ * Matrix products with a transposed operand (BatchMatMul, _FusedMatMul) transpose it into a
+ * contiguous copy first and then take XNNPACK's plain product. tfjs-wasm sends transposeA /
+ * transposeB to a scalar loop that runs 5–20× slower than the transpose plus the plain product
+ * together, and every Dense layer's backward pass asks for both (dW = xᵀ·dy, dx = dy·Wᵀ), as do
+ * similarity and cross-correlation matrices. Same products; only the summation order may differ.
+ */
+function makeContiguousMatMul(native: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const attrs = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    const { a, b: bIn } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const rows = a.shape[a.shape.length - (attrs.transposeA ? 1 : 2)];
+    const cols = bIn.shape[bIn.shape.length - (attrs.transposeB ? 2 : 1)];
+    // Matrix-vector products (the batch-norm reductions below) are fast natively; a copy would not pay.
+    if ((!attrs.transposeA && !attrs.transposeB) || rows === 1 || cols === 1) return native(args);
+    const b = args.backend as unknown as Backend;
+    const swapLast = (t: tf.TensorInfo): tf.TensorInfo => {
+      const perm = t.shape.map((_, i) => i);
+      const r = perm.length;
+      [perm[r - 2], perm[r - 1]] = [perm[r - 1]!, perm[r - 2]!];
+      return call('Transpose', b, { x: t }, { perm });
+    };
+    const at = attrs.transposeA ? swapLast(a) : a;
+    const bt = attrs.transposeB ? swapLast(bIn) : bIn;
+    try {
+      return native({ ...args, inputs: { ...args.inputs, a: at, b: bt }, attrs: { ...args.attrs, transposeA: false, transposeB: false } as never });
+    } finally {
+      if (at !== a) b.disposeData(at.dataId);
+      if (bt !== bIn) b.disposeData(bt.dataId);
+    }
+  };
+}
+
+/**
  * Identity (and a Cast to the same dtype) share their input's data, ref-counted, as the cpu backend
  * does. The wasm backend copies instead, and the gradient tape clones every tensor it saves for the
  * backward pass through Identity: a full second copy of every activation kept for backward (about
@@ -536,6 +569,8 @@ export function registerWasmTrainingKernels(): void {
   wrapNative('Sum', (native) => makeLeadingReduce(native, false));
   wrapNative('Mean', (native) => makeLeadingReduce(native, true));
   wrapNative('GatherV2', makeRowGather);
+  wrapNative('BatchMatMul', makeContiguousMatMul);
+  wrapNative('_FusedMatMul', makeContiguousMatMul);
   wrapNative('Identity', (native) => makeSharingIdentity(native, false));
   wrapNative('Cast', (native) => makeSharingIdentity(native, true));
   if (!have.has('UnsortedSegmentSum')) {

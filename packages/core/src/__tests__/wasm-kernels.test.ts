@@ -152,6 +152,37 @@ describe('wasm training kernels match the cpu backend', () => {
     cpu.forEach((v, i) => expect(Math.abs(v - wasm[i]!)).toBeLessThan(1e-4));
   });
 
+  it('matrix products with transposed operands (copied contiguous first) match the cpu backend and do not leak', async () => {
+    const a = randomArray(2 * 6 * 5, 11);
+    const b = randomArray(2 * 6 * 7, 12);
+    const bias = randomArray(7, 13);
+    const products = (backend: string) =>
+      on(backend, () =>
+        tf.tidy(() => {
+          const a2 = tf.tensor2d(a.subarray(0, 30), [6, 5]);
+          const b2 = tf.tensor2d(b.subarray(0, 42), [6, 7]);
+          const a3 = tf.tensor3d(a, [2, 6, 5]);
+          const b3 = tf.tensor3d(b, [2, 6, 7]);
+          const out = [
+            tf.matMul(a2, b2, true, false), // [5, 7]: xᵀ·dy, a Dense layer's weight gradient
+            tf.matMul(b2, a2.transpose(), true, true), // [7, 6]: both transposed
+            tf.matMul(a2.transpose(), b2.transpose(), false, true), // [5, 7]: dy·Wᵀ, its input gradient
+            tf.matMul(a3, b3, true, false), // batched
+            tf.matMul(a2, a2.sum(1, true), true, false), // matrix-vector: the native path
+            tf.fused.matMul({ a: a2, b: b2, transposeA: true, bias: tf.tensor1d(bias), activation: 'relu' }),
+          ];
+          return out.flatMap((r) => [...r.shape, ...r.dataSync()]);
+        }),
+      );
+    const cpu = await products('cpu');
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const wasm = await products('wasm');
+    expect(tf.memory().numTensors).toBe(before);
+    expect(wasm.length).toBe(cpu.length);
+    cpu.forEach((v, i) => expect(Math.abs(v - wasm[i]!)).toBeLessThan(1e-4));
+  });
+
   it('UnsortedSegmentSum (gather gradient) matches and does not leak', async () => {
     const table = randomArray(10 * 4, 4);
     const ids = [1, 3, 3, 9, 0, 1];
