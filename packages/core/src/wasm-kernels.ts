@@ -301,7 +301,7 @@ function makeContiguousMatMul(native: tf.KernelFunc): tf.KernelFunc {
     const { a, b: bIn } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const rows = a.shape[a.shape.length - (attrs.transposeA ? 1 : 2)];
     const cols = bIn.shape[bIn.shape.length - (attrs.transposeB ? 2 : 1)];
-    // Matrix-vector products (the batch-norm reductions below) are fast natively; a copy would not pay.
+    // Matrix-vector products (makeLeadingReduce's batch-norm sums) are fast natively; a copy would not pay.
     if ((!attrs.transposeA && !attrs.transposeB) || rows === 1 || cols === 1) return native(args);
     const b = args.backend as unknown as Backend;
     const swapLast = (t: tf.TensorInfo): tf.TensorInfo => {
