@@ -4,7 +4,8 @@
 // projection head Dense(128)-ReLU-Dense(64), NT-Xent (τ=0.5), Adam 1e-3; forward + backward +
 // update, augmentations already materialised. Also: forward-only inference on 512 images, a
 // 2048² matmul, and peak RSS. Medians over timed steps after warm-up.
-// wasm runs once per thread count (--threads 1,2; default 1 and every core): the scaling table.
+// wasm runs once per thread count (--threads 1,2; default 1 and every core), each in its own
+// process (the XNNPACK thread pool is fixed when the backend starts): the scaling table.
 // The ResNet-18 row: CIFAR ResNet-18 (3×3 stem), 2 × 64 views of 32×32×3, projector 512-512-128,
 // NT-Xent, Adam, with the wasm heap's peak. --profile prints the per-kernel time of one step.
 import { execFileSync } from 'node:child_process';
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     resnet: { type: 'string', default: '64' },
     'resnet-steps': { type: 'string', default: '2' },
     profile: { type: 'boolean' },
+    'wasm-child': { type: 'string' },
   },
 });
 const out = (s) => process.stdout.write(`${s}\n`);
@@ -226,31 +228,49 @@ const warmup = Number(values.warmup);
 const cores = os.availableParallelism?.() ?? os.cpus().length;
 const threadList = (values.threads ?? [...new Set([1, 2, cores])].join(',')).split(',').map(Number);
 const wanted = (values.backends ?? BACKENDS.join(',')).split(',');
+const resnetHalf = Number(values.resnet);
+// One wasm thread count, in this process (the parent spawns one per count): its rows as JSON.
+if (values['wasm-child']) {
+  const threads = Number(values['wasm-child']);
+  const rows = [await benchBackend('wasm', steps, warmup, Number(values['leak-steps']), threads)];
+  const resnetRows = resnetHalf > 0 ? [await benchResNet(threads, resnetHalf, Number(values['resnet-steps']))] : [];
+  out(JSON.stringify({ results: rows, resnet: resnetRows }));
+  process.exit(0);
+}
+function wasmRows(threads) {
+  const args = ['--wasm-child', String(threads), '--steps', String(steps), '--warmup', String(warmup), '--leak-steps', String(values['leak-steps'])];
+  args.push('--resnet', String(resnetHalf), '--resnet-steps', String(values['resnet-steps']), ...(values.profile ? ['--profile'] : []));
+  const json = execFileSync(process.execPath, [fileURLToPath(import.meta.url), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(json.trim().split('\n').at(-1));
+}
 const results = [];
+const resnet = [];
 for (const name of wanted) {
   for (const threads of name === 'wasm' ? threadList : [undefined]) {
     try {
-      // The pure-JS backend is ~100x slower: time fewer steps there.
-      const r = await benchBackend(name, name === 'cpu' ? 1 : steps, name === 'cpu' ? 0 : warmup, name === 'cpu' ? 0 : Number(values['leak-steps']), threads);
-      results.push(r);
+      if (name === 'wasm') {
+        const rows = wasmRows(threads);
+        results.push(...rows.results);
+        resnet.push(...rows.resnet);
+      } else {
+        // The pure-JS backend is ~100x slower: time fewer steps there.
+        results.push(
+          await benchBackend(name, name === 'cpu' ? 1 : steps, name === 'cpu' ? 0 : warmup, name === 'cpu' ? 0 : Number(values['leak-steps']), threads),
+        );
+      }
+      const r = results.at(-1);
       log(
         `${name} ×${r.threads}: train ${r.trainImagesPerSec.toFixed(1)} img/s, infer ${r.inferImagesPerSec.toFixed(1)} img/s, matmul ${r.matmulGflops.toFixed(2)} GFLOP/s, peak RSS ${r.peakRssMB.toFixed(0)} MB`,
       );
+      for (const x of name === 'wasm' ? resnet.slice(-1) : []) {
+        log(
+          `resnet18 wasm ×${x.threads}: ${x.trainImagesPerSec.toFixed(1)} img/s, tensor heap peak ${x.peakTensorHeapMB.toFixed(0)} MB (wasm heap ${x.wasmHeapMB.toFixed(0)} MB)`,
+        );
+      }
     } catch (e) {
       log(`${name}: not available (${e instanceof Error ? e.message.split('\n')[0] : e})`);
       break;
     }
-  }
-}
-const resnetHalf = Number(values.resnet);
-const resnet = [];
-if (resnetHalf > 0 && wanted.includes('wasm')) {
-  for (const threads of threadList) {
-    const r = await benchResNet(threads, resnetHalf, Number(values['resnet-steps']));
-    resnet.push(r);
-    log(
-      `resnet18 wasm ×${r.threads}: ${r.trainImagesPerSec.toFixed(1)} img/s, tensor heap peak ${r.peakTensorHeapMB.toFixed(0)} MB (wasm heap ${r.wasmHeapMB.toFixed(0)} MB)`,
-    );
   }
 }
 const torchThreads = [...new Set(threadList)];

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SslError } from './errors';
 import { installWasmHeapGuard } from './memory';
-import { startWasmPool } from './wasm-pool';
+import { startWasmThreads, wasmThreads } from './wasm-threads';
 import { installLowMemoryGradients } from './tape';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 
@@ -16,7 +16,7 @@ export interface BackendInfo {
   reason: string;
   /** Backends that failed to initialise before it, with their errors. */
   skipped: Array<{ name: BackendName; error: string }>;
-  /** Threads the heavy kernels run on (wasm: the worker pool plus this thread; others: 1). */
+  /** Threads the kernels run on (wasm: XNNPACK's pool, this thread included; others: 1). */
   threads: number;
 }
 
@@ -24,7 +24,7 @@ let current: BackendInfo | undefined;
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
-async function tryBackend(name: BackendName): Promise<void> {
+async function tryBackend(name: BackendName, threads: number, log?: (line: string) => void): Promise<void> {
   if (name === 'tensorflow') {
     if (!isNode) throw new Error('tfjs-node runs in Node.js only');
     // Optional peer dependency: present → native speed; absent → fall through.
@@ -36,6 +36,7 @@ async function tryBackend(name: BackendName): Promise<void> {
     registerWasmTrainingKernels();
   }
   installLowMemoryGradients();
+  if (name === 'wasm') await startWasmThreads(threads, log);
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`tf.setBackend('${name}') returned false`);
   await tf.ready();
@@ -50,8 +51,9 @@ async function tryBackend(name: BackendName): Promise<void> {
  * → `wasm` → `cpu`. `SSL_BACKEND` or the `backend` option forces one. Idempotent: later calls
  * return the first choice unless a different backend is forced.
  *
- * On wasm, `threads` (or `SSL_THREADS`; default: every available core) sets how many threads
- * the heavy kernels split their batch over (see wasm-pool.ts); results do not depend on timing.
+ * On wasm, `threads` (or `SSL_THREADS`; default: every available core, at most 8) sets how many
+ * threads XNNPACK's kernels split their work over (see wasm-threads.ts); results depend neither on
+ * timing nor on the thread count. The count is fixed when the wasm backend first starts.
  *
  * @example
  * const { name } = await initBackend();          // e.g. 'wasm'
@@ -68,7 +70,11 @@ export async function initBackend(options: { backend?: string; threads?: number;
   const wanted = await resolveThreads(options.threads);
   const describe = (b: BackendInfo) => `backend: ${b.name} (${b.reason}), ${b.threads} thread${b.threads === 1 ? '' : 's'}`;
   if (current && (!forced || forced === current.name)) {
-    if (current.name === 'wasm' && wanted !== current.threads) current = { ...current, threads: await startPool(wanted, options.log) };
+    if (current.name === 'wasm' && wanted !== current.threads && options.threads !== undefined) {
+      options.log?.(
+        `wasm keeps ${current.threads} thread${current.threads === 1 ? '' : 's'}: its thread pool is fixed when the backend starts (set SSL_THREADS before the first run)`,
+      );
+    }
     options.log?.(describe(current));
     return current;
   }
@@ -76,8 +82,8 @@ export async function initBackend(options: { backend?: string; threads?: number;
   const skipped: BackendInfo['skipped'] = [];
   for (const name of order) {
     try {
-      await tryBackend(name);
-      const threads = name === 'wasm' ? await startPool(wanted, options.log) : (await startWasmPool(1), 1);
+      await tryBackend(name, wanted, options.log);
+      const threads = name === 'wasm' ? wasmThreads() : 1;
       current = {
         name,
         reason: forced ? 'forced' : skipped.length ? `fallback after ${skipped.map((s) => s.name).join(', ')}` : 'fastest available',
@@ -94,16 +100,6 @@ export async function initBackend(options: { backend?: string; threads?: number;
   throw new SslError(
     `No TensorFlow.js backend could start (${why}). ${forced ? `Unset SSL_BACKEND/--backend or pick another of [${BACKENDS.join(', ')}].` : 'Reinstall @tensorflow/tfjs and @tensorflow/tfjs-backend-wasm.'}`,
   );
-}
-
-/** Starts the wasm pool; if workers cannot start here (no worker_threads, a CJS bundle), runs on one thread. */
-async function startPool(threads: number, log?: (line: string) => void): Promise<number> {
-  try {
-    return await startWasmPool(threads);
-  } catch (e) {
-    log?.(`wasm thread pool unavailable (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); running on 1 thread`);
-    return 1;
-  }
 }
 
 /** `threads` option → SSL_THREADS → the machine's available cores (1 outside Node.js). */

@@ -8,7 +8,7 @@ export { registerWasmTrainingKernels } from './wasm-kernels';
 export { installLowMemoryGradients } from './tape';
 export * from './memory';
 export * from './lean-apply';
-export { startWasmPool, splitSizes, wasmPoolStats, type PoolJob, type PoolTensor } from './wasm-pool';
+export { startWasmThreads, wasmThreads, WASM_MAX_THREADS } from './wasm-threads';
 export * from './task';
 export * from './catalogue';
 export * from './registry';

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { type PoolJob, splitSizes, wasmPool } from './wasm-pool';
 
 /**
  * Training kernels the tfjs wasm backend lacks, composed from kernels it has (XNNPACK-backed
@@ -337,128 +336,6 @@ function makeSharingIdentity(native: tf.KernelFunc, isCast: boolean): tf.KernelF
   };
 }
 
-/** Below this many multiply-adds a kernel runs on the calling thread alone. */
-const POOL_MIN_MACS = 1 << 22;
-
-/**
- * Runs `kernel` split along the batch over the {@link wasmPool}: chunk 0 here through `local`,
- * the others in the workers. `batched` inputs are cut along axis 0, the rest sent whole. The
- * chunks' outputs are concatenated along the batch, or summed in chunk order (`sum`). Returns
- * undefined when there is no pool or nothing to split.
- */
-function runPooled(
-  backend: HeapBackend,
-  kernel: string,
-  local: tf.KernelFunc,
-  inputs: KernelInputs,
-  attrs: Record<string, unknown>,
-  batched: string[],
-  outShape: number[],
-  combine: 'concat' | 'sum',
-  chunkAttrs: (n: number) => Record<string, unknown> = () => attrs,
-): tf.TensorInfo | undefined {
-  const pool = wasmPool();
-  const n = inputs[batched[0]!]!.shape[0]!;
-  if (!pool || n < 2) return undefined;
-  const sizes = splitSizes(n, pool.threads);
-  const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, v) => a + v, 0));
-  const names = Object.keys(inputs).filter((k) => inputs[k]);
-  const jobs: PoolJob[] = sizes.map((m, i) => {
-    const chunkInputs: PoolJob['inputs'] = {};
-    for (const name of names) {
-      const t = inputs[name]!;
-      const view = backend.typedArrayFromHeap(t) as Float32Array;
-      if (batched.includes(name)) {
-        const inner = t.shape.slice(1).reduce((a, v) => a * v, 1);
-        // Chunk 0 is read after this thread allocates (which may move the heap): copy it out.
-        const part = view.subarray(starts[i]! * inner, (starts[i]! + m) * inner);
-        chunkInputs[name] = { shape: [m, ...t.shape.slice(1)], data: i === 0 ? part.slice() : part };
-      } else chunkInputs[name] = { shape: t.shape, data: view };
-    }
-    const outSize = combine === 'concat' ? m * outShape.slice(1).reduce((a, v) => a * v, 1) : outShape.reduce((a, v) => a * v, 1);
-    return { kernel, inputs: chunkInputs, attrs: chunkAttrs(m), outSize };
-  });
-  const results = pool.run(jobs, (job) => {
-    const made: tf.TensorInfo[] = [];
-    const local0: KernelInputs = {};
-    for (const name of names) {
-      if (!batched.includes(name)) local0[name] = inputs[name]!;
-      else {
-        const info = backend.makeOutput(job.inputs[name]!.shape, 'float32');
-        made.push(info);
-        local0[name] = info;
-      }
-    }
-    for (const name of batched) (backend.typedArrayFromHeap(local0[name]!) as Float32Array).set(job.inputs[name]!.data);
-    const y = local({ inputs: local0, backend: backend as never, attrs: job.attrs as never }) as tf.TensorInfo;
-    const out = (backend.typedArrayFromHeap(y) as Float32Array).slice();
-    for (const t of [...made, y]) backend.disposeData(t.dataId);
-    return out;
-  });
-  const out = backend.makeOutput(outShape, 'float32');
-  const view = backend.typedArrayFromHeap(out) as Float32Array;
-  if (combine === 'concat') {
-    let offset = 0;
-    for (const r of results) {
-      view.set(r, offset);
-      offset += r.length;
-    }
-  } else {
-    view.set(results[0]!);
-    for (const r of results.slice(1)) for (let i = 0; i < r.length; i++) view[i]! += r[i]!;
-  }
-  return out;
-}
-
-/** Conv2D / FusedConv2D split along the batch over the pool when it pays. */
-function makePooledConv(name: string, native: tf.KernelFunc): tf.KernelFunc {
-  return (args) => {
-    const { inputs, backend, attrs } = args as { inputs: KernelInputs; backend: unknown; attrs: Record<string, unknown> };
-    const { x, filter } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
-    const a = attrs as unknown as ConvGradAttrs & { dilations: [number, number] | number };
-    if (wasmPool() && !inputs['preluActivationWeights'] && (!a.dataFormat || a.dataFormat === 'NHWC') && x.dtype === 'float32') {
-      const info = tf.backend_util.computeConv2DInfo(
-        x.shape as [number, number, number, number],
-        filter.shape as [number, number, number, number],
-        a.strides,
-        a.dilations,
-        a.pad,
-        a.dimRoundingMode,
-      );
-      const macs = info.outShape.reduce((p, q) => p * q, 1) * info.filterHeight * info.filterWidth * info.inChannels;
-      if (macs >= POOL_MIN_MACS) {
-        const out = runPooled(backend as HeapBackend, name, native, inputs, attrs, ['x'], info.outShape, 'concat');
-        if (out) return out;
-      }
-    }
-    return native(args);
-  };
-}
-
-/** The convolution gradients split along the batch over the pool when it pays (see runPooled). */
-function makePooledConvGrad(name: 'Conv2DBackpropInput' | 'Conv2DBackpropFilter', unpooled: tf.KernelFunc): tf.KernelFunc {
-  return (args) => {
-    const { inputs, backend, attrs } = args as { inputs: KernelInputs; backend: unknown; attrs: Record<string, unknown> };
-    const dy = inputs['dy']!;
-    const a = attrs as unknown as ConvGradAttrs & { inputShape?: number[]; filterShape?: number[] };
-    if (wasmPool() && (!a.dataFormat || a.dataFormat === 'NHWC') && dy.dtype === 'float32') {
-      const filterShape = name === 'Conv2DBackpropFilter' ? a.filterShape! : inputs['filter']!.shape;
-      const macs = dy.shape.reduce((p, q) => p * q, 1) * filterShape[0]! * filterShape[1]! * filterShape[2]!;
-      if (macs >= POOL_MIN_MACS) {
-        const out =
-          name === 'Conv2DBackpropFilter'
-            ? runPooled(backend as HeapBackend, name, unpooled, inputs, attrs, ['x', 'dy'], a.filterShape!, 'sum')
-            : runPooled(backend as HeapBackend, name, unpooled, inputs, attrs, ['dy'], a.inputShape!, 'concat', (m) => ({
-                ...attrs,
-                inputShape: [m, ...a.inputShape!.slice(1)],
-              }));
-        if (out) return out;
-      }
-    }
-    return unpooled(args);
-  };
-}
-
 /**
  * The gradient of a 2×2, stride-2 max-pool as one pass over the windows: dY goes to the first
  * maximum of each window (row-major, as the cpu backend picks it), zeros elsewhere. The native
@@ -558,14 +435,12 @@ export function registerWasmTrainingKernels(): void {
     tf.registerKernel({
       kernelName: 'Conv2DBackpropFilter',
       backendName: 'wasm',
-      kernelFunc: makePooledConvGrad('Conv2DBackpropFilter', conv2DBackpropFilter),
+      kernelFunc: conv2DBackpropFilter,
     });
   }
   tf.registerGradient(fusedBatchNormGrad);
-  wrapNative('Conv2DBackpropInput', (native) => makePooledConvGrad('Conv2DBackpropInput', makeConv2DBackpropInput(native)));
+  wrapNative('Conv2DBackpropInput', makeConv2DBackpropInput);
   wrapNative('MaxPoolGrad', makeMaxPoolGrad);
-  wrapNative('Conv2D', (native) => makePooledConv('Conv2D', native));
-  wrapNative('FusedConv2D', (native) => makePooledConv('FusedConv2D', native));
   wrapNative('Sum', (native) => makeLeadingReduce(native, false));
   wrapNative('Mean', (native) => makeLeadingReduce(native, true));
   wrapNative('GatherV2', makeRowGather);

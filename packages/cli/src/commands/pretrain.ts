@@ -29,7 +29,7 @@ Options:
   --test-fraction F    image folders without train/ and test/: fraction of each class held
                        out (seeded) for the probe; default 0.2
   --backend B          tensorflow | wasm | cpu (default: fastest available)
-  --threads N          threads for the wasm kernels (default: SSL_THREADS, else every core)
+  --threads N          threads for the wasm kernels (default: SSL_THREADS, else every core; at most 8)
   --set key=value      a trainer, method, encoder or probe field (repeatable), namespaced
                        trainer.KEY | task.KEY | encoder.KEY | probe.KEY; the bare KEY works where
                        only one of them has it, e.g. --set lr=0.001 --set task.momentum=0.999
