@@ -52,21 +52,30 @@ describe('wasm training kernels match the cpu backend', () => {
     [9, 2, 'same', 5],
     [6, 1, 'valid', 1],
   ];
-  it.each(cases)('Conv2DBackpropFilter H=%i stride=%i pad=%s k=%i', async (h, stride, pad, k) => {
-    const x = randomArray(2 * h * h * 3, 1);
-    const w = randomArray(k * k * 3 * 4, 2);
+  // 3 → 4 channels take the convolution form; the 1- and 3-channel cases with wide outputs
+  // (k·k·Cin ≤ 32 and ≤ Cout/2) take im2col.
+  const filterCases: Array<[number, number, 'same' | 'valid', number, number, number]> = [
+    ...cases.map(([h, s, p, k]) => [h, s, p, k, 3, 4] as [number, number, 'same' | 'valid', number, number, number]),
+    [12, 1, 'same', 3, 1, 32],
+    [12, 2, 'same', 3, 1, 32],
+    [7, 2, 'valid', 3, 3, 64],
+    [9, 2, 'same', 5, 1, 64],
+  ];
+  it.each(filterCases)('Conv2DBackpropFilter H=%i stride=%i pad=%s k=%i, %i → %i channels', async (h, stride, pad, k, ci, co) => {
+    const x = randomArray(2 * h * h * ci, 1);
+    const w = randomArray(k * k * ci * co, 2);
     const grad = (backend: string) =>
       on(backend, () =>
         tf.tidy(() => {
-          const xt = tf.tensor4d(x, [2, h, h, 3]);
-          const y0 = tf.conv2d(xt, tf.tensor4d(w, [k, k, 3, 4]), stride, pad);
+          const xt = tf.tensor4d(x, [2, h, h, ci]);
+          const y0 = tf.conv2d(xt, tf.tensor4d(w, [k, k, ci, co]), stride, pad);
           const dy = tf.tensor(randomArray(y0.size, 3), y0.shape);
           const g = tf.grad((wt) =>
             tf
               .conv2d(xt, wt as tf.Tensor4D, stride, pad)
               .mul(dy)
               .sum(),
-          )(tf.tensor4d(w, [k, k, 3, 4]));
+          )(tf.tensor4d(w, [k, k, ci, co]));
           return g.dataSync().slice();
         }),
       );

@@ -23,7 +23,7 @@ describe('wasm threads (XNNPACK pool)', () => {
     expect(two.threads).toBe(2);
     expect(two.lines).toEqual(['backend: wasm (forced), 2 threads']);
     // Conv forward (fused, strided), input and filter gradients (through max-pool too), AᵀB.
-    expect(two.hashes).toHaveLength(6);
+    expect(two.hashes).toHaveLength(8);
     for (const d of two.relDiff) expect(d).toBeLessThan(1e-4);
     expect(two.hashes).toEqual(one.hashes);
     expect(again.hashes).toEqual(two.hashes);
