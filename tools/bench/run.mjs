@@ -8,6 +8,9 @@
 // process (the XNNPACK thread pool is fixed when the backend starts): the scaling table.
 // The ResNet-18 row: CIFAR ResNet-18 (3×3 stem), 2 × 64 views of 32×32×3, projector 512-512-128,
 // NT-Xent, Adam, with the wasm heap's peak. --profile prints the per-kernel time of one step.
+// --rounds N repeats every wasm and PyTorch measurement N times, interleaved (round 1 of each,
+// then round 2, …), and reports each row's median round with the range: on a shared machine one
+// round's scaling ratio can move by a quarter from run to run.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -32,6 +35,7 @@ const { values } = parseArgs({
     resnet: { type: 'string', default: '64' },
     'resnet-steps': { type: 'string', default: '2' },
     profile: { type: 'boolean' },
+    rounds: { type: 'string', default: '1' },
     'wasm-child': { type: 'string' },
   },
 });
@@ -243,42 +247,75 @@ function wasmRows(threads) {
   const json = execFileSync(process.execPath, [fileURLToPath(import.meta.url), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   return JSON.parse(json.trim().split('\n').at(-1));
 }
+const rounds = Math.max(1, Number(values.rounds));
 const results = [];
 const resnet = [];
-for (const name of wanted) {
-  for (const threads of name === 'wasm' ? threadList : [undefined]) {
-    try {
-      if (name === 'wasm') {
-        const rows = wasmRows(threads);
-        results.push(...rows.results);
-        resnet.push(...rows.resnet);
-      } else {
-        // The pure-JS backend is ~100x slower: time fewer steps there.
-        results.push(
-          await benchBackend(name, name === 'cpu' ? 1 : steps, name === 'cpu' ? 0 : warmup, name === 'cpu' ? 0 : Number(values['leak-steps']), threads),
-        );
-      }
-      const r = results.at(-1);
-      log(
-        `${name} ×${r.threads}: train ${r.trainImagesPerSec.toFixed(1)} img/s, infer ${r.inferImagesPerSec.toFixed(1)} img/s, matmul ${r.matmulGflops.toFixed(2)} GFLOP/s, peak RSS ${r.peakRssMB.toFixed(0)} MB`,
-      );
-      for (const x of name === 'wasm' ? resnet.slice(-1) : []) {
+const torch = [];
+const torchResnet = [];
+const torchThreads = [...new Set(threadList)];
+for (let round = 0; round < rounds; round++) {
+  if (rounds > 1) log(`round ${round + 1} of ${rounds}`);
+  for (const name of wanted) {
+    // The pure-JS backend is ~100x slower: time it once, in the first round only.
+    if (name === 'cpu' && round > 0) continue;
+    for (const threads of name === 'wasm' ? threadList : [undefined]) {
+      try {
+        if (name === 'wasm') {
+          const rows = wasmRows(threads);
+          results.push(...rows.results);
+          resnet.push(...rows.resnet);
+        } else {
+          results.push(
+            await benchBackend(name, name === 'cpu' ? 1 : steps, name === 'cpu' ? 0 : warmup, name === 'cpu' ? 0 : Number(values['leak-steps']), threads),
+          );
+        }
+        const r = results.at(-1);
         log(
-          `resnet18 wasm ×${x.threads}: ${x.trainImagesPerSec.toFixed(1)} img/s, tensor heap peak ${x.peakTensorHeapMB.toFixed(0)} MB (wasm heap ${x.wasmHeapMB.toFixed(0)} MB)`,
+          `${name} ×${r.threads}: train ${r.trainImagesPerSec.toFixed(1)} img/s, infer ${r.inferImagesPerSec.toFixed(1)} img/s, matmul ${r.matmulGflops.toFixed(2)} GFLOP/s, peak RSS ${r.peakRssMB.toFixed(0)} MB`,
         );
+        for (const x of name === 'wasm' ? resnet.slice(-1) : []) {
+          log(
+            `resnet18 wasm ×${x.threads}: ${x.trainImagesPerSec.toFixed(1)} img/s, tensor heap peak ${x.peakTensorHeapMB.toFixed(0)} MB (wasm heap ${x.wasmHeapMB.toFixed(0)} MB)`,
+          );
+        }
+      } catch (e) {
+        log(`${name}: not available (${e instanceof Error ? e.message.split('\n')[0] : e})`);
+        break;
       }
-    } catch (e) {
-      log(`${name}: not available (${e instanceof Error ? e.message.split('\n')[0] : e})`);
-      break;
     }
   }
+  if (!values['no-torch']) {
+    torch.push(...torchThreads.map((t) => torchReference(['standard', steps, warmup, t])).filter(Boolean));
+    if (resnetHalf > 0)
+      torchResnet.push(...torchThreads.map((t) => torchReference(['resnet18', Number(values['resnet-steps']), 1, t, resnetHalf])).filter(Boolean));
+  }
 }
-const torchThreads = [...new Set(threadList)];
-const torch = values['no-torch'] ? [] : torchThreads.map((t) => torchReference(['standard', steps, warmup, t])).filter(Boolean);
-const torchResnet =
-  values['no-torch'] || !(resnetHalf > 0)
-    ? []
-    : torchThreads.map((t) => torchReference(['resnet18', Number(values['resnet-steps']), 1, t, resnetHalf])).filter(Boolean);
+// One row per (backend, threads): the round with the median training throughput, and the range.
+function medianRound(rows) {
+  const groups = new Map();
+  for (const r of rows) groups.set(`${r.backend}|${r.threads}`, [...(groups.get(`${r.backend}|${r.threads}`) ?? []), r]);
+  return [...groups.values()].map((g) => {
+    const sorted = [...g].sort((a, b) => a.trainImagesPerSec - b.trainImagesPerSec);
+    const mid = sorted[Math.floor((sorted.length - 1) / 2)];
+    return g.length > 1 ? { ...mid, rounds: g.length, trainRange: [sorted[0].trainImagesPerSec, sorted.at(-1).trainImagesPerSec] } : mid;
+  });
+}
+// The thread-scaling ratio of each round, paired within the round (drift between rounds cancels).
+function roundRatios(rows) {
+  const lines = [];
+  for (const backend of new Set(rows.map((r) => r.backend))) {
+    const own = rows.filter((r) => r.backend === backend);
+    const ones = own.filter((r) => r.threads === 1);
+    for (const t of [...new Set(own.map((r) => r.threads))].filter((t) => t !== 1)) {
+      const ratios = own.filter((r) => r.threads === t).map((r, i) => (ones[i] ? r.trainImagesPerSec / ones[i].trainImagesPerSec : NaN));
+      if (ratios.length > 1) lines.push(`${backend} ${t} vs 1 thread, per round: ${ratios.map((x) => `${x.toFixed(2)}×`).join(', ')}`);
+    }
+  }
+  return lines;
+}
+const perRound = [...roundRatios(results.filter((r) => r.threads !== undefined)), ...roundRatios(torch), ...roundRatios(resnet), ...roundRatios(torchResnet)];
+for (const rows of [results, resnet, torch, torchResnet]) rows.splice(0, rows.length, ...medianRound(rows));
+const range = (r) => (r.trainRange ? ` (${r.trainRange.map((v) => v.toFixed(1)).join('–')})` : '');
 // --jax: the same standard step in jax-js (tools/bench/jaxjs_step.mjs, jit(valueAndGrad)), the
 // other JS autodiff library with a wasm backend. Its jit compile takes about a minute: one warm-up
 // step, one timed step, in its own process.
@@ -311,7 +348,7 @@ if (values.json) {
   for (const r of [...results, ...torch]) {
     const one = base([...results, ...torch], r);
     out(
-      `| ${r.backend} | ${r.threads ?? '-'} | ${r.trainImagesPerSec.toFixed(1)} | ${one ? `${(r.trainImagesPerSec / one.trainImagesPerSec).toFixed(2)}×` : '-'} | ${r.inferImagesPerSec.toFixed(1)} | ${r.matmulGflops.toFixed(2)} | ${r.peakRssMB?.toFixed(0) ?? '-'} | ${r.ratioToTorch ? `${r.ratioToTorch.toFixed(2)}×` : r.backend.startsWith('pytorch') ? '1.00×' : 'n/a'} |`,
+      `| ${r.backend} | ${r.threads ?? '-'} | ${r.trainImagesPerSec.toFixed(1)}${range(r)} | ${one ? `${(r.trainImagesPerSec / one.trainImagesPerSec).toFixed(2)}×` : '-'} | ${r.inferImagesPerSec.toFixed(1)} | ${r.matmulGflops.toFixed(2)} | ${r.peakRssMB?.toFixed(0) ?? '-'} | ${r.ratioToTorch ? `${r.ratioToTorch.toFixed(2)}×` : r.backend.startsWith('pytorch') ? '1.00×' : 'n/a'} |`,
     );
   }
   for (const r of jax) {
@@ -320,6 +357,7 @@ if (values.json) {
       `| ${r.backend} | its default | ${r.trainImagesPerSec.toFixed(1)} | - | - | - | ${r.peakRssMB.toFixed(0)} | ${one ? `wasm ×1 is ${(one.trainImagesPerSec / r.trainImagesPerSec).toFixed(0)}× faster` : '-'} |`,
     );
   }
+  for (const line of perRound) out(line);
   if (resnet.length) {
     out('');
     out(`ResNet-18 step (2 × ${resnetHalf} views, 32×32×3, projector 512-512-128, NT-Xent, Adam)`);
@@ -332,7 +370,7 @@ if (values.json) {
           ? `${r.peakTensorHeapMB.toFixed(0)} MB tensors (wasm heap ${r.wasmHeapMB.toFixed(0)} MB)`
           : `${r.peakRssMB?.toFixed(0) ?? '-'} MB RSS`;
       out(
-        `| ${r.backend} | ${r.threads} | ${r.trainImagesPerSec.toFixed(1)} | ${one ? `${(r.trainImagesPerSec / one.trainImagesPerSec).toFixed(2)}×` : '-'} | ${mem} | ${r.ratioToTorch ? `${r.ratioToTorch.toFixed(2)}×` : r.backend.startsWith('pytorch') ? '1.00×' : 'n/a'} |`,
+        `| ${r.backend} | ${r.threads} | ${r.trainImagesPerSec.toFixed(1)}${range(r)} | ${one ? `${(r.trainImagesPerSec / one.trainImagesPerSec).toFixed(2)}×` : '-'} | ${mem} | ${r.ratioToTorch ? `${r.ratioToTorch.toFixed(2)}×` : r.backend.startsWith('pytorch') ? '1.00×' : 'n/a'} |`,
       );
     }
   }
