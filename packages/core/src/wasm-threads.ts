@@ -59,7 +59,7 @@ export async function startWasmThreads(threads: number, log?: (line: string) => 
   const n = Math.max(1, Math.min(WASM_MAX_THREADS, Math.floor(threads)));
   wasm.setThreadsCount(n);
   if (!isNode || n === 1) {
-    if (!(await tf.setBackend('wasm'))) throw new Error("tf.setBackend('wasm') returned false");
+    await useWasm();
     return wasmThreads();
   }
   try {
@@ -68,9 +68,13 @@ export async function startWasmThreads(threads: number, log?: (line: string) => 
     log?.(`wasm threads unavailable (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); running on 1 thread`);
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     wasm.setThreadsCount(1);
-    if (!(await tf.setBackend('wasm'))) throw new Error("tf.setBackend('wasm') returned false");
+    await useWasm();
   }
   return wasmThreads();
+}
+
+async function useWasm(): Promise<void> {
+  if (!(await tf.setBackend('wasm'))) throw new Error("tf.setBackend('wasm') returned false");
 }
 
 /** Names the tfjs Node bundle gives its `require`s; its factory's source refers to them. */
@@ -106,7 +110,7 @@ async function initThreadedInNode(threads: number): Promise<void> {
   osModule.cpus = () => Array.from({ length: 2 * threads }, () => realCpus()[0]);
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
   try {
-    if (!(await tf.setBackend('wasm'))) throw new Error("tf.setBackend('wasm') returned false");
+    await useWasm();
   } finally {
     g.Blob = realBlob;
     URL.createObjectURL = realCreate;
