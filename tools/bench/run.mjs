@@ -293,7 +293,10 @@ for (let round = 0; round < rounds; round++) {
 // One row per (backend, threads): the round with the median training throughput, and the range.
 function medianRound(rows) {
   const groups = new Map();
-  for (const r of rows) groups.set(`${r.backend}|${r.threads}`, [...(groups.get(`${r.backend}|${r.threads}`) ?? []), r]);
+  for (const r of rows) {
+    const key = `${r.backend}|${r.threads}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
   return [...groups.values()].map((g) => {
     const sorted = [...g].sort((a, b) => a.trainImagesPerSec - b.trainImagesPerSec);
     const mid = sorted[Math.floor((sorted.length - 1) / 2)];

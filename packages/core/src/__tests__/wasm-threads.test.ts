@@ -22,7 +22,8 @@ describe('wasm threads (XNNPACK pool)', () => {
     expect(one.threads).toBe(1);
     expect(two.threads).toBe(2);
     expect(two.lines).toEqual(['backend: wasm (forced), 2 threads']);
-    // Conv forward (fused, strided), input and filter gradients (through max-pool too), AᵀB.
+    // Conv forward (fused, strided), input and filter gradients (through max-pool too), AᵀB,
+    // a first layer's filter gradient (im2col) and a sum over N, H, W (average pool).
     expect(two.hashes).toHaveLength(8);
     for (const d of two.relDiff) expect(d).toBeLessThan(1e-4);
     expect(two.hashes).toEqual(one.hashes);
