@@ -8,26 +8,13 @@ import { createServer } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { findChromium } from '../browser/chromium.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = path.join(root, 'docs/.vitepress/dist');
 if (!existsSync(path.join(dist, 'index.html'))) {
   console.error('browser test: no built site in docs/.vitepress/dist; run `npm run docs:build` first.');
   process.exit(1);
-}
-
-/** Debian's Chromium, installed with apt-get when it is missing (CI runs as root). */
-function findChromium() {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(Boolean);
-  let found = candidates.find((p) => existsSync(p));
-  if (!found) {
-    console.log('browser test: installing Debian chromium (apt-get)...');
-    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    found = candidates.find((p) => existsSync(p));
-  }
-  if (!found) throw new Error('no Chromium found; install Debian `chromium` or set CHROMIUM_PATH');
-  return found;
 }
 
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.svg': 'image/svg+xml', '.bin': 'application/octet-stream', '.woff2': 'font/woff2', '.png': 'image/png', '.wasm': 'application/wasm' };

@@ -102,7 +102,10 @@ export async function initBackend(options: { backend?: string; threads?: number;
   );
 }
 
-/** `threads` option → SSL_THREADS → the machine's available cores (1 outside Node.js). */
+/**
+ * `threads` option → SSL_THREADS → the machine's available cores. In a browser: its logical cores
+ * where the page (or worker) is cross-origin isolated, which threads need, else 1.
+ */
 async function resolveThreads(threads: number | undefined): Promise<number> {
   const env = isNode ? process.env.SSL_THREADS : undefined;
   const raw = threads ?? (env !== undefined && env !== '' ? Number(env) : undefined);
@@ -114,7 +117,10 @@ async function resolveThreads(threads: number | undefined): Promise<number> {
     }
     return raw;
   }
-  if (!isNode) return 1;
+  if (!isNode) {
+    const g = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
+    return g.crossOriginIsolated ? Math.max(1, g.navigator?.hardwareConcurrency ?? 1) : 1;
+  }
   const os = await import('node:os');
   return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
 }

@@ -5,8 +5,11 @@
  * (convolutions, which also carry our convolution gradients, matrix products, pooling, most
  * element-wise ops) split their output over a pthreads pool that shares the one wasm heap: no
  * tensor is copied, and every output element is computed by the same code whatever the thread
- * count, so results do not depend on it. Browsers get it when the page is cross-origin isolated.
- * Node.js never does, for three reasons this module works around, only while the backend
+ * count, so results do not depend on it. Browsers get it when the page is cross-origin isolated
+ * (served with `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy:
+ * require-corp`), but tfjs caps the pool at half of `navigator.hardwareConcurrency`: while the
+ * backend starts, this module reports twice the threads asked for, as in Node.js.
+ * Node.js never gets it, for three reasons this module works around, only while the backend
  * initialises, restoring everything after:
  * - its feature flag `WASM_HAS_MULTITHREAD_SUPPORT` answers false for Node without testing;
  * - it hands emscripten its worker and main scripts as Blob URLs, which Node's worker_threads
@@ -46,8 +49,8 @@ export function wasmThreads(): number {
 /**
  * Initialises the wasm backend with `threads` XNNPACK threads (this thread included; at most
  * {@link WASM_MAX_THREADS}). A no-op when the wasm backend already runs (its pool is fixed then).
- * In a browser tfjs itself decides: threaded where the page is cross-origin isolated, with at most
- * half the logical cores. Falls back to one thread if the threaded build cannot start here.
+ * In a browser the threaded build starts only where the context is cross-origin isolated; elsewhere,
+ * and wherever the threaded build cannot start, the backend runs on one thread.
  * Returns the threads the backend runs with.
  *
  * @example
@@ -58,8 +61,12 @@ export async function startWasmThreads(threads: number, log?: (line: string) => 
   if (wasmModule()) return wasmThreads();
   const n = Math.max(1, Math.min(WASM_MAX_THREADS, Math.floor(threads)));
   wasm.setThreadsCount(n);
-  if (!isNode || n === 1) {
+  if (n === 1) {
     await useWasm();
+    return wasmThreads();
+  }
+  if (!isNode) {
+    await initThreadedInBrowser(n);
     return wasmThreads();
   }
   try {
@@ -75,6 +82,22 @@ export async function startWasmThreads(threads: number, log?: (line: string) => 
 
 async function useWasm(): Promise<void> {
   if (!(await tf.setBackend('wasm'))) throw new Error("tf.setBackend('wasm') returned false");
+}
+
+/**
+ * Browsers and Web Workers: tfjs starts its threaded build by itself where the context is
+ * cross-origin isolated (else it runs on one thread); only its cap of half the logical cores,
+ * read from `navigator.hardwareConcurrency` while the backend starts, is lifted here.
+ */
+async function initThreadedInBrowser(threads: number): Promise<void> {
+  const nav = (globalThis as { navigator?: object }).navigator;
+  const shadowed = !!nav && !Object.prototype.hasOwnProperty.call(nav, 'hardwareConcurrency');
+  if (shadowed) Object.defineProperty(nav, 'hardwareConcurrency', { value: 2 * threads, configurable: true });
+  try {
+    await useWasm();
+  } finally {
+    if (shadowed) delete (nav as { hardwareConcurrency?: number }).hardwareConcurrency;
+  }
 }
 
 /** Names the tfjs Node bundle gives its `require`s; its factory's source refers to them. */

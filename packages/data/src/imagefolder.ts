@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
 import { Rng, SslError } from '@ssl/core';
 import { ImageDataset } from './dataset';
 import { resizeBilinear, type Image } from './image';
@@ -42,6 +42,9 @@ function decodeRgba(buffer: Uint8Array, name: string): { rgba: Uint8Array; width
   let height: number;
   try {
     if (buffer[0] === 0x89 && buffer[1] === 0x50) {
+      // pngjs is loaded on first use: it needs Node's zlib and stream at import time, which would
+      // keep @ssl/data out of browser bundles.
+      const { PNG } = createRequire(import.meta.url)('pngjs') as typeof import('pngjs');
       const png = PNG.sync.read(Buffer.isBuffer(buffer) ? buffer : Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength));
       ({ width, height } = png);
       rgba = png.data;

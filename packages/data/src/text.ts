@@ -3,8 +3,6 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Rng, SslError } from '@ssl/core';
 
-const require = createRequire(import.meta.url);
-
 /**
  * One document of a text corpus, with an optional class label (Brown genre, ham/spam).
  *
@@ -36,7 +34,7 @@ export const TEXT_CORPORA = ['sotu', 'moby-dick', 'brown', 'spam'] as const;
 
 function packageDir(pkg: string): string {
   try {
-    return path.dirname(require.resolve(`${pkg}/package.json`));
+    return path.dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`));
   } catch (cause) {
     throw new SslError(`text corpus package '${pkg}' is not installed; install it with npm`, { cause });
   }

@@ -1,0 +1,42 @@
+// A Web Worker that trains SimCLR for a few steps through the built @ssl packages on the wasm
+// backend with the thread count it is sent, then posts what ran and a hash of the weights.
+// Bundled by worker-test.mjs.
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, train } from '@ssl/core';
+import { simclrTask } from '@ssl/contrastive';
+import { ImageDataset } from '@ssl/data';
+import { createConvNet } from '@ssl/encoders';
+
+const post = (msg: unknown) => (self as unknown as { postMessage(m: unknown): void }).postMessage(msg);
+
+self.onmessage = async (ev: MessageEvent<{ threads?: number }>) => {
+  try {
+    const backend = await initBackend({ backend: 'wasm', threads: ev.data.threads });
+    // 256 fixed pseudo-random 28×28 images (a linear congruential generator, seed 1).
+    const n = 256;
+    const pixels = new Uint8Array(n * 28 * 28);
+    for (let i = 0, s = 1; i < pixels.length; i++) {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      pixels[i] = s >>> 24;
+    }
+    const source = new ImageDataset({ pixels, n, height: 28, width: 28, channels: 1 });
+    const encoder = createConvNet({ widths: [16, 32, 64], seed: 0 });
+    const tensorsBefore = tf.memory().numTensors;
+    const result = await train({ task: simclrTask, encoder, source, config: { epochs: 1, batchSize: 64, seed: 0 } });
+    for (const head of Object.values(result.heads)) head?.dispose();
+    let hash = 0;
+    for (const w of encoder.getWeights()) for (const v of w.dataSync()) hash = (Math.imul(hash, 31) + Math.round(v * 1e6)) | 0;
+    post({
+      backend: backend.name,
+      threads: backend.threads,
+      isolated: (self as unknown as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
+      steps: result.steps,
+      loss: result.history.at(-1)!.loss,
+      hash,
+      tensorsBefore,
+      tensorsAfter: tf.memory().numTensors,
+    });
+  } catch (e) {
+    post({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+  }
+};
