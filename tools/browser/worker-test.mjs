@@ -1,9 +1,11 @@
 // Trains in a browser Web Worker with the built @ssl packages, on tfjs's threaded wasm build, in
 // headless Chromium (Debian's `chromium`, driven by playwright-core). The packages are bundled
-// with esbuild, Node's built-ins mapped to an empty stub (the recipe docs/guide/browser.md gives).
+// with esbuild, Node's built-ins mapped to an empty stub (the recipe of docs/guide/demo.md).
 // Checks: served cross-origin isolated, 2 threads run and give the weights 1 thread gives; served
 // without isolation, asking for 2 threads runs on 1, with the same weights; no tensor leaks.
 // Run after `npm run build`: node tools/browser/worker-test.mjs
+// `--bench [--rounds N]` instead times the bench's standard SimCLR step (batches of 256 images,
+// 2 × 256 views of 28×28, the default ConvNet, 12 steps) on 1 and 2 threads, N interleaved rounds.
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { builtinModules, createRequire } from 'node:module';
@@ -43,16 +45,16 @@ await build({
 // tfjs looks for its .wasm files next to the script that loads it.
 const wasmDist = path.join(path.dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
 for (const f of readdirSync(wasmDist).filter((f) => f.endsWith('.wasm'))) copyFileSync(path.join(wasmDist, f), path.join(out, f));
+// The page starts one Web Worker per job and hands back what the worker posts.
 writeFileSync(
   path.join(out, 'index.html'),
   `<!doctype html><meta charset="utf-8"><script type="module">
-const run = (threads) => new Promise((resolve) => {
+globalThis.runJob = (job) => new Promise((resolve) => {
   const w = new Worker('worker.js', { type: 'module' });
-  w.onmessage = (e) => { resolve(e.data); w.terminate(); };
+  w.onmessage = (e) => { resolve({ pageIsolated: self.crossOriginIsolated, ...e.data }); w.terminate(); };
   w.onerror = (e) => resolve({ error: 'worker error: ' + e.message });
-  w.postMessage({ threads });
+  w.postMessage(job);
 });
-window.results = (async () => ({ isolated: self.crossOriginIsolated, one: await run(1), two: await run(2) }))();
 </script>`,
 );
 
@@ -74,44 +76,87 @@ const check = (ok, what) => {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
 };
 
+const argv = process.argv.slice(2);
+const bench = argv.includes('--bench');
+const roundsArg = argv.includes('--rounds') ? argv[argv.indexOf('--rounds') + 1] : '3';
+const rounds = Number(roundsArg);
+if (!Number.isInteger(rounds) || rounds < 1) {
+  console.error(`browser worker test: --rounds ${roundsArg} is not a whole number ≥ 1; e.g. --rounds 3`);
+  process.exit(1);
+}
+
 const browser = await chromium.launch({ executablePath: findChromium(), args: ['--no-sandbox'] });
-const results = {};
-try {
-  for (const isolated of [true, false]) {
-    const server = await serve(isolated);
-    const page = await browser.newPage();
+/** Runs each job in a fresh Web Worker of a page served with or without isolation. */
+async function runJobs(isolated, jobs) {
+  const server = await serve(isolated);
+  const page = await browser.newPage();
+  try {
     await page.goto(`http://127.0.0.1:${server.address().port}/`);
-    results[isolated ? 'isolated' : 'plain'] = await page.evaluate(() => globalThis.results);
+    const results = [];
+    for (const job of jobs) results.push(await page.evaluate((j) => globalThis.runJob(j), job));
+    return results;
+  } finally {
     await page.close();
     server.close();
   }
+}
+
+try {
+  if (bench) await runBench();
+  else await runChecks();
 } finally {
   await browser.close();
 }
-console.log(JSON.stringify(results));
-const { isolated: iso, plain } = results;
-for (const [name, r] of [
-  ['isolated, 1 thread', iso.one],
-  ['isolated, 2 threads', iso.two],
-  ['not isolated, 2 asked', plain.one && plain.two],
-]) {
-  check(!r.error, `${name}: trains in a Web Worker${r.error ? ` (${r.error.split('\n')[0]})` : ''}`);
+
+async function runBench() {
+  const job = (threads) => ({ threads, images: 12 * 256, batchSize: 256 });
+  const rows = [];
+  for (let r = 0; r < rounds; r++) {
+    const [one, two] = await runJobs(true, [job(1), job(2)]);
+    for (const x of [one, two]) if (x.error) throw new Error(x.error);
+    rows.push({ one: one.imagesPerSec, two: two.imagesPerSec, threads: [one.threads, two.threads] });
+    console.log(
+      `round ${r + 1}: ${one.imagesPerSec.toFixed(1)} img/s on ${one.threads} thread, ${two.imagesPerSec.toFixed(1)} on ${two.threads}: ${(two.imagesPerSec / one.imagesPerSec).toFixed(2)}×`,
+    );
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  const one = median(rows.map((r) => r.one));
+  const two = median(rows.map((r) => r.two));
+  console.log(
+    `median of ${rounds}: ${one.toFixed(1)} / ${two.toFixed(1)} img/s (1 / 2 threads), ${(two / one).toFixed(2)}×; per round ${rows.map((r) => (r.two / r.one).toFixed(2) + '×').join(', ')}`,
+  );
 }
-check(iso.isolated && iso.two.isolated, 'the page and its worker are cross-origin isolated when served with COOP and COEP');
-check(iso.one.backend === 'wasm' && iso.one.threads === 1, `1 thread asked: wasm on 1 thread (got ${iso.one.backend}, ${iso.one.threads})`);
-check(iso.two.backend === 'wasm' && iso.two.threads === 2, `2 threads asked, isolated: wasm on 2 threads (got ${iso.two.backend}, ${iso.two.threads})`);
-check(iso.one.steps === 4 && Number.isFinite(iso.one.loss), `4 SimCLR steps with a finite loss (${iso.one.steps}, ${iso.one.loss})`);
-check(iso.two.hash === iso.one.hash && iso.two.loss === iso.one.loss, 'the weights after training are the same on 1 and 2 threads');
-check(!plain.isolated && plain.two.threads === 1, `not isolated: 2 threads asked runs on 1 (got ${plain.two.threads})`);
-check(plain.two.hash === iso.one.hash, 'not isolated: the same weights as the isolated runs');
-for (const [name, r] of [
-  ['1 thread', iso.one],
-  ['2 threads', iso.two],
-]) {
-  check(r.tensorsAfter === r.tensorsBefore, `${name}: no tensors left behind once the returned heads are disposed (${r.tensorsBefore} → ${r.tensorsAfter})`);
+
+async function runChecks() {
+  const small = (threads) => ({ threads, images: 256, batchSize: 64, widths: [16, 32, 64] });
+  const [one, two] = await runJobs(true, [small(1), small(2)]);
+  const [plain] = await runJobs(false, [small(2)]);
+  console.log(JSON.stringify({ one, two, plain }));
+  for (const [name, r] of [
+    ['isolated, 1 thread', one],
+    ['isolated, 2 threads', two],
+    ['not isolated, 2 threads asked', plain],
+  ]) {
+    check(!r.error, `${name}: trains in a Web Worker${r.error ? ` (${r.error.split('\n')[0]})` : ''}`);
+  }
+  if (failures.length) return;
+  check(one.pageIsolated && two.isolated, 'the page and its worker are cross-origin isolated when served with COOP and COEP');
+  check(one.backend === 'wasm' && one.threads === 1, `1 thread asked: wasm on 1 thread (got ${one.backend}, ${one.threads})`);
+  check(two.backend === 'wasm' && two.threads === 2, `2 threads asked, isolated: wasm on 2 threads (got ${two.backend}, ${two.threads})`);
+  check(one.steps === 4 && Number.isFinite(one.loss), `4 SimCLR steps with a finite loss (${one.steps}, ${one.loss})`);
+  check(two.hash === one.hash && two.loss === one.loss, 'the weights after training are the same on 1 and 2 threads');
+  check(!plain.isolated && plain.threads === 1, `not isolated: 2 threads asked runs on 1 (got ${plain.threads})`);
+  check(plain.hash === one.hash, 'not isolated: the same weights as the isolated runs');
+  for (const [name, r] of [
+    ['1 thread', one],
+    ['2 threads', two],
+  ]) {
+    check(r.tensorsAfter === r.tensorsBefore, `${name}: no tensors left behind once the returned heads are disposed (${r.tensorsBefore} → ${r.tensorsAfter})`);
+  }
 }
+
 if (failures.length) {
   console.error(`browser worker test: ${failures.length} check(s) failed`);
   process.exit(1);
 }
-console.log('browser worker test: all checks passed');
+if (!bench) console.log('browser worker test: all checks passed');
