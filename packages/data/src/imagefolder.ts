@@ -35,6 +35,15 @@ function rgbaToImage(rgba: Uint8Array, width: number, height: number): Image {
   return { data, height, width, channels: 3 };
 }
 
+let pngModule: typeof import('pngjs') | undefined;
+/**
+ * pngjs, loaded on first use and kept: it needs Node's zlib and stream at import time, which would
+ * keep @ssl/data out of browser bundles.
+ */
+function pngjs(): typeof import('pngjs') {
+  return (pngModule ??= createRequire(import.meta.url)('pngjs') as typeof import('pngjs'));
+}
+
 /** Decodes a JPEG or PNG to RGBA bytes. */
 function decodeRgba(buffer: Uint8Array, name: string): { rgba: Uint8Array; width: number; height: number } {
   let rgba: Uint8Array;
@@ -42,10 +51,7 @@ function decodeRgba(buffer: Uint8Array, name: string): { rgba: Uint8Array; width
   let height: number;
   try {
     if (buffer[0] === 0x89 && buffer[1] === 0x50) {
-      // pngjs is loaded on first use: it needs Node's zlib and stream at import time, which would
-      // keep @ssl/data out of browser bundles.
-      const { PNG } = createRequire(import.meta.url)('pngjs') as typeof import('pngjs');
-      const png = PNG.sync.read(Buffer.isBuffer(buffer) ? buffer : Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength));
+      const png = pngjs().PNG.sync.read(Buffer.isBuffer(buffer) ? buffer : Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength));
       ({ width, height } = png);
       rgba = png.data;
     } else {
