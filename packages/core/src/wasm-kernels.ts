@@ -366,35 +366,83 @@ function makeLeadingReduce(native: tf.KernelFunc, mean: boolean): tf.KernelFunc 
 
 /**
  * Matrix products with a transposed operand (BatchMatMul, _FusedMatMul) transpose it into a
- * contiguous copy first and then take XNNPACK's plain product. tfjs-wasm sends transposeA /
+ * contiguous copy first and then take the plain product. tfjs-wasm sends transposeA /
  * transposeB to a scalar loop that runs 5–20× slower than the transpose plus the plain product
  * together, and every Dense layer's backward pass asks for both (dW = xᵀ·dy, dx = dy·Wᵀ), as do
  * similarity and cross-correlation matrices. Same products; only the summation order may differ.
+ *
+ * With `perItem` (BatchMatMul only), a product of several matrices (batch > 1, as attention's
+ * [n, heads, T, T] scores and their gradients) runs one matrix at a time through the native
+ * single-matrix path, which is XNNPACK's SIMD GEMM: tfjs-wasm sends every batched product to the
+ * same scalar loop. Each matrix costs a fixed ~8 µs (copies, an XNNPACK operator), so this pays
+ * only above {@link PER_ITEM_MIN_MACS} multiply-adds per matrix (ViT attention: 50 × 50 × 16, about
+ * 2–4× faster); smaller ones keep the loop.
  */
-function makeContiguousMatMul(native: tf.KernelFunc): tf.KernelFunc {
+function makeContiguousMatMul(native: tf.KernelFunc, perItem: boolean): tf.KernelFunc {
   return (args) => {
     const attrs = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
     const { a, b: bIn } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-    const rows = a.shape[a.shape.length - (attrs.transposeA ? 1 : 2)];
-    const cols = bIn.shape[bIn.shape.length - (attrs.transposeB ? 2 : 1)];
+    const rows = a.shape[a.shape.length - (attrs.transposeA ? 1 : 2)]!;
+    const cols = bIn.shape[bIn.shape.length - (attrs.transposeB ? 2 : 1)]!;
+    const inner = a.shape[a.shape.length - (attrs.transposeA ? 2 : 1)]!;
+    const batch = tf.util.sizeFromShape(a.shape.slice(0, -2));
+    const split =
+      perItem &&
+      batch > 1 &&
+      bIn.shape.slice(0, -2).join() === a.shape.slice(0, -2).join() &&
+      a.dtype === 'float32' &&
+      bIn.dtype === 'float32' &&
+      rows * inner * cols >= PER_ITEM_MIN_MACS;
     // Matrix-vector products (makeLeadingReduce's batch-norm sums) are fast natively; a copy would not pay.
-    if ((!attrs.transposeA && !attrs.transposeB) || rows === 1 || cols === 1) return native(args);
-    const b = args.backend as unknown as Backend;
-    const swapLast = (t: tf.TensorInfo): tf.TensorInfo => {
+    if (!split && ((!attrs.transposeA && !attrs.transposeB) || rows === 1 || cols === 1)) return native(args);
+    const b = args.backend as unknown as HeapBackend;
+    const swapLast = (t: tf.TensorInfo, on: boolean): tf.TensorInfo => {
+      if (!on) return t;
       const perm = t.shape.map((_, i) => i);
       const r = perm.length;
       [perm[r - 2], perm[r - 1]] = [perm[r - 1]!, perm[r - 2]!];
       return call('Transpose', b, { x: t }, { perm });
     };
-    const at = attrs.transposeA ? swapLast(a) : a;
-    const bt = attrs.transposeB ? swapLast(bIn) : bIn;
+    const at = swapLast(a, attrs.transposeA);
+    const bt = swapLast(bIn, attrs.transposeB);
     try {
+      if (split) return matMulPerItem(native, b, at, bt, batch, rows, inner, cols);
       return native({ ...args, inputs: { ...args.inputs, a: at, b: bt }, attrs: { ...args.attrs, transposeA: false, transposeB: false } as never });
     } finally {
       if (at !== a) b.disposeData(at.dataId);
       if (bt !== bIn) b.disposeData(bt.dataId);
     }
   };
+}
+
+/** Multiply-adds per matrix above which {@link matMulPerItem} beats tfjs-wasm's batched scalar loop (measured break-even ~8k). */
+const PER_ITEM_MIN_MACS = 8192;
+
+/** out[i] = a[i] · b[i] for contiguous a [..., m, k] and b [..., k, n], one native single-matrix product per i. */
+function matMulPerItem(
+  native: tf.KernelFunc,
+  b: HeapBackend,
+  a: tf.TensorInfo,
+  bm: tf.TensorInfo,
+  batch: number,
+  m: number,
+  k: number,
+  n: number,
+): tf.TensorInfo {
+  const out = b.makeOutput([...a.shape.slice(0, -2), m, n], 'float32');
+  const attrs = { transposeA: false, transposeB: false } as never;
+  for (let i = 0; i < batch; i++) {
+    const ai = b.makeOutput([1, m, k], 'float32');
+    const bi = b.makeOutput([1, k, n], 'float32');
+    // Heap views after each allocation: growing the wasm memory detaches older ones.
+    b.typedArrayFromHeap(ai).set((b.typedArrayFromHeap(a) as Float32Array).subarray(i * m * k, (i + 1) * m * k));
+    b.typedArrayFromHeap(bi).set((b.typedArrayFromHeap(bm) as Float32Array).subarray(i * k * n, (i + 1) * k * n));
+    const oi = native({ inputs: { a: ai, b: bi }, backend: b as never, attrs }) as tf.TensorInfo;
+    b.typedArrayFromHeap(out).set(b.typedArrayFromHeap(oi), i * m * n);
+    // Disposing bi also frees the XNNPACK operator cached on its id.
+    for (const t of [ai, bi, oi]) b.disposeData(t.dataId);
+  }
+  return out;
 }
 
 /**
@@ -521,8 +569,8 @@ export function registerWasmTrainingKernels(): void {
   wrapNative('Sum', (native) => makeLeadingReduce(native, false));
   wrapNative('Mean', (native) => makeLeadingReduce(native, true));
   wrapNative('GatherV2', makeRowGather);
-  wrapNative('BatchMatMul', makeContiguousMatMul);
-  wrapNative('_FusedMatMul', makeContiguousMatMul);
+  wrapNative('BatchMatMul', (native) => makeContiguousMatMul(native, true));
+  wrapNative('_FusedMatMul', (native) => makeContiguousMatMul(native, false));
   wrapNative('Identity', (native) => makeSharingIdentity(native, false));
   wrapNative('Cast', (native) => makeSharingIdentity(native, true));
   if (!have.has('UnsortedSegmentSum')) {

@@ -192,6 +192,38 @@ describe('wasm training kernels match the cpu backend', () => {
     cpu.forEach((v, i) => expect(Math.abs(v - wasm[i]!)).toBeLessThan(1e-4));
   });
 
+  it('batched products above the per-matrix threshold (one native product per matrix) match the cpu backend and free every buffer', async () => {
+    // [2, 3] matrices of 24×20 · 20×24 (11,520 multiply-adds each, above the 8,192 threshold), as attention's
+    // scores (q·kᵀ), its output (p·v) and their gradients ask for them; and one below the threshold.
+    const q = randomArray(2 * 3 * 24 * 20, 21);
+    const k = randomArray(2 * 3 * 24 * 20, 22);
+    const small = randomArray(2 * 3 * 8 * 8, 23);
+    const products = (backend: string) =>
+      on(backend, () =>
+        tf.tidy(() => {
+          const q4 = tf.tensor4d(q, [2, 3, 24, 20]);
+          const k4 = tf.tensor4d(k, [2, 3, 24, 20]);
+          const s4 = tf.tensor4d(small, [2, 3, 8, 8]);
+          const out = [
+            tf.matMul(q4, k4, false, true), // [2, 3, 24, 24]: scores
+            tf.matMul(q4, k4.reshape([2, 3, 20, 24])), // plain
+            tf.matMul(q4, k4, true, false), // [2, 3, 20, 20]: a weight-style gradient
+            tf.matMul(s4, s4, false, true), // 512 multiply-adds: the native loop
+          ];
+          return out.flatMap((r) => [...r.shape, ...r.dataSync()]);
+        }),
+      );
+    const cpu = await products('cpu');
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const [tensors, buffers] = [tf.memory().numTensors, backend.numDataIds()];
+    const wasm = await products('wasm');
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(backend.numDataIds()).toBe(buffers);
+    expect(wasm.length).toBe(cpu.length);
+    cpu.forEach((v, i) => expect(Math.abs(v - wasm[i]!)).toBeLessThan(1e-4));
+  });
+
   it('UnsortedSegmentSum (gather gradient) matches and does not leak', async () => {
     const table = randomArray(10 * 4, 4);
     const ids = [1, 3, 3, 9, 0, 1];
