@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 // A/B of the wasm matrix-product kernels in one process: one method's training step (benchmark
-// ConvNet, 2 × 128 views of 28×28, forward + backward, no optimiser) with tfjs-wasm's native
-// BatchMatMul/_FusedMatMul against the ones @ssl/core registers (transposed operands copied
-// contiguous first). Steps alternate between the two, so both see the same machine load.
+// ConvNet, or the ViT for MAE and with `vit`; 128 images of 28×28, forward + backward, no optimiser)
+// with tfjs-wasm's native BatchMatMul/_FusedMatMul against the ones @ssl/core registers (transposed
+// operands copied contiguous first, batched products of large matrices one matrix at a time). Steps
+// alternate between the two, so both see the same machine load.
 //
 //   SSL_THREADS=1 node tools/bench/matmul-ab.mjs barlow-twins [steps]
+//   SSL_THREADS=1 node tools/bench/matmul-ab.mjs mae [steps]
+//   SSL_THREADS=1 node tools/bench/matmul-ab.mjs dino [steps] vit
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { initBackend, Rng, applyForTraining } from '@ssl/core';
-import { createConvNet } from '@ssl/encoders';
-import * as C from '@ssl/contrastive';
+import { createConvNet, createVit } from '@ssl/encoders';
+import * as contrastive from '@ssl/contrastive';
+import * as context from '@ssl/context';
 const native = Object.fromEntries(['BatchMatMul', '_FusedMatMul'].map((k) => [k, tf.getKernel(k, 'wasm')]));
 await initBackend({ backend: 'wasm', threads: 1 });
 const wrapped = Object.fromEntries(['BatchMatMul', '_FusedMatMul'].map((k) => [k, tf.getKernel(k, 'wasm')]));
@@ -21,17 +25,19 @@ const use = (set) => {
 };
 const name = process.argv[2];
 const N = 128;
+const C = { ...contrastive, maeTask: context.maeTask };
 const task = Object.values(C).find((t) => t && t.name === name && t.loss && t.modality === 'image');
 if (!task) {
   const names = Object.values(C)
     .filter((t) => t && t.loss && t.modality === 'image')
     .map((t) => t.name);
-  console.error(`matmul-ab: "${name}" is not an image method of @ssl/contrastive. Use one of [${names.join(', ')}].`);
+  console.error(`matmul-ab: "${name}" is not an image method of @ssl/contrastive or mae. Use one of [${names.join(', ')}].`);
   process.exit(2);
 }
 const config = task.config.parse({});
-const encoder = createConvNet({ inputShape: [28, 28, 1], widths: [32, 64, 128], seed: 0 });
-const heads = task.createHeads({ featureDim: 128, config, seed: 0, encoder });
+const vit = task.defaultEncoder === 'vit' || process.argv[4] === 'vit';
+const encoder = vit ? createVit({ inputShape: [28, 28, 1], seed: 0 }) : createConvNet({ inputShape: [28, 28, 1], widths: [32, 64, 128], seed: 0 });
+const heads = task.createHeads({ featureDim: vit ? 64 : 128, inputShape: [28, 28, 1], config, seed: 0, encoder });
 const state = task.createState?.({ encoder, heads, config, seed: 0 });
 const raw = { modality: 'image', images: new Float32Array(N * 784).map((_, i) => ((i * 7919) % 1000) / 1000), n: N, height: 28, width: 28, channels: 1 };
 const vars = [...encoder.trainableWeights, ...Object.values(heads).flatMap((h) => h.trainableWeights)].map((w) => w.val);
@@ -65,6 +71,6 @@ for (let i = 0; i < steps; i++)
   }
 const med = (a) => a.slice().sort((x, y) => x - y)[a.length >> 1];
 console.log(
-  `${name}: native ${med(t.native).toFixed(0)} ms, contiguous ${med(t.wrapped).toFixed(0)} ms per step (forward + backward, 2 × ${N} views); speed-up ${(med(t.native) / med(t.wrapped)).toFixed(2)}×`,
+  `${name}: native ${med(t.native).toFixed(0)} ms, contiguous ${med(t.wrapped).toFixed(0)} ms per step (forward + backward, ${N} images${vit ? ', ViT' : ''}); speed-up ${(med(t.native) / med(t.wrapped)).toFixed(2)}×`,
 );
 process.exit(0);
