@@ -8,6 +8,7 @@
 //   SSL_THREADS=1 node tools/bench/matmul-ab.mjs barlow-twins [steps]
 //   SSL_THREADS=1 node tools/bench/matmul-ab.mjs mae [steps]
 //   SSL_THREADS=1 node tools/bench/matmul-ab.mjs dino [steps] vit
+// SSL_THREADS sets the wasm threads (default 1).
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { initBackend, Rng, applyForTraining } from '@ssl/core';
@@ -15,7 +16,7 @@ import { createConvNet, createVit } from '@ssl/encoders';
 import * as contrastive from '@ssl/contrastive';
 import * as context from '@ssl/context';
 const native = Object.fromEntries(['BatchMatMul', '_FusedMatMul'].map((k) => [k, tf.getKernel(k, 'wasm')]));
-await initBackend({ backend: 'wasm', threads: 1 });
+await initBackend({ backend: 'wasm', threads: Number(process.env.SSL_THREADS ?? 1) });
 const wrapped = Object.fromEntries(['BatchMatMul', '_FusedMatMul'].map((k) => [k, tf.getKernel(k, 'wasm')]));
 const use = (set) => {
   for (const cfg of Object.values(set)) {
