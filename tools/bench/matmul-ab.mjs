@@ -38,7 +38,7 @@ if (!task) {
 const config = task.config.parse({});
 const vit = task.defaultEncoder === 'vit' || process.argv[4] === 'vit';
 const encoder = vit ? createVit({ inputShape: [28, 28, 1], seed: 0 }) : createConvNet({ inputShape: [28, 28, 1], widths: [32, 64, 128], seed: 0 });
-const heads = task.createHeads({ featureDim: vit ? 64 : 128, inputShape: [28, 28, 1], config, seed: 0, encoder });
+const heads = task.createHeads({ featureDim: encoder.outputs[0].shape.at(-1), inputShape: [28, 28, 1], config, seed: 0, encoder });
 const state = task.createState?.({ encoder, heads, config, seed: 0 });
 const raw = { modality: 'image', images: new Float32Array(N * 784).map((_, i) => ((i * 7919) % 1000) / 1000), n: N, height: 28, width: 28, channels: 1 };
 const vars = [...encoder.trainableWeights, ...Object.values(heads).flatMap((h) => h.trainableWeights)].map((w) => w.val);

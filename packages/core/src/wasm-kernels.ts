@@ -439,7 +439,8 @@ function matMulPerItem(
     b.typedArrayFromHeap(bi).set((b.typedArrayFromHeap(bm) as Float32Array).subarray(i * k * n, (i + 1) * k * n));
     const oi = native({ inputs: { a: ai, b: bi }, backend: b as never, attrs }) as tf.TensorInfo;
     b.typedArrayFromHeap(out).set(b.typedArrayFromHeap(oi), i * m * n);
-    // Disposing bi also frees the XNNPACK operator cached on its id.
+    // bi is fresh per matrix because XNNPACK caches the packed right operand by buffer id; disposing it
+    // frees that cached operator.
     for (const t of [ai, bi, oi]) b.disposeData(t.dataId);
   }
   return out;
