@@ -9,6 +9,7 @@ export { installLowMemoryGradients } from './tape';
 export * from './memory';
 export * from './lean-apply';
 export { startWasmThreads, wasmThreads, WASM_MAX_THREADS } from './wasm-threads';
+export { simdThreads } from './wasm-pool';
 export * from './task';
 export * from './catalogue';
 export * from './registry';

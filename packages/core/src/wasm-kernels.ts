@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { runSimd } from './wasm-pool';
 
 /**
  * Training kernels the tfjs wasm backend lacks, composed from kernels it has (XNNPACK-backed
@@ -24,8 +25,11 @@ interface ConvGradAttrs {
 
 /**
  * dW[kh,kw,ci,co] = Σ_{b,y,x} X[b, y·s+kh, x·s+kw, ci] · dY[b,y,x,co].
- * Treat input channels as the batch and the batch as channels: a convolution of Xᵀ
- * ([ci,H,W,B]) with dYᵀ ([oh,ow,B,co]) dilated by the forward stride gives [ci,kh,kw,co].
+ * With our SIMD kernels running (output channels a multiple of 8): computed directly, over every
+ * thread (simd/kernels.c, conv_filter_grad), with no copy and no packing of the long operand.
+ * Otherwise through XNNPACK: treat input channels as the batch and the batch as channels: a
+ * convolution of Xᵀ ([ci,H,W,B]) with dYᵀ ([oh,ow,B,co]) dilated by the forward stride gives
+ * [ci,kh,kw,co]; there XNNPACK packs dYᵀ as a filter on one thread.
  */
 const conv2DBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
@@ -36,6 +40,13 @@ const conv2DBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as unknown as HeapBackend;
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode);
   const [kh, kw, ci, co] = filterShape;
+  if (co % 8 === 0 && x.dtype === 'float32' && dy.dtype === 'float32') {
+    const dw = b.makeOutput(filterShape, 'float32');
+    const { batchSize, inHeight, inWidth, outHeight, outWidth, strideHeight, strideWidth, padInfo } = info;
+    const dims = [batchSize, inHeight, inWidth, ci, outHeight, outWidth, co, kh, kw, strideHeight, strideWidth, padInfo.top, padInfo.left];
+    if (runSimd('conv_filter_grad', b.wasm, [pointer(b, dw), pointer(b, x), pointer(b, dy), ...dims])) return dw;
+    b.disposeData(dw.dataId);
+  }
   const k = kh * kw * ci;
   if (k <= IM2COL_MAX_K && 2 * k <= co && x.dtype === 'float32' && dy.dtype === 'float32') return filterGradByIm2col(b, x, dy, info);
   const { top, bottom, left, right } = info.padInfo;
@@ -134,6 +145,8 @@ function filterGradByIm2col(b: HeapBackend, x: tf.TensorInfo, dy: tf.TensorInfo,
 
 /** The parts of the wasm backend that move data between the heap and JS. */
 interface WasmHeap {
+  /** The backend's emscripten module (its memory is the heap). */
+  wasm: object;
   readSync(dataId: object): ArrayLike<number>;
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array;
@@ -325,6 +338,9 @@ const fusedBatchNormGrad: tf.GradConfig = {
   },
 };
 
+/** Rows per block of `column_block_sums` (simd/kernels.c). */
+const SUM_BLOCK = 256;
+
 /**
  * Sum or Mean over the leading axes of a float tensor (batch-norm statistics and their
  * gradients reduce over N, H, W of NHWC) as one matrix product ones[1, M] · X[M, C], instead
@@ -341,11 +357,22 @@ function makeLeadingReduce(native: tf.KernelFunc, mean: boolean): tf.KernelFunc 
     const axes = [...new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))].sort((p, q) => p - q);
     const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
     if (x.dtype !== 'float32' || !leading) return native({ inputs, backend, attrs });
-    const b = backend as unknown as Backend;
+    const b = backend as unknown as HeapBackend;
     const rest = x.shape.slice(axes.length);
     const c = rest.reduce((p, q) => p * q, 1);
     let m = x.shape.slice(0, axes.length).reduce((p, q) => p * q, 1);
     let value = mean ? 1 / m : 1;
+    if (m > 0 && c > 0) {
+      const summed = b.makeOutput(keepDims ? [...axes.map(() => 1), ...rest] : rest, 'float32');
+      const blocks = Math.ceil(m / SUM_BLOCK);
+      const partial = b.makeOutput([blocks, c], 'float32');
+      const ok =
+        runSimd('column_block_sums', b.wasm, [pointer(b, partial), pointer(b, x), m, c]) &&
+        runSimd('column_sum', b.wasm, [pointer(b, summed), pointer(b, partial), blocks, c, value]);
+      b.disposeData(partial.dataId);
+      if (ok) return summed;
+      b.disposeData(summed.dataId);
+    }
     let src = x;
     const [, h, w] = x.shape as number[];
     if (rank === 4 && axes.length === 3 && h! * w! > 1) {
@@ -496,41 +523,44 @@ function makeMaxPoolGrad(native: tf.KernelFunc): tf.KernelFunc {
     }
     const b = backend as unknown as HeapBackend;
     const out = b.makeOutput(input.shape, 'float32');
-    const dx = b.typedArrayFromHeap(out) as Float32Array;
-    const x = b.typedArrayFromHeap(input) as Float32Array;
-    const g = b.typedArrayFromHeap(dy) as Float32Array;
-    dx.fill(0);
     const [n, h, w, c] = input.shape as [number, number, number, number];
-    const oh = info.outHeight;
-    const ow = info.outWidth;
-    const row = w * c;
-    for (let i = 0; i < n; i++) {
-      for (let y = 0; y < oh; y++) {
-        for (let xw = 0; xw < ow; xw++) {
-          const base = ((i * h + 2 * y) * w + 2 * xw) * c;
-          const gBase = ((i * oh + y) * ow + xw) * c;
-          for (let ch = 0; ch < c; ch++) {
-            const p0 = base + ch;
-            let best = p0;
-            let m = x[p0]!;
-            const p1 = p0 + c;
-            if (x[p1]! > m) {
-              m = x[p1]!;
-              best = p1;
-            }
-            const p2 = p0 + row;
-            if (x[p2]! > m) {
-              m = x[p2]!;
-              best = p2;
-            }
-            const p3 = p2 + c;
-            if (x[p3]! > m) best = p3;
-            dx[best] = g[gBase + ch]!;
-          }
-        }
-      }
-    }
-    return out;
+    const ptrs = [out, input, dy].map((t) => pointer(b, t));
+    if (runSimd('maxpool_grad_2x2', b.wasm, [...ptrs, n, h, w, c, info.outHeight, info.outWidth])) return out;
+    b.disposeData(out.dataId);
+    return native(args);
+  };
+}
+
+/** Where a tensor's data lies in the wasm heap (a byte address). */
+function pointer(b: WasmHeap, t: tf.TensorInfo): number {
+  return b.typedArrayFromHeap(t).byteOffset;
+}
+
+const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2 } as const;
+
+/**
+ * Add, Sub and Multiply of a float tensor [..., C] and a per-channel [C] (either order): batch
+ * norm's broadcasts, which the wasm backend walks element by element on one thread, as one SIMD
+ * pass shared by every thread. Other shapes and dtypes keep the native kernel. Exact.
+ */
+function makeChannelBinary(native: tf.KernelFunc, op: number): tf.KernelFunc {
+  return (args) => {
+    const { a, b: y } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    if (a.dtype !== 'float32' || y.dtype !== 'float32') return native(args);
+    const size = (t: tf.TensorInfo) => t.shape.reduce((p, q) => p * q, 1);
+    const perChannel = (big: tf.TensorInfo, small: tf.TensorInfo) => {
+      const c = big.shape.at(-1) ?? 0;
+      return big.shape.length >= 2 && small.shape.length >= 1 && small.shape.at(-1) === c && size(small) === c && size(big) > c;
+    };
+    const smallFirst = !perChannel(a, y) && perChannel(y, a);
+    if (!smallFirst && !perChannel(a, y)) return native(args);
+    const [big, small] = smallFirst ? [y, a] : [a, y];
+    const b = args.backend as unknown as HeapBackend;
+    const out = b.makeOutput(big.shape, 'float32');
+    const c = big.shape.at(-1)!;
+    if (runSimd('channel_binary', b.wasm, [pointer(b, out), pointer(b, big), pointer(b, small), size(big) / c, c, op, smallFirst ? 1 : 0])) return out;
+    b.disposeData(out.dataId);
+    return native(args);
   };
 }
 
@@ -567,6 +597,7 @@ export function registerWasmTrainingKernels(): void {
   tf.registerGradient(fusedBatchNormGrad);
   wrapNative('Conv2DBackpropInput', makeConv2DBackpropInput);
   wrapNative('MaxPoolGrad', makeMaxPoolGrad);
+  for (const [name, op] of Object.entries(BINARY_OPS)) wrapNative(name, (native) => makeChannelBinary(native, op));
   wrapNative('Sum', (native) => makeLeadingReduce(native, false));
   wrapNative('Mean', (native) => makeLeadingReduce(native, true));
   wrapNative('GatherV2', makeRowGather);

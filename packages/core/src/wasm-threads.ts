@@ -19,6 +19,7 @@
  * The pool size is fixed when the backend starts: emscripten preloads 8 workers, so at most 8.
  */
 import * as tf from '@tensorflow/tfjs';
+import { startSimdKernels } from './wasm-pool';
 
 /** tfjs's prebuilt pthreads pool: the most threads its XNNPACK pool can have. */
 export const WASM_MAX_THREADS = 8;
@@ -32,6 +33,8 @@ interface ThreadedModule {
   PThread?: { runningWorkers: PThreadWorker[]; unusedWorkers: PThreadWorker[] };
   locateFile?: (path: string, prefix: string) => string;
   tfjs: { getThreadsCount(): number };
+  wasmMemory?: WebAssembly.Memory;
+  asm?: { memory?: WebAssembly.Memory };
 }
 
 /** The running wasm backend's emscripten module, when the wasm backend is initialised. */
@@ -57,18 +60,21 @@ export function wasmThreads(): number {
  * await startWasmThreads(2); // then tf.setBackend('wasm') is already done, on two threads
  */
 export async function startWasmThreads(threads: number, log?: (line: string) => void): Promise<number> {
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
   if (wasmModule()) return wasmThreads();
+  await startBackend(threads, log);
+  // Our SIMD kernels run over the backend's memory, on as many threads as XNNPACK's pool.
+  const mod = wasmModule();
+  const memory = mod?.wasmMemory ?? mod?.asm?.memory;
+  if (mod && memory) await startSimdKernels(mod, memory, wasmThreads(), log);
+  return wasmThreads();
+}
+
+async function startBackend(threads: number, log?: (line: string) => void): Promise<void> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
   const n = Math.max(1, Math.min(WASM_MAX_THREADS, Math.floor(threads)));
   wasm.setThreadsCount(n);
-  if (n === 1) {
-    await useWasm();
-    return wasmThreads();
-  }
-  if (!isNode) {
-    await initThreadedInBrowser(n);
-    return wasmThreads();
-  }
+  if (n === 1) return useWasm();
+  if (!isNode) return initThreadedInBrowser(n);
   try {
     await initThreadedInNode(n);
   } catch (e) {
@@ -77,7 +83,6 @@ export async function startWasmThreads(threads: number, log?: (line: string) => 
     wasm.setThreadsCount(1);
     await useWasm();
   }
-  return wasmThreads();
 }
 
 async function useWasm(): Promise<void> {

@@ -18,17 +18,20 @@ beforeAll(async () => {
 });
 
 describe('wasm training kernels match the cpu backend', () => {
+  // 3 channels take the scalar loop of simd/kernels.c, 8 and 11 its 4-wide SIMD path (11: and the tail).
   it.each([
-    [8, 'valid'],
-    [9, 'valid'],
-    [8, 'same'],
-  ] as const)('MaxPoolGrad 2×2/2 H=%i pad=%s, with ties after a ReLU', async (h, pad) => {
+    [8, 'valid', 3],
+    [9, 'valid', 3],
+    [8, 'same', 3],
+    [8, 'valid', 8],
+    [9, 'valid', 11],
+  ] as const)('MaxPoolGrad 2×2/2 H=%i pad=%s, %i channels, with ties after a ReLU', async (h, pad, c) => {
     // Rounded, ReLU'd inputs: windows of equal maxima (zeros) test which position gets dY.
-    const x = randomArray(2 * h * h * 3, 7).map((v) => Math.max(0, Math.round(v * 2) / 2));
+    const x = randomArray(2 * h * h * c, 7).map((v) => Math.max(0, Math.round(v * 2) / 2));
     const grad = (backend: string) =>
       on(backend, () =>
         tf.tidy(() => {
-          const xt = tf.tensor4d(x, [2, h, h, 3]);
+          const xt = tf.tensor4d(x, [2, h, h, c]);
           const y0 = tf.maxPool(xt, 2, 2, pad);
           const dy = tf.tensor(randomArray(y0.size, 8), y0.shape);
           return tf
@@ -144,6 +147,39 @@ describe('wasm training kernels match the cpu backend', () => {
     expect(wasm.some((v) => Math.abs(v) > 1e-3)).toBe(true);
     expect(wasm.length).toBe(cpu.length);
     cpu.forEach((v, i) => expect(Math.abs(v - wasm[i]!)).toBeLessThan(1e-3));
+  });
+
+  it.each([8, 5])('per-channel Add, Sub and Multiply (%i channels, both operand orders) are exactly the cpu backend', async (c) => {
+    const x = randomArray(3 * 4 * 5 * c, 21);
+    const v = randomArray(c, 22);
+    const ops = (backend: string) =>
+      on(backend, () =>
+        tf.tidy(() => {
+          const t = tf.tensor4d(x, [3, 4, 5, c]);
+          const s = tf.tensor1d(v);
+          const s4 = tf.reshape(s, [1, 1, 1, c]);
+          return [t.add(s), s.add(t), t.sub(s), s.sub(t), t.mul(s), s4.mul(t), s4.sub(t)].flatMap((r) => [...r.shape, ...r.dataSync()]);
+        }),
+      );
+    expect(await ops('wasm')).toEqual(await ops('cpu'));
+  });
+
+  it.each([
+    [700, 40],
+    [600, 37],
+  ])('Sum and Mean of %i rows × %i columns (several blocks, SIMD groups and a tail) match the cpu backend', async (rows, c) => {
+    const x = randomArray(rows * c, 23);
+    const reduce = (backend: string) =>
+      on(backend, () =>
+        tf.tidy(() => {
+          const t = tf.tensor3d(x, [rows / 4, 4, c]);
+          return [t.sum([0, 1]), t.mean([0, 1])].flatMap((r) => [...r.dataSync()]);
+        }),
+      );
+    const cpu = await reduce('cpu');
+    const wasm = await reduce('wasm');
+    expect(wasm.length).toBe(cpu.length);
+    cpu.forEach((v, i) => expect(Math.abs(v - wasm[i]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(v))));
   });
 
   it('Sum and Mean over leading axes (as a matrix product) match the cpu backend', async () => {

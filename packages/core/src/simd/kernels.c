@@ -1,0 +1,233 @@
+// Training kernels over the tfjs wasm heap, in WebAssembly SIMD. Built by tools/build-simd.mjs
+// into kernels-wasm.ts (two variants: one importing a shared memory, for the threaded backend and
+// its helper threads, one a plain memory). No data, no stack, no libc: the module owns no memory
+// of its own and touches only the ranges its arguments name.
+// Every kernel does part `part` of `parts` of its work: a disjoint range of its output, computed in
+// an order that does not depend on `parts`, so results are the same on any number of threads.
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+static inline int split(int n, int part, int parts) { return (int)((long long)n * part / parts); }
+
+static void zero(float* p, int count) {
+  int i = 0;
+  for (; i + 4 <= count; i += 4) wasm_v128_store(p + i, wasm_f32x4_splat(0.0f));
+  for (; i < count; i++) p[i] = 0.0f;
+}
+
+// The gradient of a 2x2, stride-2 max-pool, images [i0, i1) of n: dy goes to the first maximum of
+// each window in row-major order (a later value must be strictly greater to win, as in the cpu
+// backend), zeros elsewhere.
+EXPORT(maxpool_grad_2x2)
+void maxpool_grad_2x2(float* dx, const float* x, const float* dy, int n, int h, int w, int c, int oh, int ow, int part,
+                      int parts) {
+  const int i0 = split(n, part, parts), i1 = split(n, part + 1, parts);
+  const int row = w * c;
+  if (2 * oh != h || 2 * ow != w) zero(dx + i0 * h * row, (i1 - i0) * h * row);
+  for (int i = i0; i < i1; i++) {
+    for (int y = 0; y < oh; y++) {
+      for (int xw = 0; xw < ow; xw++) {
+        const int base = ((i * h + 2 * y) * w + 2 * xw) * c;
+        const float* g = dy + ((i * oh + y) * ow + xw) * c;
+        const float* p = x + base;
+        float* d = dx + base;
+        int ch = 0;
+        for (; ch + 4 <= c; ch += 4) {
+          v128_t v0 = wasm_v128_load(p + ch), v1 = wasm_v128_load(p + ch + c);
+          v128_t v2 = wasm_v128_load(p + ch + row), v3 = wasm_v128_load(p + ch + row + c);
+          v128_t s1 = wasm_f32x4_gt(v1, v0);
+          v128_t m = wasm_v128_bitselect(v1, v0, s1);
+          v128_t s2 = wasm_f32x4_gt(v2, m);
+          m = wasm_v128_bitselect(v2, m, s2);
+          v128_t s3 = wasm_f32x4_gt(v3, m);
+          v128_t gv = wasm_v128_load(g + ch);
+          v128_t w3 = s3, w2 = wasm_v128_andnot(s2, s3), w1 = wasm_v128_andnot(wasm_v128_andnot(s1, s2), s3);
+          v128_t w0 = wasm_v128_not(wasm_v128_or(wasm_v128_or(s1, s2), s3));
+          wasm_v128_store(d + ch, wasm_v128_and(gv, w0));
+          wasm_v128_store(d + ch + c, wasm_v128_and(gv, w1));
+          wasm_v128_store(d + ch + row, wasm_v128_and(gv, w2));
+          wasm_v128_store(d + ch + row + c, wasm_v128_and(gv, w3));
+        }
+        for (; ch < c; ch++) {
+          int best = ch;
+          float m = p[ch];
+          if (p[ch + c] > m) m = p[ch + c], best = ch + c;
+          if (p[ch + row] > m) m = p[ch + row], best = ch + row;
+          if (p[ch + row + c] > m) best = ch + row + c;
+          d[ch] = d[ch + c] = d[ch + row] = d[ch + row + c] = 0.0f;
+          d[best] = g[ch];
+        }
+      }
+    }
+  }
+}
+
+// out[r, j] = big[r, j] (op) small[j], or small[j] (op) big[r, j] when small_first, for rows
+// [r0, r1) of `rows`. op: 0 add, 1 sub, 2 mul. The per-channel broadcasts of batch norm.
+EXPORT(channel_binary)
+void channel_binary(float* out, const float* big, const float* small, int rows, int c, int op, int small_first, int part,
+                    int parts) {
+  const int r0 = split(rows, part, parts), r1 = split(rows, part + 1, parts);
+  const int sub_rev = op == 1 && small_first;
+  for (int r = r0; r < r1; r++) {
+    const float* s = big + r * c;
+    float* o = out + r * c;
+    int j = 0;
+    for (; j + 4 <= c; j += 4) {
+      v128_t a = wasm_v128_load(s + j), b = wasm_v128_load(small + j);
+      v128_t v = op == 0 ? wasm_f32x4_add(a, b) : op == 2 ? wasm_f32x4_mul(a, b) : sub_rev ? wasm_f32x4_sub(b, a) : wasm_f32x4_sub(a, b);
+      wasm_v128_store(o + j, v);
+    }
+    for (; j < c; j++) o[j] = op == 0 ? s[j] + small[j] : op == 2 ? s[j] * small[j] : sub_rev ? small[j] - s[j] : s[j] - small[j];
+  }
+}
+
+// Column sums of x [rows, c], in two steps that keep the order of additions independent of the
+// thread count: column_block_sums writes the sums of each block of SUM_BLOCK rows to
+// partial[block, c] (the part's blocks), then column_sum adds those up block by block.
+#define SUM_BLOCK 256
+EXPORT(column_block_sums)
+void column_block_sums(float* partial, const float* x, int rows, int c, int part, int parts) {
+  const int blocks = (rows + SUM_BLOCK - 1) / SUM_BLOCK;
+  const int b0 = split(blocks, part, parts), b1 = split(blocks, part + 1, parts);
+  const int cv = c & ~3;
+  for (int b = b0; b < b1; b++) {
+    const int r0 = b * SUM_BLOCK, r1 = r0 + SUM_BLOCK < rows ? r0 + SUM_BLOCK : rows;
+    float* out = partial + (long)b * c;
+    // Eight vectors (32 channels) at a time, summed over the block's rows in registers.
+    for (int j = 0; j < cv; j += 32) {
+      const int nv = cv - j >= 32 ? 8 : (cv - j) / 4;
+      v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+      const float* p = x + (long)r0 * c + j;
+      if (nv == 8) {
+        for (int r = r0; r < r1; r++, p += c) {
+          a0 = wasm_f32x4_add(a0, wasm_v128_load(p));
+          a1 = wasm_f32x4_add(a1, wasm_v128_load(p + 4));
+          a2 = wasm_f32x4_add(a2, wasm_v128_load(p + 8));
+          a3 = wasm_f32x4_add(a3, wasm_v128_load(p + 12));
+          a4 = wasm_f32x4_add(a4, wasm_v128_load(p + 16));
+          a5 = wasm_f32x4_add(a5, wasm_v128_load(p + 20));
+          a6 = wasm_f32x4_add(a6, wasm_v128_load(p + 24));
+          a7 = wasm_f32x4_add(a7, wasm_v128_load(p + 28));
+        }
+        wasm_v128_store(out + j + 16, a4);
+        wasm_v128_store(out + j + 20, a5);
+        wasm_v128_store(out + j + 24, a6);
+        wasm_v128_store(out + j + 28, a7);
+      } else {
+        for (int r = r0; r < r1; r++, p += c) {
+          a0 = wasm_f32x4_add(a0, wasm_v128_load(p));
+          if (nv > 1) a1 = wasm_f32x4_add(a1, wasm_v128_load(p + 4));
+          if (nv > 2) a2 = wasm_f32x4_add(a2, wasm_v128_load(p + 8));
+          if (nv > 3) a3 = wasm_f32x4_add(a3, wasm_v128_load(p + 12));
+          if (nv > 4) a4 = wasm_f32x4_add(a4, wasm_v128_load(p + 16));
+          if (nv > 5) a5 = wasm_f32x4_add(a5, wasm_v128_load(p + 20));
+          if (nv > 6) a6 = wasm_f32x4_add(a6, wasm_v128_load(p + 24));
+        }
+        if (nv > 4) wasm_v128_store(out + j + 16, a4);
+        if (nv > 5) wasm_v128_store(out + j + 20, a5);
+        if (nv > 6) wasm_v128_store(out + j + 24, a6);
+      }
+      wasm_v128_store(out + j, a0);
+      if (nv > 1) wasm_v128_store(out + j + 4, a1);
+      if (nv > 2) wasm_v128_store(out + j + 8, a2);
+      if (nv > 3) wasm_v128_store(out + j + 12, a3);
+    }
+    for (int j = cv; j < c; j++) {
+      float a = 0;
+      for (int r = r0; r < r1; r++) a += x[(long)r * c + j];
+      out[j] = a;
+    }
+  }
+}
+
+// out[j] = scale * sum over blocks of partial[block, j], block by block; the part's channels.
+EXPORT(column_sum)
+void column_sum(float* out, const float* partial, int blocks, int c, float scale, int part, int parts) {
+  const int j0 = split(c, part, parts), j1 = split(c, part + 1, parts);
+  for (int j = j0; j < j1; j++) {
+    float a = 0;
+    for (int b = 0; b < blocks; b++) a += partial[(long)b * c + j];
+    out[j] = a * scale;
+  }
+}
+
+// The filter gradient of a 2-D convolution (NHWC input x [n, h, w, ci], output gradient
+// dy [n, oh, ow, co], filter [kh, kw, ci, co]) computed directly:
+//   dw[u, v, k, o] = sum over i, y, x of x[i, y*sh + u - pt, x*sw + v - pl, k] * dy[i, y, x, o],
+// positions outside the input contributing nothing. The part owns output channels [o0, o1) (in
+// blocks of 8), whole: every sum runs over images in order, the same on any thread count.
+// Registers hold a tile of 4 input channels x 8 output channels; images go one by one so that
+// one image of x and dy stays in cache across the tiles. co must be a multiple of 8.
+EXPORT(conv_filter_grad)
+void conv_filter_grad(float* dw, const float* x, const float* dy, int n, int h, int w, int ci, int oh, int ow, int co,
+                      int kh, int kw, int sh, int sw, int pt, int pl, int part, int parts) {
+  const int blocks = co / 8;
+  const int o0 = 8 * split(blocks, part, parts), o1 = 8 * split(blocks, part + 1, parts);
+  for (int u = 0; u < kh; u++)
+    for (int v = 0; v < kw; v++)
+      for (int k = 0; k < ci; k++)
+        for (int o = o0; o < o1; o += 4) wasm_v128_store(dw + ((u * kw + v) * ci + k) * co + o, wasm_f32x4_splat(0.0f));
+  for (int i = 0; i < n; i++) {
+    for (int u = 0; u < kh; u++) {
+      for (int v = 0; v < kw; v++) {
+        // Output columns whose input column x*sw + v - pl lies in [0, w).
+        int x0 = 0, x1 = ow;
+        while (x0 < ow && x0 * sw + v - pl < 0) x0++;
+        while (x1 > x0 && (x1 - 1) * sw + v - pl >= w) x1--;
+        for (int o = o0; o < o1; o += 8) {
+          int k = 0;
+          for (; k + 4 <= ci; k += 4) {
+            float* d = dw + ((u * kw + v) * ci + k) * co + o;
+            v128_t a00 = wasm_v128_load(d), a01 = wasm_v128_load(d + 4);
+            v128_t a10 = wasm_v128_load(d + co), a11 = wasm_v128_load(d + co + 4);
+            v128_t a20 = wasm_v128_load(d + 2 * co), a21 = wasm_v128_load(d + 2 * co + 4);
+            v128_t a30 = wasm_v128_load(d + 3 * co), a31 = wasm_v128_load(d + 3 * co + 4);
+            for (int y = 0; y < oh; y++) {
+              const int sy = y * sh + u - pt;
+              if (sy < 0 || sy >= h) continue;
+              const float* xp = x + (((long)i * h + sy) * w + x0 * sw + v - pl) * ci + k;
+              const float* gp = dy + (((long)i * oh + y) * ow + x0) * co + o;
+              for (int xo = x0; xo < x1; xo++, xp += sw * ci, gp += co) {
+                const v128_t g0 = wasm_v128_load(gp), g1 = wasm_v128_load(gp + 4);
+                v128_t s = wasm_f32x4_splat(xp[0]);
+                a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s, g0));
+                a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s, g1));
+                s = wasm_f32x4_splat(xp[1]);
+                a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s, g0));
+                a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s, g1));
+                s = wasm_f32x4_splat(xp[2]);
+                a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s, g0));
+                a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s, g1));
+                s = wasm_f32x4_splat(xp[3]);
+                a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s, g0));
+                a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s, g1));
+              }
+            }
+            wasm_v128_store(d, a00), wasm_v128_store(d + 4, a01);
+            wasm_v128_store(d + co, a10), wasm_v128_store(d + co + 4, a11);
+            wasm_v128_store(d + 2 * co, a20), wasm_v128_store(d + 2 * co + 4, a21);
+            wasm_v128_store(d + 3 * co, a30), wasm_v128_store(d + 3 * co + 4, a31);
+          }
+          for (; k < ci; k++) {
+            float* d = dw + ((u * kw + v) * ci + k) * co + o;
+            v128_t a0 = wasm_v128_load(d), a1 = wasm_v128_load(d + 4);
+            for (int y = 0; y < oh; y++) {
+              const int sy = y * sh + u - pt;
+              if (sy < 0 || sy >= h) continue;
+              const float* xp = x + (((long)i * h + sy) * w + x0 * sw + v - pl) * ci + k;
+              const float* gp = dy + (((long)i * oh + y) * ow + x0) * co + o;
+              for (int xo = x0; xo < x1; xo++, xp += sw * ci, gp += co) {
+                const v128_t s = wasm_f32x4_splat(xp[0]);
+                a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(gp)));
+                a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(gp + 4)));
+              }
+            }
+            wasm_v128_store(d, a0), wasm_v128_store(d + 4, a1);
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Our own SIMD kernels over the wasm heap, and the helper threads that share their work.
+ *
+ * XNNPACK parallelises tfjs's products, but some of a training step stays on one thread in tfjs:
+ * element loops (the per-channel broadcasts of batch norm), the max-pool gradient, the column
+ * sums of batch-norm statistics. `simd/kernels.c` implements those in WebAssembly SIMD as a small
+ * module that imports the backend's own memory, so it reads and writes tensors where they lie.
+ * With the threaded build that memory is shared, and helper worker threads (Node.js) instantiate
+ * the same module over it: `runSimd` runs part 0 of a kernel here and parts 1… on the helpers,
+ * and returns when all are done (synchronously, as tfjs kernels are). Each part writes a disjoint
+ * range of the output in an order that does not depend on the number of parts, so results are
+ * identical on any thread count. On one thread (or in a browser) every kernel runs as part 0 of 1.
+ */
+import { SIMD_PLAIN_WASM, SIMD_SHARED_WASM } from './simd/kernels-wasm';
+
+/** The kernels of `simd/kernels.c`, by export name. */
+export type SimdKernel = 'maxpool_grad_2x2' | 'channel_binary' | 'column_block_sums' | 'column_sum' | 'conv_filter_grad';
+const KERNELS: SimdKernel[] = ['maxpool_grad_2x2', 'channel_binary', 'column_block_sums', 'column_sum', 'conv_filter_grad'];
+
+const ARGS = 24;
+// Control block (Int32): job sequence (−1: stop), kernel, argument count, parts, parts done, failures.
+const SEQ = 0;
+const KERNEL = 1;
+const NARGS = 2;
+const PARTS = 3;
+const DONE = 4;
+const FAILED = 5;
+const ARGS_BYTE_OFFSET = 64;
+/** A helper that has not answered in this long is taken for dead. */
+const WAIT_MS = 120_000;
+
+type Fn = (...args: number[]) => void;
+
+interface Simd {
+  owner: object;
+  fns: Map<SimdKernel, Fn>;
+  helpers?: { count: number; control: Int32Array; args: Float64Array; stop(): void };
+}
+
+let simd: Simd | undefined;
+
+/** The helpers' loop: instantiate the shared module, then wait for a job, run its part, count it. */
+const HELPER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { module, memory, control, names, part } = workerData;
+const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const fns = names.map((n) => exports[n]);
+const ctl = new Int32Array(control);
+const args = new Float64Array(control, ${ARGS_BYTE_OFFSET}, ${ARGS});
+let seen = 0;
+for (;;) {
+  Atomics.wait(ctl, ${SEQ}, seen);
+  seen = Atomics.load(ctl, ${SEQ});
+  if (seen < 0) break;
+  try {
+    fns[ctl[${KERNEL}]](...args.subarray(0, ctl[${NARGS}]), part, ctl[${PARTS}]);
+  } catch (e) {
+    Atomics.add(ctl, ${FAILED}, 1);
+  }
+  Atomics.add(ctl, ${DONE}, 1);
+  Atomics.notify(ctl, ${DONE});
+}
+`;
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+}
+
+/**
+ * Instantiates the SIMD kernels over the wasm backend's `memory` (`owner`: the backend's emscripten
+ * module, which kernels name when they run) and, in Node.js with a shared memory and `threads` > 1,
+ * starts `threads − 1` helper threads. Replaces an earlier start. Where it cannot start (no
+ * WebAssembly SIMD), kernels fall back to tfjs's.
+ */
+export async function startSimdKernels(owner: object, memory: WebAssembly.Memory, threads: number, log?: (line: string) => void): Promise<void> {
+  stopSimdKernels();
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  let module: WebAssembly.Module;
+  let instance: WebAssembly.Instance;
+  try {
+    module = await WebAssembly.compile(decode(shared ? SIMD_SHARED_WASM : SIMD_PLAIN_WASM));
+    instance = await WebAssembly.instantiate(module, { env: { memory } });
+  } catch (e) {
+    log?.(`SIMD training kernels unavailable (${e instanceof Error ? e.message : String(e)}); using tfjs's`);
+    return;
+  }
+  const fns = new Map(KERNELS.map((k) => [k, instance.exports[k] as Fn]));
+  const count = Math.floor(threads) - 1;
+  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+  if (!shared || count < 1 || !isNode) {
+    simd = { owner, fns };
+    return;
+  }
+  const { Worker } = await import('node:worker_threads');
+  const control = new SharedArrayBuffer(ARGS_BYTE_OFFSET + ARGS * 8);
+  const workers = Array.from(
+    { length: count },
+    (_, i) => new Worker(HELPER_SOURCE, { eval: true, workerData: { module, memory, control, names: KERNELS, part: i + 1 } }),
+  );
+  await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => (w.once('online', resolve), w.once('error', reject)))));
+  for (const w of workers) w.unref();
+  const ctl = new Int32Array(control);
+  simd = {
+    owner,
+    fns,
+    helpers: {
+      count,
+      control: ctl,
+      args: new Float64Array(control, ARGS_BYTE_OFFSET, ARGS),
+      stop: () => {
+        Atomics.store(ctl, SEQ, -1);
+        Atomics.notify(ctl, SEQ);
+      },
+    },
+  };
+}
+
+/** Stops the helper threads and forgets the kernels (tfjs's run instead). */
+export function stopSimdKernels(): void {
+  simd?.helpers?.stop();
+  simd = undefined;
+}
+
+/** Threads the SIMD kernels split their work over (this one included); 0 when they are not running. */
+export function simdThreads(): number {
+  return simd ? (simd.helpers?.count ?? 0) + 1 : 0;
+}
+
+/**
+ * Runs `kernel` with `args` (byte offsets into the heap, sizes, …) over every thread of the pool,
+ * part 0 here. Returns false, doing nothing, when the kernels do not run over the memory of
+ * `owner` (the emscripten module of the caller's backend): the caller then uses tfjs's kernels.
+ */
+export function runSimd(kernel: SimdKernel, owner: object | undefined, args: number[]): boolean {
+  const s = simd;
+  if (!s || s.owner !== owner) return false;
+  const fn = s.fns.get(kernel)!;
+  const h = s.helpers;
+  if (!h) {
+    fn(...args, 0, 1);
+    return true;
+  }
+  if (args.length > ARGS) throw new Error(`runSimd: ${args.length} arguments, at most ${ARGS}.`);
+  const ctl = h.control;
+  const parts = h.count + 1;
+  h.args.set(args);
+  Atomics.store(ctl, DONE, 0);
+  Atomics.store(ctl, FAILED, 0);
+  Atomics.store(ctl, KERNEL, KERNELS.indexOf(kernel));
+  Atomics.store(ctl, NARGS, args.length);
+  Atomics.store(ctl, PARTS, parts);
+  Atomics.add(ctl, SEQ, 1);
+  Atomics.notify(ctl, SEQ);
+  let error: unknown;
+  try {
+    fn(...args, 0, parts);
+  } catch (e) {
+    error = e;
+  }
+  for (let done = Atomics.load(ctl, DONE); done < h.count; done = Atomics.load(ctl, DONE)) {
+    if (Atomics.wait(ctl, DONE, done, WAIT_MS) === 'timed-out' && Atomics.load(ctl, DONE) === done) {
+      stopSimdKernels();
+      throw new Error(`wasm helper threads did not answer in ${WAIT_MS / 1000} s and are stopped; run with --threads 1 if this repeats.`);
+    }
+  }
+  if (error) throw error;
+  if (Atomics.load(ctl, FAILED) > 0) throw new Error(`a wasm helper thread failed in ${kernel}; rerun with --threads 1 to see the error.`);
+  return true;
+}
