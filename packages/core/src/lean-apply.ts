@@ -44,7 +44,8 @@ export function applyForTraining(model: tf.LayersModel, inputs: tf.Tensor | tf.T
       const kwargs: Record<string, unknown> = { ...(node.callArgs ?? {}), training: true };
       if (masks.some((m) => m)) kwargs['mask'] = maskArg;
       const layer = node.outboundLayer;
-      const outs = toList(layer instanceof tf.LayersModel ? applyForTraining(layer, arg) : (layer.apply(arg, kwargs) as tf.Tensor | tf.Tensor[]));
+      const plain = vals.length === 1 ? plainConv(layer, vals[0]!) : undefined;
+      const outs = toList(plain ?? (layer instanceof tf.LayersModel ? applyForTraining(layer, arg) : (layer.apply(arg, kwargs) as tf.Tensor | tf.Tensor[])));
       const outMasks = layer.supportsMasking ? toList(layer.computeMask(arg, maskArg)) : [];
       node.outputTensors.forEach((s, i) => {
         bind(s, outs[i]!, outMasks[i] ?? null);
@@ -60,6 +61,28 @@ export function applyForTraining(model: tf.LayersModel, inputs: tf.Tensor | tf.T
     if (out.some((t) => !t)) throw new Error(`applyForTraining: model "${model.name}" has an output that its inputs do not reach.`);
     return out.length === 1 ? out[0]! : (out as tf.Tensor[]);
   });
+}
+
+/**
+ * A Conv2D layer without bias or activation, run as `tf.conv2d` on its kernel: the same kernel
+ * and result as the layer's own call, but tfjs-layers goes through `tf.fused.conv2d`, whose custom
+ * gradient computes the gradient of every input, needed or not. On a first layer the input's
+ * gradient is a full extra pass over the layer's largest activation (about 8 % of the benchmark
+ * step); tf.conv2d's gradient computes only what the tape asks for. Other layers: undefined.
+ */
+function plainConv(layer: tf.layers.Layer, x: tf.Tensor): tf.Tensor | undefined {
+  if (layer.getClassName() !== 'Conv2D' || x.rank !== 4) return undefined;
+  const c = layer as unknown as {
+    useBias: boolean;
+    activation: { getClassName(): string };
+    dataFormat: string;
+    kernel: { read(): tf.Tensor4D };
+    strides: [number, number];
+    padding: 'same' | 'valid';
+    dilationRate: [number, number];
+  };
+  if (c.useBias || c.activation.getClassName() !== 'linear' || c.dataFormat !== 'channelsLast') return undefined;
+  return tf.conv2d(x as tf.Tensor4D, c.kernel.read(), c.strides, c.padding, 'NHWC', c.dilationRate);
 }
 
 /** The parts of tfjs-layers' (untyped) graph internals read here. */

@@ -356,7 +356,22 @@ function makeLeadingReduce(native: tf.KernelFunc, mean: boolean): tf.KernelFunc 
     const rank = x.shape.length;
     const axes = [...new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))].sort((p, q) => p - q);
     const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
-    if (x.dtype !== 'float32' || !leading) return native({ inputs, backend, attrs });
+    const middle = axes.length > 0 && axes[0]! > 0 && axes.at(-1)! < rank - 1 && axes.every((a, i) => a === axes[0]! + i);
+    if (x.dtype !== 'float32' || (!leading && !middle)) return native({ inputs, backend, attrs });
+    if (middle) {
+      // Over middle axes (global average pooling: N, [H, W], C): per outer index, in row order.
+      const prod = (xs: number[]) => xs.reduce((p, q) => p * q, 1);
+      const outer = prod(x.shape.slice(0, axes[0]));
+      const rows = prod(axes.map((a) => x.shape[a]!));
+      const c = prod(x.shape.slice(axes.at(-1)! + 1));
+      const hb = backend as unknown as HeapBackend;
+      const shape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+      const out = hb.makeOutput(shape, 'float32');
+      const scale = mean ? 1 / rows : 1;
+      if (rows > 0 && runSimd('middle_sum', hb.wasm, [pointer(hb, out), pointer(hb, x), outer, rows, c, scale])) return out;
+      hb.disposeData(out.dataId);
+      return native({ inputs, backend, attrs });
+    }
     const b = backend as unknown as HeapBackend;
     const rest = x.shape.slice(axes.length);
     const c = rest.reduce((p, q) => p * q, 1);
@@ -538,16 +553,28 @@ function pointer(b: WasmHeap, t: tf.TensorInfo): number {
 
 const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2 } as const;
 
+/** Element count from which a same-shape binary op is worth sharing out (below, tfjs's call is as quick). */
+const SHARE_MIN_SIZE = 1 << 14;
+
 /**
- * Add, Sub and Multiply of a float tensor [..., C] and a per-channel [C] (either order): batch
- * norm's broadcasts, which the wasm backend walks element by element on one thread, as one SIMD
- * pass shared by every thread. Other shapes and dtypes keep the native kernel. Exact.
+ * Add, Sub and Multiply of two float tensors of one shape, or of a tensor [..., C] and a
+ * per-channel [C] (either order: batch norm's broadcasts, which the wasm backend walks element by
+ * element), as one SIMD pass shared by every thread. Other shapes and dtypes keep the native
+ * kernel. Exact.
  */
-function makeChannelBinary(native: tf.KernelFunc, op: number): tf.KernelFunc {
+function makeBinary(native: tf.KernelFunc, op: number): tf.KernelFunc {
   return (args) => {
     const { a, b: y } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     if (a.dtype !== 'float32' || y.dtype !== 'float32') return native(args);
     const size = (t: tf.TensorInfo) => t.shape.reduce((p, q) => p * q, 1);
+    if (a.shape.length === y.shape.length && a.shape.every((d, i) => d === y.shape[i])) {
+      if (size(a) < SHARE_MIN_SIZE) return native(args);
+      const b = args.backend as unknown as HeapBackend;
+      const out = b.makeOutput(a.shape, 'float32');
+      if (runSimd('same_binary', b.wasm, [pointer(b, out), pointer(b, a), pointer(b, y), size(a), op])) return out;
+      b.disposeData(out.dataId);
+      return native(args);
+    }
     const perChannel = (big: tf.TensorInfo, small: tf.TensorInfo) => {
       const c = big.shape.at(-1) ?? 0;
       return big.shape.length >= 2 && small.shape.length >= 1 && small.shape.at(-1) === c && size(small) === c && size(big) > c;
@@ -561,6 +588,71 @@ function makeChannelBinary(native: tf.KernelFunc, op: number): tf.KernelFunc {
     if (runSimd('channel_binary', b.wasm, [pointer(b, out), pointer(b, big), pointer(b, small), size(big) / c, c, op, smallFirst ? 1 : 0])) return out;
     b.disposeData(out.dataId);
     return native(args);
+  };
+}
+
+/** tfjs's Step (ReLU's gradient mask) on float tensors as one SIMD pass shared by every thread. */
+function makeStep(native: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const n = x.shape.reduce((p, q) => p * q, 1);
+    if (x.dtype !== 'float32' || n < SHARE_MIN_SIZE) return native(args);
+    const b = args.backend as unknown as HeapBackend;
+    const out = b.makeOutput(x.shape, 'float32');
+    const { alpha } = args.attrs as unknown as { alpha?: number };
+    if (runSimd('step', b.wasm, [pointer(b, out), pointer(b, x), n, alpha ?? 0])) return out;
+    b.disposeData(out.dataId);
+    return native(args);
+  };
+}
+
+/**
+ * Tile of a tensor whose repeated axes all have size 1 and lie side by side (a broadcast: the
+ * gradients of Sum and Mean below, batch norm's statistics) as one SIMD copy pass over every
+ * thread. The wasm kernel walks the output element by element. Other tilings keep it. Exact.
+ */
+function makeBroadcastTile(native: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { reps } = args.attrs as unknown as { reps: number[] };
+    const s = x.shape;
+    const axes = reps.flatMap((r, i) => (r > 1 ? [i] : []));
+    const p = axes[0] ?? 0;
+    const q = (axes.at(-1) ?? -1) + 1;
+    const fits = x.dtype === 'float32' && axes.length > 0 && axes.length === q - p && axes.every((i) => s[i] === 1) && reps.length === s.length;
+    if (!fits) return native(args);
+    const prod = (xs: number[]) => xs.reduce((a, b) => a * b, 1);
+    const b = args.backend as unknown as HeapBackend;
+    const out = b.makeOutput(
+      s.map((d, i) => d * reps[i]!),
+      'float32',
+    );
+    if (runSimd('fill_rows', b.wasm, [pointer(b, out), pointer(b, x), prod(s.slice(0, p)), prod(reps.slice(p, q)), prod(s.slice(q))])) return out;
+    b.disposeData(out.dataId);
+    return native(args);
+  };
+}
+
+/**
+ * The gradients of Sum and Mean as a broadcast of dY (divided by the reduced count for Mean):
+ * tfjs multiplies dY by a tensor of ones of the input's shape, built in JavaScript and copied in
+ * for every call (about 10 % of the benchmark step on wasm, on one thread). Same values.
+ */
+function reduceGrad(kernelName: 'Sum' | 'Mean'): tf.GradConfig {
+  return {
+    kernelName,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const g = Array.isArray(dy) ? dy[0]! : dy;
+      const [x] = saved as [tf.Tensor];
+      const axes = tf.util.parseAxisParam((attrs as unknown as { axis: number | number[] }).axis, x.shape);
+      const expanded = tf.reshape(
+        g,
+        x.shape.map((d, i) => (axes.includes(i) ? 1 : d)),
+      );
+      const count = axes.reduce((n, a) => n * x.shape[a]!, 1);
+      return { x: () => tf.broadcastTo(kernelName === 'Mean' ? tf.div(expanded, count) : expanded, x.shape) };
+    },
   };
 }
 
@@ -595,9 +687,13 @@ export function registerWasmTrainingKernels(): void {
     });
   }
   tf.registerGradient(fusedBatchNormGrad);
+  tf.registerGradient(reduceGrad('Sum'));
+  tf.registerGradient(reduceGrad('Mean'));
+  wrapNative('Tile', makeBroadcastTile);
   wrapNative('Conv2DBackpropInput', makeConv2DBackpropInput);
   wrapNative('MaxPoolGrad', makeMaxPoolGrad);
-  for (const [name, op] of Object.entries(BINARY_OPS)) wrapNative(name, (native) => makeChannelBinary(native, op));
+  for (const [name, op] of Object.entries(BINARY_OPS)) wrapNative(name, (native) => makeBinary(native, op));
+  wrapNative('Step', makeStep);
   wrapNative('Sum', (native) => makeLeadingReduce(native, false));
   wrapNative('Mean', (native) => makeLeadingReduce(native, true));
   wrapNative('GatherV2', makeRowGather);

@@ -14,8 +14,18 @@
 import { SIMD_PLAIN_WASM, SIMD_SHARED_WASM } from './simd/kernels-wasm';
 
 /** The kernels of `simd/kernels.c`, by export name. */
-export type SimdKernel = 'maxpool_grad_2x2' | 'channel_binary' | 'column_block_sums' | 'column_sum' | 'conv_filter_grad';
-const KERNELS: SimdKernel[] = ['maxpool_grad_2x2', 'channel_binary', 'column_block_sums', 'column_sum', 'conv_filter_grad'];
+const KERNELS = [
+  'maxpool_grad_2x2',
+  'channel_binary',
+  'same_binary',
+  'step',
+  'column_block_sums',
+  'column_sum',
+  'middle_sum',
+  'conv_filter_grad',
+  'fill_rows',
+] as const;
+export type SimdKernel = (typeof KERNELS)[number];
 
 const ARGS = 24;
 // Control block (Int32): job sequence (−1: stop), kernel, argument count, parts, parts done, failures.

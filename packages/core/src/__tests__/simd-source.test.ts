@@ -26,7 +26,17 @@ describe('SIMD kernels module', () => {
         WebAssembly.Module.exports(module)
           .map((e) => e.name)
           .sort(),
-      ).toEqual(['channel_binary', 'column_block_sums', 'column_sum', 'conv_filter_grad', 'maxpool_grad_2x2']);
+      ).toEqual([
+        'channel_binary',
+        'column_block_sums',
+        'column_sum',
+        'conv_filter_grad',
+        'fill_rows',
+        'maxpool_grad_2x2',
+        'middle_sum',
+        'same_binary',
+        'step',
+      ]);
       const memory = new WebAssembly.Memory({ initial: 4, maximum: 65536, shared });
       const before = new Uint8Array(memory.buffer).slice();
       new WebAssembly.Instance(module, { env: { memory } });

@@ -182,6 +182,46 @@ describe('wasm training kernels match the cpu backend', () => {
     cpu.forEach((v, i) => expect(Math.abs(v - wasm[i]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(v))));
   });
 
+  it('same-shape Add, Sub, Multiply and Step (with NaN and alpha) are exactly the cpu backend', async () => {
+    const n = 2 * 9 * 9 * 131; // above the size shared out, not a multiple of 4
+    const x = randomArray(n, 31);
+    const y = randomArray(n, 32);
+    x[5] = NaN;
+    const ops = (backend: string) =>
+      on(backend, () =>
+        tf.tidy(() => {
+          const a = tf.tensor4d(x, [2, 9, 9, 131]);
+          const b = tf.tensor4d(y, [2, 9, 9, 131]);
+          return [a.add(b), a.sub(b), a.mul(b), tf.step(a), tf.step(a, 0.25)].flatMap((r) => [...r.dataSync()]);
+        }),
+      );
+    expect(await ops('wasm')).toEqual(await ops('cpu'));
+  });
+
+  it('Sum and Mean over middle axes (global average pooling), Tile broadcasts, and the gradients of Sum and Mean match the cpu backend', async () => {
+    const x = randomArray(3 * 5 * 6 * 10, 33);
+    const run = (backend: string) =>
+      on(backend, () =>
+        tf.tidy(() => {
+          const t = tf.tensor4d(x, [3, 5, 6, 10]);
+          const small = tf.tensor4d(x.slice(0, 30), [3, 1, 1, 10]);
+          const f = (a: tf.Tensor) => tf.add(tf.mean(a, [1, 2]).square().sum(), tf.sum(a, [0, 1, 2], true).square().sum()).add(tf.mean(a, 0).sum());
+          return [
+            tf.mean(t, [1, 2]),
+            tf.sum(t, [1, 2], true),
+            tf.sum(t, [1]),
+            tf.tile(small, [1, 5, 6, 1]),
+            tf.tile(tf.tensor1d([1, 2, 3]), [4]),
+            tf.grad(f)(t),
+          ].flatMap((r) => [...r.shape, ...r.dataSync()]);
+        }),
+      );
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+    expect(wasm.length).toBe(cpu.length);
+    cpu.forEach((v, i) => expect(Math.abs(v - wasm[i]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(v))));
+  });
+
   it('Sum and Mean over leading axes (as a matrix product) match the cpu backend', async () => {
     const x = randomArray(3 * 4 * 5 * 6, 9);
     const reduce = (backend: string) =>

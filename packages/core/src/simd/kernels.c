@@ -231,3 +231,75 @@ void conv_filter_grad(float* dw, const float* x, const float* dy, int n, int h, 
     }
   }
 }
+
+// out[i, r, :] = v[i, :] for i < outer, r < rows (each row c values): a broadcast (tfjs's Tile of a
+// tensor whose repeated axes have size 1, as in the gradients of Sum and Mean). The part writes
+// rows [t0, t1) of the outer * rows output rows.
+EXPORT(fill_rows)
+void fill_rows(float* out, const float* v, int outer, int rows, int c, int part, int parts) {
+  const int total = outer * rows;
+  const int t0 = split(total, part, parts), t1 = split(total, part + 1, parts);
+  for (int t = t0; t < t1; t++) {
+    const float* s = v + (long)(t / rows) * c;
+    float* o = out + (long)t * c;
+    int j = 0;
+    for (; j + 4 <= c; j += 4) wasm_v128_store(o + j, wasm_v128_load(s + j));
+    for (; j < c; j++) o[j] = s[j];
+  }
+}
+
+// out = a (op) b element-wise over n values (op: 0 add, 1 sub, 2 mul); the part's range, cut at
+// multiples of 4.
+EXPORT(same_binary)
+void same_binary(float* out, const float* a, const float* b, int n, int op, int part, int parts) {
+  const int blocks = (n + 3) / 4;
+  const int i0 = 4 * split(blocks, part, parts), i1e = 4 * split(blocks, part + 1, parts);
+  const int i1 = i1e < n ? i1e : n;
+  int i = i0;
+  if (op == 0)
+    for (; i + 4 <= i1; i += 4) wasm_v128_store(out + i, wasm_f32x4_add(wasm_v128_load(a + i), wasm_v128_load(b + i)));
+  else if (op == 1)
+    for (; i + 4 <= i1; i += 4) wasm_v128_store(out + i, wasm_f32x4_sub(wasm_v128_load(a + i), wasm_v128_load(b + i)));
+  else
+    for (; i + 4 <= i1; i += 4) wasm_v128_store(out + i, wasm_f32x4_mul(wasm_v128_load(a + i), wasm_v128_load(b + i)));
+  for (; i < i1; i++) out[i] = op == 0 ? a[i] + b[i] : op == 1 ? a[i] - b[i] : a[i] * b[i];
+}
+
+// tfjs's Step: out = 1 where x > 0, alpha where x <= 0, NaN where x is NaN (ReLU's gradient mask).
+EXPORT(step)
+void step(float* out, const float* x, int n, float alpha, int part, int parts) {
+  const int blocks = (n + 3) / 4;
+  const int i0 = 4 * split(blocks, part, parts), i1e = 4 * split(blocks, part + 1, parts);
+  const int i1 = i1e < n ? i1e : n;
+  const v128_t one = wasm_f32x4_splat(1.0f), al = wasm_f32x4_splat(alpha);
+  int i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const v128_t v = wasm_v128_load(x + i);
+    const v128_t r = wasm_v128_bitselect(one, al, wasm_f32x4_gt(v, wasm_f32x4_splat(0.0f)));
+    // NaN stays NaN (x != x only for NaN).
+    wasm_v128_store(out + i, wasm_v128_bitselect(v, r, wasm_f32x4_ne(v, v)));
+  }
+  for (; i < i1; i++) out[i] = x[i] != x[i] ? x[i] : x[i] > 0 ? 1.0f : alpha;
+}
+
+// out[i, j] = scale * sum over r < rows of x[i, r, j]: a reduction over the middle axes (global
+// average pooling); the part's images [i0, i1), each summed in row order.
+EXPORT(middle_sum)
+void middle_sum(float* out, const float* x, int outer, int rows, int c, float scale, int part, int parts) {
+  const int i0 = split(outer, part, parts), i1 = split(outer, part + 1, parts);
+  for (int i = i0; i < i1; i++) {
+    const float* p = x + (long)i * rows * c;
+    float* o = out + (long)i * c;
+    int j = 0;
+    for (; j + 4 <= c; j += 4) {
+      v128_t a = wasm_f32x4_splat(0.0f);
+      for (int r = 0; r < rows; r++) a = wasm_f32x4_add(a, wasm_v128_load(p + r * c + j));
+      wasm_v128_store(o + j, wasm_f32x4_mul(a, wasm_f32x4_splat(scale)));
+    }
+    for (; j < c; j++) {
+      float a = 0;
+      for (int r = 0; r < rows; r++) a += p[r * c + j];
+      o[j] = a * scale;
+    }
+  }
+}
