@@ -67,8 +67,8 @@ writeFileSync(
     `/** sha256 of the kernels.c these modules were built from. */\n` +
     `export const SIMD_SOURCE_SHA256 = '${sha}';\n` +
     `/** The module importing a shared memory (threaded backend, helper threads), base64. */\n` +
-    `export const SIMD_SHARED_WASM = '${out.shared}';\n` +
+    `export const SIMD_SHARED_WASM =\n  '${out.shared}';\n` +
     `/** The module importing a plain memory (single-threaded backend), base64. */\n` +
-    `export const SIMD_PLAIN_WASM = '${out.plain}';\n`,
+    `export const SIMD_PLAIN_WASM =\n  '${out.plain}';\n`,
 );
 console.log(`kernels-wasm.ts: shared ${out.shared.length} and plain ${out.plain.length} base64 characters, source ${sha.slice(0, 12)}`);

@@ -17,6 +17,8 @@
  * - it caps the pool at half of `os.cpus().length` (read once, at start-up): the count is
  *   reported as twice the threads asked for while the module starts.
  * The pool size is fixed when the backend starts: emscripten preloads 8 workers, so at most 8.
+ * Once the backend runs, our own SIMD kernels (wasm-pool.ts) start over its memory, with as many
+ * threads.
  */
 import * as tf from '@tensorflow/tfjs';
 import { startSimdKernels } from './wasm-pool';
