@@ -6,10 +6,12 @@
  * sums of batch-norm statistics. `simd/kernels.c` implements those in WebAssembly SIMD as a small
  * module that imports the backend's own memory, so it reads and writes tensors where they lie.
  * With the threaded build that memory is shared, and helper worker threads (Node.js) instantiate
- * the same module over it: `runSimd` runs part 0 of a kernel here and parts 1… on the helpers,
- * and returns when all are done (synchronously, as tfjs kernels are). Each part writes a disjoint
- * range of the output in an order that does not depend on the number of parts, so results are
- * identical on any thread count. On one thread (or in a browser) every kernel runs as part 0 of 1.
+ * the same module over it: `runSimd` cuts a kernel's work into chunks (8 per thread), which this
+ * thread and the helpers claim one at a time until none is left (a thread slowed by a busy core
+ * leaves its share to the others), and returns when all are done (synchronously, as tfjs kernels
+ * are). Each chunk writes a disjoint range of the output in an order that does not depend on the
+ * number of chunks, so results are identical on any thread count. On one thread (or in a
+ * browser) every kernel runs as one chunk.
  */
 import { SIMD_PLAIN_WASM, SIMD_SHARED_WASM } from './simd/kernels-wasm';
 
@@ -28,13 +30,17 @@ const KERNELS = [
 export type SimdKernel = (typeof KERNELS)[number];
 
 const ARGS = 24;
-// Control block (Int32): job sequence (−1: stop), kernel, argument count, parts, parts done, failures.
+// Control block (Int32): job sequence (−1: stop), kernel, argument count, chunks, next chunk to
+// claim (tagged with the job: (sequence mod 2^15) · 2^16 + index), chunks done, failures.
 const SEQ = 0;
 const KERNEL = 1;
 const NARGS = 2;
-const PARTS = 3;
-const DONE = 4;
-const FAILED = 5;
+const CHUNKS = 3;
+const NEXT = 4;
+const DONE = 5;
+const FAILED = 6;
+/** Chunks per thread: a thread that falls behind (a busy core) leaves its share to the others. */
+const CHUNKS_PER_THREAD = 8;
 const ARGS_BYTE_OFFSET = 64;
 /** A helper that has not answered in this long is taken for dead. */
 const WAIT_MS = 120_000;
@@ -49,26 +55,45 @@ interface Simd {
 
 let simd: Simd | undefined;
 
-/** The helpers' loop: instantiate the shared module, then wait for a job, run its part, count it. */
+/**
+ * Claims the next chunk of job `seq` (the tag in slot `next` must match), or returns −1 when the
+ * job has no chunk left or is no longer the current one. Self-contained: the helpers get its source.
+ */
+function claim(ctl: Int32Array, seq: number, next: number, chunks: number): number {
+  const tag = (seq & 0x7fff) << 16;
+  for (;;) {
+    const v = Atomics.load(ctl, next);
+    if ((v & ~0xffff) !== tag || (v & 0xffff) >= Atomics.load(ctl, chunks)) return -1;
+    if (Atomics.compareExchange(ctl, next, v, v + 1) === v) return v & 0xffff;
+  }
+}
+
+/**
+ * The helpers' loop: instantiate the shared module, then wait for a job and run the chunks it can
+ * claim, counting each one done. A job's parameters are read after a claim: the job cannot change
+ * before the claimed chunk is counted.
+ */
 const HELPER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, control, names, part } = workerData;
+const { module, memory, control, names } = workerData;
 const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const fns = names.map((n) => exports[n]);
 const ctl = new Int32Array(control);
 const args = new Float64Array(control, ${ARGS_BYTE_OFFSET}, ${ARGS});
+const claim = ${claim.toString()};
 let seen = 0;
 for (;;) {
   Atomics.wait(ctl, ${SEQ}, seen);
   seen = Atomics.load(ctl, ${SEQ});
   if (seen < 0) break;
-  try {
-    fns[ctl[${KERNEL}]](...args.subarray(0, ctl[${NARGS}]), part, ctl[${PARTS}]);
-  } catch (e) {
-    Atomics.add(ctl, ${FAILED}, 1);
+  for (let c = claim(ctl, seen, ${NEXT}, ${CHUNKS}); c >= 0; c = claim(ctl, seen, ${NEXT}, ${CHUNKS})) {
+    try {
+      fns[ctl[${KERNEL}]](...args.subarray(0, ctl[${NARGS}]), c, ctl[${CHUNKS}]);
+    } catch (e) {
+      Atomics.add(ctl, ${FAILED}, 1);
+    }
+    if (Atomics.add(ctl, ${DONE}, 1) + 1 === ctl[${CHUNKS}]) Atomics.notify(ctl, ${DONE});
   }
-  Atomics.add(ctl, ${DONE}, 1);
-  Atomics.notify(ctl, ${DONE});
 }
 `;
 
@@ -103,10 +128,7 @@ export async function startSimdKernels(owner: object, memory: WebAssembly.Memory
   }
   const { Worker } = await import('node:worker_threads');
   const control = new SharedArrayBuffer(ARGS_BYTE_OFFSET + ARGS * 8);
-  const workers = Array.from(
-    { length: count },
-    (_, i) => new Worker(HELPER_SOURCE, { eval: true, workerData: { module, memory, control, names: KERNELS, part: i + 1 } }),
-  );
+  const workers = Array.from({ length: count }, () => new Worker(HELPER_SOURCE, { eval: true, workerData: { module, memory, control, names: KERNELS } }));
   await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => (w.once('online', resolve), w.once('error', reject)))));
   for (const w of workers) w.unref();
   const ctl = new Int32Array(control);
@@ -138,7 +160,7 @@ export function simdThreads(): number {
 
 /**
  * Runs `kernel` with `args` (byte offsets into the heap, sizes, …) over every thread of the pool,
- * part 0 here. Returns false, doing nothing, when the kernels do not run over the memory of
+ * this one included. Returns false, doing nothing, when the kernels do not run over the memory of
  * `owner` (the emscripten module of the caller's backend): the caller then uses tfjs's kernels.
  */
 export function runSimd(kernel: SimdKernel, owner: object | undefined, args: number[]): boolean {
@@ -152,22 +174,27 @@ export function runSimd(kernel: SimdKernel, owner: object | undefined, args: num
   }
   if (args.length > ARGS) throw new Error(`runSimd: ${args.length} arguments, at most ${ARGS}.`);
   const ctl = h.control;
-  const parts = h.count + 1;
+  const chunks = CHUNKS_PER_THREAD * (h.count + 1);
+  const seq = (Atomics.load(ctl, SEQ) + 1) & 0x3fffffff;
   h.args.set(args);
   Atomics.store(ctl, DONE, 0);
   Atomics.store(ctl, FAILED, 0);
   Atomics.store(ctl, KERNEL, KERNELS.indexOf(kernel));
   Atomics.store(ctl, NARGS, args.length);
-  Atomics.store(ctl, PARTS, parts);
-  Atomics.add(ctl, SEQ, 1);
+  Atomics.store(ctl, CHUNKS, chunks);
+  Atomics.store(ctl, NEXT, (seq & 0x7fff) << 16);
+  Atomics.store(ctl, SEQ, seq);
   Atomics.notify(ctl, SEQ);
   let error: unknown;
-  try {
-    fn(...args, 0, parts);
-  } catch (e) {
-    error = e;
+  for (let c = claim(ctl, seq, NEXT, CHUNKS); c >= 0; c = claim(ctl, seq, NEXT, CHUNKS)) {
+    try {
+      fn(...args, c, chunks);
+    } catch (e) {
+      error ??= e;
+    }
+    Atomics.add(ctl, DONE, 1);
   }
-  for (let done = Atomics.load(ctl, DONE); done < h.count; done = Atomics.load(ctl, DONE)) {
+  for (let done = Atomics.load(ctl, DONE); done < chunks; done = Atomics.load(ctl, DONE)) {
     if (Atomics.wait(ctl, DONE, done, WAIT_MS) === 'timed-out' && Atomics.load(ctl, DONE) === done) {
       stopSimdKernels();
       throw new Error(`wasm helper threads did not answer in ${WAIT_MS / 1000} s and are stopped; run with --threads 1 if this repeats.`);
