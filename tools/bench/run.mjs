@@ -9,8 +9,9 @@
 // The ResNet-18 row: CIFAR ResNet-18 (3×3 stem), 2 × 64 views of 32×32×3, projector 512-512-128,
 // NT-Xent, Adam, with the wasm heap's peak. --profile prints the per-kernel time of one step.
 // --rounds N repeats every wasm and PyTorch measurement N times, interleaved (round 1 of each,
-// then round 2, …), and reports each row's median round with the range: on a shared machine one
-// round's scaling ratio can move by a quarter from run to run.
+// then round 2, …), and reports each row's median round with the range, and as its scaling the
+// median of the per-round ratios paired within each round: on a shared machine one round's
+// scaling ratio can move by a quarter from run to run.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -303,7 +304,10 @@ function medianRound(rows) {
     return g.length > 1 ? { ...mid, rounds: g.length, trainRange: [sorted[0].trainImagesPerSec, sorted.at(-1).trainImagesPerSec] } : mid;
   });
 }
-// The thread-scaling ratio of each round, paired within the round (drift between rounds cancels).
+// The thread-scaling ratio of each round, paired within the round (drift between rounds cancels);
+// their median becomes the row's "vs 1 thread" (the ratio of two median rounds would pair a quiet
+// round with a disturbed one).
+const pairedScaling = new Map();
 function roundRatios(rows) {
   const lines = [];
   for (const backend of new Set(rows.map((r) => r.backend))) {
@@ -311,13 +315,21 @@ function roundRatios(rows) {
     const ones = own.filter((r) => r.threads === 1);
     for (const t of [...new Set(own.map((r) => r.threads))].filter((t) => t !== 1)) {
       const ratios = own.filter((r) => r.threads === t).map((r, i) => (ones[i] ? r.trainImagesPerSec / ones[i].trainImagesPerSec : NaN));
-      if (ratios.length > 1) lines.push(`${backend} ${t} vs 1 thread, per round: ${ratios.map((x) => `${x.toFixed(2)}×`).join(', ')}`);
+      if (ratios.length > 1) {
+        lines.push(`${backend} ${t} vs 1 thread, per round: ${ratios.map((x) => `${x.toFixed(2)}×`).join(', ')}`);
+        pairedScaling.set(`${rows === resnet || rows === torchResnet ? 'resnet|' : ''}${backend}|${t}`, median(ratios));
+      }
     }
   }
   return lines;
 }
 const perRound = [...roundRatios(results.filter((r) => r.threads !== undefined)), ...roundRatios(torch), ...roundRatios(resnet), ...roundRatios(torchResnet)];
-for (const rows of [results, resnet, torch, torchResnet]) rows.splice(0, rows.length, ...medianRound(rows));
+for (const rows of [results, resnet, torch, torchResnet]) {
+  rows.splice(0, rows.length, ...medianRound(rows));
+  const prefix = rows === resnet || rows === torchResnet ? 'resnet|' : '';
+  for (const r of rows) if (pairedScaling.has(`${prefix}${r.backend}|${r.threads}`)) r.scaling = pairedScaling.get(`${prefix}${r.backend}|${r.threads}`);
+}
+const scaling = (r, one) => r.scaling ?? (one ? r.trainImagesPerSec / one.trainImagesPerSec : undefined);
 const range = (r) => (r.trainRange ? ` (${r.trainRange.map((v) => v.toFixed(1)).join('–')})` : '');
 // --jax: the same standard step in jax-js (tools/bench/jaxjs_step.mjs, jit(valueAndGrad)), the
 // other JS autodiff library with a wasm backend. Its jit compile takes about a minute: one warm-up
@@ -346,12 +358,14 @@ if (values.json) {
       .map((v) => v.toFixed(1))
       .join(' ')} at the end`,
   );
-  out('| backend | threads | train img/s | vs 1 thread | infer img/s | 2048² matmul GFLOP/s | peak RSS MB | vs PyTorch (same threads) |');
+  out(
+    `| backend | threads | train img/s | vs 1 thread${rounds > 1 ? ' (median of the paired rounds)' : ''} | infer img/s | 2048² matmul GFLOP/s | peak RSS MB | vs PyTorch (same threads) |`,
+  );
   out('|---|---|---|---|---|---|---|---|');
   for (const r of [...results, ...torch]) {
     const one = base([...results, ...torch], r);
     out(
-      `| ${r.backend} | ${r.threads ?? '-'} | ${r.trainImagesPerSec.toFixed(1)}${range(r)} | ${one ? `${(r.trainImagesPerSec / one.trainImagesPerSec).toFixed(2)}×` : '-'} | ${r.inferImagesPerSec.toFixed(1)} | ${r.matmulGflops.toFixed(2)} | ${r.peakRssMB?.toFixed(0) ?? '-'} | ${r.ratioToTorch ? `${r.ratioToTorch.toFixed(2)}×` : r.backend.startsWith('pytorch') ? '1.00×' : 'n/a'} |`,
+      `| ${r.backend} | ${r.threads ?? '-'} | ${r.trainImagesPerSec.toFixed(1)}${range(r)} | ${one ? `${scaling(r, one).toFixed(2)}×` : '-'} | ${r.inferImagesPerSec.toFixed(1)} | ${r.matmulGflops.toFixed(2)} | ${r.peakRssMB?.toFixed(0) ?? '-'} | ${r.ratioToTorch ? `${r.ratioToTorch.toFixed(2)}×` : r.backend.startsWith('pytorch') ? '1.00×' : 'n/a'} |`,
     );
   }
   for (const r of jax) {
@@ -373,7 +387,7 @@ if (values.json) {
           ? `${r.peakTensorHeapMB.toFixed(0)} MB tensors (wasm heap ${r.wasmHeapMB.toFixed(0)} MB)`
           : `${r.peakRssMB?.toFixed(0) ?? '-'} MB RSS`;
       out(
-        `| ${r.backend} | ${r.threads} | ${r.trainImagesPerSec.toFixed(1)}${range(r)} | ${one ? `${(r.trainImagesPerSec / one.trainImagesPerSec).toFixed(2)}×` : '-'} | ${mem} | ${r.ratioToTorch ? `${r.ratioToTorch.toFixed(2)}×` : r.backend.startsWith('pytorch') ? '1.00×' : 'n/a'} |`,
+        `| ${r.backend} | ${r.threads} | ${r.trainImagesPerSec.toFixed(1)}${range(r)} | ${one ? `${scaling(r, one).toFixed(2)}×` : '-'} | ${mem} | ${r.ratioToTorch ? `${r.ratioToTorch.toFixed(2)}×` : r.backend.startsWith('pytorch') ? '1.00×' : 'n/a'} |`,
       );
     }
   }
