@@ -126,11 +126,21 @@ export async function startSimdKernels(owner: object, memory: WebAssembly.Memory
     simd = { owner, fns };
     return;
   }
-  const { Worker } = await import('node:worker_threads');
   const control = new SharedArrayBuffer(ARGS_BYTE_OFFSET + ARGS * 8);
-  const workers = Array.from({ length: count }, () => new Worker(HELPER_SOURCE, { eval: true, workerData: { module, memory, control, names: KERNELS } }));
-  await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => (w.once('online', resolve), w.once('error', reject)))));
-  for (const w of workers) w.unref();
+  try {
+    const { Worker } = await import('node:worker_threads');
+    const workers = Array.from({ length: count }, () => new Worker(HELPER_SOURCE, { eval: true, workerData: { module, memory, control, names: KERNELS } }));
+    await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => (w.once('online', resolve), w.once('error', reject)))));
+    // A helper that dies later claims no more chunks: the others (this thread included) do them.
+    for (const w of workers) {
+      w.on('error', () => undefined);
+      w.unref();
+    }
+  } catch (e) {
+    log?.(`SIMD helper threads unavailable (${e instanceof Error ? e.message : String(e)}); its kernels run on this thread`);
+    simd = { owner, fns };
+    return;
+  }
   const ctl = new Int32Array(control);
   simd = {
     owner,
