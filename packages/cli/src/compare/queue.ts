@@ -105,9 +105,14 @@ export async function runOnQueue(
       for (const [i, job] of [...pending]) {
         const base = { id: job.id, method: job.method, dataset: job.dataset, seed: job.seed, dir: job.dir };
         const tag = `[${i + 1}/${jobs.length}] ${job.method} · ${job.dataset} · seed ${job.seed}`;
-        const j = (await queue.getJob(job.id)) as Job<QueueJobData, QueueJobResult> | undefined;
-        if (!j) throw new SslError(`Job ${job.id} vanished from the queue (was Redis flushed?). Run the same \`ssl compare\` again: finished runs are kept.`);
-        const state = await j.getState();
+        const seen = (await queue.getJob(job.id)) as Job<QueueJobData, QueueJobResult> | undefined;
+        if (!seen)
+          throw new SslError(`Job ${job.id} vanished from the queue (was Redis flushed?). Run the same \`ssl compare\` again: finished runs are kept.`);
+        const state = await seen.getState();
+        if (state !== 'completed' && state !== 'failed') continue;
+        // The job may have ended between the two reads above: read it again, now that it has, for
+        // its result or failure reason.
+        const j = ((await queue.getJob(job.id)) ?? seen) as Job<QueueJobData, QueueJobResult>;
         if (state === 'completed') {
           const runDir = path.join(outDir, 'runs', job.dir);
           const value = j.returnvalue;
