@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { runSimd } from './wasm-pool';
+import { runSimd, type SimdKernel } from './wasm-pool';
 
 /**
  * Training kernels the tfjs wasm backend lacks, composed from kernels it has (XNNPACK-backed
@@ -41,11 +41,10 @@ const conv2DBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode);
   const [kh, kw, ci, co] = filterShape;
   if (co % 8 === 0 && x.dtype === 'float32' && dy.dtype === 'float32') {
-    const dw = b.makeOutput(filterShape, 'float32');
     const { batchSize, inHeight, inWidth, outHeight, outWidth, strideHeight, strideWidth, padInfo } = info;
     const dims = [batchSize, inHeight, inWidth, ci, outHeight, outWidth, co, kh, kw, strideHeight, strideWidth, padInfo.top, padInfo.left];
-    if (runSimd('conv_filter_grad', b.wasm, [pointer(b, dw), pointer(b, x), pointer(b, dy), ...dims])) return dw;
-    b.disposeData(dw.dataId);
+    const dw = viaSimd(b, filterShape, 'conv_filter_grad', (out) => [out, pointer(b, x), pointer(b, dy), ...dims]);
+    if (dw) return dw;
   }
   const k = kh * kw * ci;
   if (k <= IM2COL_MAX_K && 2 * k <= co && x.dtype === 'float32' && dy.dtype === 'float32') return filterGradByIm2col(b, x, dy, info);
@@ -342,14 +341,14 @@ const fusedBatchNormGrad: tf.GradConfig = {
 const SUM_BLOCK = 256;
 
 /**
- * Sum or Mean over the leading axes of a float tensor (batch-norm statistics and their
- * gradients reduce over N, H, W of NHWC) as one matrix product ones[1, M] · X[M, C], instead
- * of the backend's transpose-then-reduce path. Over N, H, W of a rank-4 tensor, XNNPACK's
- * average pool (which runs on the wasm threads) first takes each image's mean over H×W, and
- * the product reduces the N × C rest: 5× faster than the product alone on one thread. Other
- * reductions keep the native kernel.
+ * Sum or Mean of a float tensor over leading axes (batch-norm statistics and their gradients
+ * reduce over N, H, W of NHWC) or over contiguous middle axes (global average pooling: H, W).
+ * With the SIMD kernels: column sums in blocks of rows (simd/kernels.c), over every thread.
+ * Otherwise, for leading axes, one matrix product ones[1, M] · X[M, C] instead of the backend's
+ * transpose-then-reduce path (over N, H, W of a rank-4 tensor, XNNPACK's average pool first
+ * takes each image's mean over H×W). Other reductions keep the native kernel.
  */
-function makeLeadingReduce(native: tf.KernelFunc, mean: boolean): tf.KernelFunc {
+function makeAxesReduce(native: tf.KernelFunc, mean: boolean): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const { x } = inputs as { x: tf.TensorInfo };
     const { axis, keepDims } = attrs as unknown as { axis: number | number[]; keepDims: boolean };
@@ -358,24 +357,20 @@ function makeLeadingReduce(native: tf.KernelFunc, mean: boolean): tf.KernelFunc 
     const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
     const middle = axes.length > 0 && axes[0]! > 0 && axes.at(-1)! < rank - 1 && axes.every((a, i) => a === axes[0]! + i);
     if (x.dtype !== 'float32' || (!leading && !middle)) return native({ inputs, backend, attrs });
+    const b = backend as unknown as HeapBackend;
+    const size = tf.util.sizeFromShape;
     if (middle) {
       // Over middle axes (global average pooling: N, [H, W], C): per outer index, in row order.
-      const prod = (xs: number[]) => xs.reduce((p, q) => p * q, 1);
-      const outer = prod(x.shape.slice(0, axes[0]));
-      const rows = prod(axes.map((a) => x.shape[a]!));
-      const c = prod(x.shape.slice(axes.at(-1)! + 1));
-      const hb = backend as unknown as HeapBackend;
+      const outer = size(x.shape.slice(0, axes[0]));
+      const rows = size(axes.map((a) => x.shape[a]!));
+      const c = size(x.shape.slice(axes.at(-1)! + 1));
       const shape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
-      const out = hb.makeOutput(shape, 'float32');
-      const scale = mean ? 1 / rows : 1;
-      if (rows > 0 && runSimd('middle_sum', hb.wasm, [pointer(hb, out), pointer(hb, x), outer, rows, c, scale])) return out;
-      hb.disposeData(out.dataId);
-      return native({ inputs, backend, attrs });
+      const out = rows > 0 ? viaSimd(b, shape, 'middle_sum', (o) => [o, pointer(b, x), outer, rows, c, mean ? 1 / rows : 1]) : undefined;
+      return out ?? native({ inputs, backend, attrs });
     }
-    const b = backend as unknown as HeapBackend;
     const rest = x.shape.slice(axes.length);
-    const c = rest.reduce((p, q) => p * q, 1);
-    let m = x.shape.slice(0, axes.length).reduce((p, q) => p * q, 1);
+    const c = size(rest);
+    let m = size(x.shape.slice(0, axes.length));
     let value = mean ? 1 / m : 1;
     if (m > 0 && c > 0) {
       const summed = b.makeOutput(keepDims ? [...axes.map(() => 1), ...rest] : rest, 'float32');
@@ -435,7 +430,7 @@ function makeContiguousMatMul(native: tf.KernelFunc, perItem: boolean): tf.Kerne
       a.dtype === 'float32' &&
       bIn.dtype === 'float32' &&
       rows * inner * cols >= PER_ITEM_MIN_MACS;
-    // Matrix-vector products (makeLeadingReduce's batch-norm sums) are fast natively; a copy would not pay.
+    // Matrix-vector products (makeAxesReduce's fallback sums) are fast natively; a copy would not pay.
     if (!split && ((!attrs.transposeA && !attrs.transposeB) || rows === 1 || cols === 1)) return native(args);
     const b = args.backend as unknown as HeapBackend;
     const swapLast = (t: tf.TensorInfo, on: boolean): tf.TensorInfo => {
@@ -537,18 +532,26 @@ function makeMaxPoolGrad(native: tf.KernelFunc): tf.KernelFunc {
       return native(args);
     }
     const b = backend as unknown as HeapBackend;
-    const out = b.makeOutput(input.shape, 'float32');
     const [n, h, w, c] = input.shape as [number, number, number, number];
-    const ptrs = [out, input, dy].map((t) => pointer(b, t));
-    if (runSimd('maxpool_grad_2x2', b.wasm, [...ptrs, n, h, w, c, info.outHeight, info.outWidth])) return out;
-    b.disposeData(out.dataId);
-    return native(args);
+    const out = viaSimd(b, input.shape, 'maxpool_grad_2x2', (o) => [o, pointer(b, input), pointer(b, dy), n, h, w, c, info.outHeight, info.outWidth]);
+    return out ?? native(args);
   };
 }
 
 /** Where a tensor's data lies in the wasm heap (a byte address). */
 function pointer(b: WasmHeap, t: tf.TensorInfo): number {
   return b.typedArrayFromHeap(t).byteOffset;
+}
+
+/**
+ * A float output of `shape` written by SIMD `kernel` (its arguments from the output's address), or
+ * undefined, nothing left allocated, where the SIMD kernels do not run: the caller falls back.
+ */
+function viaSimd(b: HeapBackend, shape: number[], kernel: SimdKernel, args: (out: number) => number[]): tf.TensorInfo | undefined {
+  const out = b.makeOutput(shape, 'float32');
+  if (runSimd(kernel, b.wasm, args(pointer(b, out)))) return out;
+  b.disposeData(out.dataId);
+  return undefined;
 }
 
 const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2 } as const;
@@ -566,14 +569,11 @@ function makeBinary(native: tf.KernelFunc, op: number): tf.KernelFunc {
   return (args) => {
     const { a, b: y } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     if (a.dtype !== 'float32' || y.dtype !== 'float32') return native(args);
-    const size = (t: tf.TensorInfo) => t.shape.reduce((p, q) => p * q, 1);
-    if (a.shape.length === y.shape.length && a.shape.every((d, i) => d === y.shape[i])) {
+    const size = (t: tf.TensorInfo) => tf.util.sizeFromShape(t.shape);
+    const b = args.backend as unknown as HeapBackend;
+    if (tf.util.arraysEqual(a.shape, y.shape)) {
       if (size(a) < SHARE_MIN_SIZE) return native(args);
-      const b = args.backend as unknown as HeapBackend;
-      const out = b.makeOutput(a.shape, 'float32');
-      if (runSimd('same_binary', b.wasm, [pointer(b, out), pointer(b, a), pointer(b, y), size(a), op])) return out;
-      b.disposeData(out.dataId);
-      return native(args);
+      return viaSimd(b, a.shape, 'same_binary', (o) => [o, pointer(b, a), pointer(b, y), size(a), op]) ?? native(args);
     }
     const perChannel = (big: tf.TensorInfo, small: tf.TensorInfo) => {
       const c = big.shape.at(-1) ?? 0;
@@ -582,12 +582,9 @@ function makeBinary(native: tf.KernelFunc, op: number): tf.KernelFunc {
     const smallFirst = !perChannel(a, y) && perChannel(y, a);
     if (!smallFirst && !perChannel(a, y)) return native(args);
     const [big, small] = smallFirst ? [y, a] : [a, y];
-    const b = args.backend as unknown as HeapBackend;
-    const out = b.makeOutput(big.shape, 'float32');
     const c = big.shape.at(-1)!;
-    if (runSimd('channel_binary', b.wasm, [pointer(b, out), pointer(b, big), pointer(b, small), size(big) / c, c, op, smallFirst ? 1 : 0])) return out;
-    b.disposeData(out.dataId);
-    return native(args);
+    const out = viaSimd(b, big.shape, 'channel_binary', (o) => [o, pointer(b, big), pointer(b, small), size(big) / c, c, op, smallFirst ? 1 : 0]);
+    return out ?? native(args);
   };
 }
 
@@ -595,14 +592,11 @@ function makeBinary(native: tf.KernelFunc, op: number): tf.KernelFunc {
 function makeStep(native: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
-    const n = x.shape.reduce((p, q) => p * q, 1);
+    const n = tf.util.sizeFromShape(x.shape);
     if (x.dtype !== 'float32' || n < SHARE_MIN_SIZE) return native(args);
     const b = args.backend as unknown as HeapBackend;
-    const out = b.makeOutput(x.shape, 'float32');
     const { alpha } = args.attrs as unknown as { alpha?: number };
-    if (runSimd('step', b.wasm, [pointer(b, out), pointer(b, x), n, alpha ?? 0])) return out;
-    b.disposeData(out.dataId);
-    return native(args);
+    return viaSimd(b, x.shape, 'step', (o) => [o, pointer(b, x), n, alpha ?? 0]) ?? native(args);
   };
 }
 
@@ -621,15 +615,10 @@ function makeBroadcastTile(native: tf.KernelFunc): tf.KernelFunc {
     const q = (axes.at(-1) ?? -1) + 1;
     const fits = x.dtype === 'float32' && axes.length > 0 && axes.length === q - p && axes.every((i) => s[i] === 1) && reps.length === s.length;
     if (!fits) return native(args);
-    const prod = (xs: number[]) => xs.reduce((a, b) => a * b, 1);
+    const size = tf.util.sizeFromShape;
     const b = args.backend as unknown as HeapBackend;
-    const out = b.makeOutput(
-      s.map((d, i) => d * reps[i]!),
-      'float32',
-    );
-    if (runSimd('fill_rows', b.wasm, [pointer(b, out), pointer(b, x), prod(s.slice(0, p)), prod(reps.slice(p, q)), prod(s.slice(q))])) return out;
-    b.disposeData(out.dataId);
-    return native(args);
+    const shape = s.map((d, i) => d * reps[i]!);
+    return viaSimd(b, shape, 'fill_rows', (o) => [o, pointer(b, x), size(s.slice(0, p)), size(reps.slice(p, q)), size(s.slice(q))]) ?? native(args);
   };
 }
 
@@ -694,8 +683,8 @@ export function registerWasmTrainingKernels(): void {
   wrapNative('MaxPoolGrad', makeMaxPoolGrad);
   for (const [name, op] of Object.entries(BINARY_OPS)) wrapNative(name, (native) => makeBinary(native, op));
   wrapNative('Step', makeStep);
-  wrapNative('Sum', (native) => makeLeadingReduce(native, false));
-  wrapNative('Mean', (native) => makeLeadingReduce(native, true));
+  wrapNative('Sum', (native) => makeAxesReduce(native, false));
+  wrapNative('Mean', (native) => makeAxesReduce(native, true));
   wrapNative('GatherV2', makeRowGather);
   wrapNative('BatchMatMul', (native) => makeContiguousMatMul(native, true));
   wrapNative('_FusedMatMul', (native) => makeContiguousMatMul(native, false));

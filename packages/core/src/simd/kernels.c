@@ -10,6 +10,12 @@
 
 static inline int split(int n, int part, int parts) { return (int)((long long)n * part / parts); }
 
+// Where part `part` of `parts` starts in n values cut at multiples of 4 (n itself for the last).
+static inline int split4(int n, int part, int parts) {
+  const int i = 4 * split((n + 3) / 4, part, parts);
+  return i < n ? i : n;
+}
+
 static void zero(float* p, int count) {
   int i = 0;
   for (; i + 4 <= count; i += 4) wasm_v128_store(p + i, wasm_f32x4_splat(0.0f));
@@ -252,9 +258,7 @@ void fill_rows(float* out, const float* v, int outer, int rows, int c, int part,
 // multiples of 4.
 EXPORT(same_binary)
 void same_binary(float* out, const float* a, const float* b, int n, int op, int part, int parts) {
-  const int blocks = (n + 3) / 4;
-  const int i0 = 4 * split(blocks, part, parts), i1e = 4 * split(blocks, part + 1, parts);
-  const int i1 = i1e < n ? i1e : n;
+  const int i0 = split4(n, part, parts), i1 = split4(n, part + 1, parts);
   int i = i0;
   if (op == 0)
     for (; i + 4 <= i1; i += 4) wasm_v128_store(out + i, wasm_f32x4_add(wasm_v128_load(a + i), wasm_v128_load(b + i)));
@@ -268,9 +272,7 @@ void same_binary(float* out, const float* a, const float* b, int n, int op, int 
 // tfjs's Step: out = 1 where x > 0, alpha where x <= 0, NaN where x is NaN (ReLU's gradient mask).
 EXPORT(step)
 void step(float* out, const float* x, int n, float alpha, int part, int parts) {
-  const int blocks = (n + 3) / 4;
-  const int i0 = 4 * split(blocks, part, parts), i1e = 4 * split(blocks, part + 1, parts);
-  const int i1 = i1e < n ? i1e : n;
+  const int i0 = split4(n, part, parts), i1 = split4(n, part + 1, parts);
   const v128_t one = wasm_f32x4_splat(1.0f), al = wasm_f32x4_splat(alpha);
   int i = i0;
   for (; i + 4 <= i1; i += 4) {
