@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { runSimd, type SimdKernel } from './wasm-pool';
+import { runSimd, simdThreads, type SimdKernel } from './wasm-pool';
 
 /**
  * Training kernels the tfjs wasm backend lacks, composed from kernels it has (XNNPACK-backed
@@ -23,6 +23,32 @@ interface ConvGradAttrs {
   dataFormat?: string;
 }
 
+/** Most image blocks of a filter gradient, and the most memory (floats) their partial sums may take. */
+const FILTER_GRAD_BLOCKS = 16;
+const FILTER_GRAD_PARTIAL_FLOATS = 1 << 23;
+
+/**
+ * The filter gradient by simd/kernels.c's conv_filter_grad: the batch cut into blocks of images
+ * (up to 16, fewer for large filters, never depending on the thread count), each summed into its
+ * own partial filter by whichever thread claims it, the partials then added up in block order. A
+ * thread thus reads each image once; splitting the filter instead made every thread read all of
+ * x and dy, and memory, not arithmetic, set the pace. `args`: x, dy and the dimensions.
+ */
+function filterGradBySimd(b: HeapBackend, filterShape: number[], args: number[]): tf.TensorInfo | undefined {
+  const batch = args[2]!;
+  const size = tf.util.sizeFromShape(filterShape);
+  const blocks = Math.max(1, Math.min(FILTER_GRAD_BLOCKS, batch, Math.floor(FILTER_GRAD_PARTIAL_FLOATS / size)));
+  // With fewer blocks than two per thread, each block's filter is cut further.
+  const groups = Math.max(1, Math.ceil((2 * simdThreads()) / blocks));
+  if (blocks === 1) return viaSimd(b, filterShape, 'conv_filter_grad', (out) => [out, ...args, 1], groups);
+  const partial = b.makeOutput([blocks, size], 'float32');
+  const dw = runSimd('conv_filter_grad', b.wasm, [pointer(b, partial), ...args, blocks], blocks * groups)
+    ? viaSimd(b, filterShape, 'column_sum', (out) => [out, pointer(b, partial), blocks, size, 1])
+    : undefined;
+  b.disposeData(partial.dataId);
+  return dw;
+}
+
 /**
  * dW[kh,kw,ci,co] = Σ_{b,y,x} X[b, y·s+kh, x·s+kw, ci] · dY[b,y,x,co].
  * With our SIMD kernels running (output channels a multiple of 8): computed directly, over every
@@ -43,7 +69,7 @@ const conv2DBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   if (co % 8 === 0 && x.dtype === 'float32' && dy.dtype === 'float32') {
     const { batchSize, inHeight, inWidth, outHeight, outWidth, strideHeight, strideWidth, padInfo } = info;
     const dims = [batchSize, inHeight, inWidth, ci, outHeight, outWidth, co, kh, kw, strideHeight, strideWidth, padInfo.top, padInfo.left];
-    const dw = viaSimd(b, filterShape, 'conv_filter_grad', (out) => [out, pointer(b, x), pointer(b, dy), ...dims]);
+    const dw = filterGradBySimd(b, filterShape, [pointer(b, x), pointer(b, dy), ...dims]);
     if (dw) return dw;
   }
   const k = kh * kw * ci;
@@ -547,9 +573,9 @@ function pointer(b: WasmHeap, t: tf.TensorInfo): number {
  * A float output of `shape` written by SIMD `kernel` (its arguments from the output's address), or
  * undefined, nothing left allocated, where the SIMD kernels do not run: the caller falls back.
  */
-function viaSimd(b: HeapBackend, shape: number[], kernel: SimdKernel, args: (out: number) => number[]): tf.TensorInfo | undefined {
+function viaSimd(b: HeapBackend, shape: number[], kernel: SimdKernel, args: (out: number) => number[], chunks?: number): tf.TensorInfo | undefined {
   const out = b.makeOutput(shape, 'float32');
-  if (runSimd(kernel, b.wasm, args(pointer(b, out)))) return out;
+  if (runSimd(kernel, b.wasm, args(pointer(b, out)), chunks)) return out;
   b.disposeData(out.dataId);
   return undefined;
 }

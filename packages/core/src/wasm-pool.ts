@@ -170,21 +170,23 @@ export function simdThreads(): number {
 
 /**
  * Runs `kernel` with `args` (byte offsets into the heap, sizes, …) over every thread of the pool,
- * this one included. Returns false, doing nothing, when the kernels do not run over the memory of
- * `owner` (the emscripten module of the caller's backend): the caller then uses tfjs's kernels.
+ * this one included, in `chunks` parts (default: 8 per thread, or one part on one thread; a kernel
+ * whose parts must be a multiple of something names its count). Returns false, doing nothing,
+ * when the kernels do not run over the memory of `owner` (the emscripten module of the caller's
+ * backend): the caller then uses tfjs's kernels.
  */
-export function runSimd(kernel: SimdKernel, owner: object | undefined, args: number[]): boolean {
+export function runSimd(kernel: SimdKernel, owner: object | undefined, args: number[], chunks?: number): boolean {
   const s = simd;
   if (!s || s.owner !== owner) return false;
   const fn = s.fns.get(kernel)!;
   const h = s.helpers;
   if (!h) {
-    fn(...args, 0, 1);
+    for (let c = 0; c < (chunks ?? 1); c++) fn(...args, c, chunks ?? 1);
     return true;
   }
   if (args.length > ARGS) throw new Error(`runSimd: ${args.length} arguments, at most ${ARGS}.`);
   const ctl = h.control;
-  const chunks = CHUNKS_PER_THREAD * (h.count + 1);
+  chunks ??= CHUNKS_PER_THREAD * (h.count + 1);
   const seq = (Atomics.load(ctl, SEQ) + 1) & 0x3fffffff;
   h.args.set(args);
   Atomics.store(ctl, DONE, 0);

@@ -57,20 +57,25 @@ describe('wasm training kernels match the cpu backend', () => {
   ];
   // 3 → 4 channels take the convolution form; the 1- and 3-channel cases with wide outputs
   // (k·k·Cin ≤ 32 and ≤ Cout/2) take im2col.
-  const filterCases: Array<[number, number, 'same' | 'valid', number, number, number]> = [
-    ...cases.map(([h, s, p, k]) => [h, s, p, k, 3, 4] as [number, number, 'same' | 'valid', number, number, number]),
-    [12, 1, 'same', 3, 1, 32],
-    [12, 2, 'same', 3, 1, 32],
-    [7, 2, 'valid', 3, 3, 64],
-    [9, 2, 'same', 5, 1, 64],
+  // The SIMD kernel (output channels a multiple of 8) cuts the batch into up to 16 blocks of
+  // images and the filter into groups of 4 input channels: 37 images in 16 uneven blocks, 6 input
+  // channels (one group of 4 and a remainder), and one image (a single block).
+  const filterCases: Array<[number, number, 'same' | 'valid', number, number, number, number]> = [
+    ...cases.map(([h, s, p, k]) => [h, s, p, k, 3, 4, 2] as [number, number, 'same' | 'valid', number, number, number, number]),
+    [12, 1, 'same', 3, 1, 32, 2],
+    [12, 2, 'same', 3, 1, 32, 2],
+    [7, 2, 'valid', 3, 3, 64, 2],
+    [9, 2, 'same', 5, 1, 64, 2],
+    [6, 1, 'same', 3, 6, 16, 37],
+    [5, 2, 'valid', 3, 8, 24, 1],
   ];
-  it.each(filterCases)('Conv2DBackpropFilter H=%i stride=%i pad=%s k=%i, %i → %i channels', async (h, stride, pad, k, ci, co) => {
-    const x = randomArray(2 * h * h * ci, 1);
+  it.each(filterCases)('Conv2DBackpropFilter H=%i stride=%i pad=%s k=%i, %i → %i channels, %i images', async (h, stride, pad, k, ci, co, n) => {
+    const x = randomArray(n * h * h * ci, 1);
     const w = randomArray(k * k * ci * co, 2);
     const grad = (backend: string) =>
       on(backend, () =>
         tf.tidy(() => {
-          const xt = tf.tensor4d(x, [2, h, h, ci]);
+          const xt = tf.tensor4d(x, [n, h, h, ci]);
           const y0 = tf.conv2d(xt, tf.tensor4d(w, [k, k, ci, co]), stride, pad);
           const dy = tf.tensor(randomArray(y0.size, 3), y0.shape);
           const g = tf.grad((wt) =>

@@ -162,76 +162,81 @@ void column_sum(float* out, const float* partial, int blocks, int c, float scale
 // The filter gradient of a 2-D convolution (NHWC input x [n, h, w, ci], output gradient
 // dy [n, oh, ow, co], filter [kh, kw, ci, co]) computed directly:
 //   dw[u, v, k, o] = sum over i, y, x of x[i, y*sh + u - pt, x*sw + v - pl, k] * dy[i, y, x, o],
-// positions outside the input contributing nothing. The part owns output channels [o0, o1) (in
-// blocks of 8), whole: every sum runs over images in order, the same on any thread count.
-// Registers hold a tile of 4 input channels x 8 output channels; images go one by one so that
-// one image of x and dy stays in cache across the tiles. co must be a multiple of 8.
+// positions outside the input contributing nothing. The images are cut into `blocks` contiguous
+// ranges; block b writes its sum to partial[b, kh, kw, ci, co] (column_sum then adds the blocks
+// in order: the sums depend on `blocks`, never on the thread count). `parts` is a multiple of
+// `blocks`: each block's filter is further cut into parts / blocks ranges of units (one filter
+// position and up to 4 input channels, a contiguous stretch of the output). Registers hold a tile
+// of 4 input channels x 8 output channels; images go one by one, so that one image of x and dy
+// stays in cache across the units, and each part reads its images once. co must be a multiple of 8.
 EXPORT(conv_filter_grad)
-void conv_filter_grad(float* dw, const float* x, const float* dy, int n, int h, int w, int ci, int oh, int ow, int co,
-                      int kh, int kw, int sh, int sw, int pt, int pl, int part, int parts) {
-  const int blocks = co / 8;
-  const int o0 = 8 * split(blocks, part, parts), o1 = 8 * split(blocks, part + 1, parts);
-  for (int u = 0; u < kh; u++)
-    for (int v = 0; v < kw; v++)
-      for (int k = 0; k < ci; k++)
-        for (int o = o0; o < o1; o += 4) wasm_v128_store(dw + ((u * kw + v) * ci + k) * co + o, wasm_f32x4_splat(0.0f));
-  for (int i = 0; i < n; i++) {
-    for (int u = 0; u < kh; u++) {
-      for (int v = 0; v < kw; v++) {
-        // Output columns whose input column x*sw + v - pl lies in [0, w).
-        int x0 = 0, x1 = ow;
-        while (x0 < ow && x0 * sw + v - pl < 0) x0++;
-        while (x1 > x0 && (x1 - 1) * sw + v - pl >= w) x1--;
-        for (int o = o0; o < o1; o += 8) {
-          int k = 0;
-          for (; k + 4 <= ci; k += 4) {
-            float* d = dw + ((u * kw + v) * ci + k) * co + o;
-            v128_t a00 = wasm_v128_load(d), a01 = wasm_v128_load(d + 4);
-            v128_t a10 = wasm_v128_load(d + co), a11 = wasm_v128_load(d + co + 4);
-            v128_t a20 = wasm_v128_load(d + 2 * co), a21 = wasm_v128_load(d + 2 * co + 4);
-            v128_t a30 = wasm_v128_load(d + 3 * co), a31 = wasm_v128_load(d + 3 * co + 4);
-            for (int y = 0; y < oh; y++) {
-              const int sy = y * sh + u - pt;
-              if (sy < 0 || sy >= h) continue;
-              const float* xp = x + (((long)i * h + sy) * w + x0 * sw + v - pl) * ci + k;
-              const float* gp = dy + (((long)i * oh + y) * ow + x0) * co + o;
-              for (int xo = x0; xo < x1; xo++, xp += sw * ci, gp += co) {
-                const v128_t g0 = wasm_v128_load(gp), g1 = wasm_v128_load(gp + 4);
-                v128_t s = wasm_f32x4_splat(xp[0]);
-                a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s, g0));
-                a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s, g1));
-                s = wasm_f32x4_splat(xp[1]);
-                a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s, g0));
-                a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s, g1));
-                s = wasm_f32x4_splat(xp[2]);
-                a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s, g0));
-                a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s, g1));
-                s = wasm_f32x4_splat(xp[3]);
-                a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s, g0));
-                a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s, g1));
-              }
+void conv_filter_grad(float* partial, const float* x, const float* dy, int n, int h, int w, int ci, int oh, int ow,
+                      int co, int kh, int kw, int sh, int sw, int pt, int pl, int blocks, int part, int parts) {
+  const int groups = parts / blocks, b = part / groups, g = part % groups;
+  const int quads = (ci + 3) / 4, units = kh * kw * quads;
+  const int t0 = split(units, g, groups), t1 = split(units, g + 1, groups);
+  float* dw = partial + (long)b * kh * kw * ci * co;
+  for (int t = t0; t < t1; t++) {
+    const int k0 = 4 * (t % quads), k1 = k0 + 4 < ci ? k0 + 4 : ci;
+    zero(dw + ((t / quads) * ci + k0) * co, (k1 - k0) * co);
+  }
+  for (int i = split(n, b, blocks); i < split(n, b + 1, blocks); i++) {
+    for (int t = t0; t < t1; t++) {
+      const int u = t / quads / kw, v = t / quads % kw, k = 4 * (t % quads);
+      // Output columns whose input column x*sw + v - pl lies in [0, w).
+      int x0 = 0, x1 = ow;
+      while (x0 < ow && x0 * sw + v - pl < 0) x0++;
+      while (x1 > x0 && (x1 - 1) * sw + v - pl >= w) x1--;
+      for (int o = 0; o < co; o += 8) {
+        if (k + 4 <= ci) {
+          float* d = dw + ((u * kw + v) * ci + k) * co + o;
+          v128_t a00 = wasm_v128_load(d), a01 = wasm_v128_load(d + 4);
+          v128_t a10 = wasm_v128_load(d + co), a11 = wasm_v128_load(d + co + 4);
+          v128_t a20 = wasm_v128_load(d + 2 * co), a21 = wasm_v128_load(d + 2 * co + 4);
+          v128_t a30 = wasm_v128_load(d + 3 * co), a31 = wasm_v128_load(d + 3 * co + 4);
+          for (int y = 0; y < oh; y++) {
+            const int sy = y * sh + u - pt;
+            if (sy < 0 || sy >= h) continue;
+            const float* xp = x + (((long)i * h + sy) * w + x0 * sw + v - pl) * ci + k;
+            const float* gp = dy + (((long)i * oh + y) * ow + x0) * co + o;
+            for (int xo = x0; xo < x1; xo++, xp += sw * ci, gp += co) {
+              const v128_t g0 = wasm_v128_load(gp), g1 = wasm_v128_load(gp + 4);
+              v128_t s = wasm_f32x4_splat(xp[0]);
+              a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s, g0));
+              a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s, g1));
+              s = wasm_f32x4_splat(xp[1]);
+              a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s, g0));
+              a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s, g1));
+              s = wasm_f32x4_splat(xp[2]);
+              a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s, g0));
+              a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s, g1));
+              s = wasm_f32x4_splat(xp[3]);
+              a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s, g0));
+              a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s, g1));
             }
-            wasm_v128_store(d, a00), wasm_v128_store(d + 4, a01);
-            wasm_v128_store(d + co, a10), wasm_v128_store(d + co + 4, a11);
-            wasm_v128_store(d + 2 * co, a20), wasm_v128_store(d + 2 * co + 4, a21);
-            wasm_v128_store(d + 3 * co, a30), wasm_v128_store(d + 3 * co + 4, a31);
           }
-          for (; k < ci; k++) {
-            float* d = dw + ((u * kw + v) * ci + k) * co + o;
-            v128_t a0 = wasm_v128_load(d), a1 = wasm_v128_load(d + 4);
-            for (int y = 0; y < oh; y++) {
-              const int sy = y * sh + u - pt;
-              if (sy < 0 || sy >= h) continue;
-              const float* xp = x + (((long)i * h + sy) * w + x0 * sw + v - pl) * ci + k;
-              const float* gp = dy + (((long)i * oh + y) * ow + x0) * co + o;
-              for (int xo = x0; xo < x1; xo++, xp += sw * ci, gp += co) {
-                const v128_t s = wasm_f32x4_splat(xp[0]);
-                a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(gp)));
-                a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(gp + 4)));
-              }
+          wasm_v128_store(d, a00), wasm_v128_store(d + 4, a01);
+          wasm_v128_store(d + co, a10), wasm_v128_store(d + co + 4, a11);
+          wasm_v128_store(d + 2 * co, a20), wasm_v128_store(d + 2 * co + 4, a21);
+          wasm_v128_store(d + 3 * co, a30), wasm_v128_store(d + 3 * co + 4, a31);
+          continue;
+        }
+        // The last, partial group of input channels, one at a time.
+        for (int kk = k; kk < ci; kk++) {
+          float* d = dw + ((u * kw + v) * ci + kk) * co + o;
+          v128_t a0 = wasm_v128_load(d), a1 = wasm_v128_load(d + 4);
+          for (int y = 0; y < oh; y++) {
+            const int sy = y * sh + u - pt;
+            if (sy < 0 || sy >= h) continue;
+            const float* xp = x + (((long)i * h + sy) * w + x0 * sw + v - pl) * ci + kk;
+            const float* gp = dy + (((long)i * oh + y) * ow + x0) * co + o;
+            for (int xo = x0; xo < x1; xo++, xp += sw * ci, gp += co) {
+              const v128_t s = wasm_f32x4_splat(xp[0]);
+              a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(gp)));
+              a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(gp + 4)));
             }
-            wasm_v128_store(d, a0), wasm_v128_store(d + 4, a1);
           }
+          wasm_v128_store(d, a0), wasm_v128_store(d + 4, a1);
         }
       }
     }
