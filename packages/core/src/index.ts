@@ -4,7 +4,7 @@ export * from './types';
 export * from './tokens';
 export * from './ops';
 export * from './backend';
-export { registerWasmTrainingKernels } from './wasm-kernels';
+export { registerWasmTrainingKernels, centredChannelSums, channelAffine } from './wasm-kernels';
 export { installLowMemoryGradients } from './tape';
 export * from './memory';
 export * from './lean-apply';

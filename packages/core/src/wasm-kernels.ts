@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { runSimd, simdThreads, type SimdKernel } from './wasm-pool';
+import { runSimd, simdRunsOver, simdThreads, type SimdKernel } from './wasm-pool';
 
 /**
  * Training kernels the tfjs wasm backend lacks, composed from kernels it has (XNNPACK-backed
@@ -275,7 +275,7 @@ function makeConv2DBackpropInput(native: tf.KernelFunc): tf.KernelFunc {
       inputShape: [number, number, number, number];
     };
     const [sh, sw] = typeof strides === 'number' ? [strides, strides] : strides;
-    if ((dataFormat && dataFormat !== 'NHWC') || dy.dtype !== 'float32') return native({ inputs, backend, attrs });
+    if ((dataFormat && dataFormat !== 'NHWC') || dy.dtype !== 'float32' || filter.dtype !== 'float32') return native({ inputs, backend, attrs });
     const b = backend as unknown as HeapBackend;
     const fs = filter.shape as [number, number, number, number];
     const info = tf.backend_util.computeConv2DInfo(inputShape, fs, strides, 1, pad, dimRoundingMode);
@@ -308,9 +308,20 @@ function makeConv2DBackpropInput(native: tf.KernelFunc): tf.KernelFunc {
       if (src !== dy) b.disposeData(src.dataId);
       return native({ inputs, backend, attrs });
     }
-    const flipped = call('Reverse', b, { x: filter }, { dims: [0, 1] });
-    const swapped = call('Transpose', b, { x: flipped }, { perm: [0, 1, 3, 2] });
-    b.disposeData(flipped.dataId);
+    // The filter flipped in space with its channel axes swapped, in one loop (the wasm Reverse
+    // kernel takes about 30 ns an element):
+    // swapped[kh−1−u, kw−1−v, o, k] = filter[u, v, k, o].
+    const [kh, kw, ci, co] = fs;
+    const swapped = b.makeOutput([kh, kw, co, ci], 'float32');
+    const to = b.typedArrayFromHeap(swapped) as Float32Array;
+    const from = b.typedArrayFromHeap(filter) as Float32Array;
+    for (let u = 0; u < kh; u++) {
+      for (let v = 0; v < kw; v++) {
+        const s0 = (u * kw + v) * ci * co;
+        const d0 = ((kh - 1 - u) * kw + (kw - 1 - v)) * co * ci;
+        for (let k = 0; k < ci; k++) for (let o = 0; o < co; o++) to[d0 + o * ci + k] = from[s0 + k * co + o]!;
+      }
+    }
     const out = call(
       'Conv2D',
       b,
@@ -687,6 +698,79 @@ function wrapNative(name: string, make: (native: tf.KernelFunc) => tf.KernelFunc
   });
 }
 
+const CENTRED_SUMS = 'SslCentredChannelSums';
+const CHANNEL_AFFINE = 'SslChannelAffine';
+
+/** The wasm backend, where our SIMD kernels run over its memory; else undefined. */
+function simdBackend(): HeapBackend | undefined {
+  if (tf.getBackend() !== 'wasm') return undefined;
+  const b = tf.backend() as unknown as HeapBackend;
+  return simdRunsOver(b.wasm) ? b : undefined;
+}
+
+/**
+ * Per-channel (last axis) sums over every other axis of a float tensor, centred on `mean` [C]:
+ * Σ (x − mean)² as [C] or, given `dy` (x's shape), [Σ dy, Σ dy · (x − mean)] as [2, C]. One pass
+ * over x (and dy) on every thread, summed in blocks of rows in a fixed order. Returns undefined
+ * where it cannot run (a backend other than wasm, or no WebAssembly SIMD): use tf ops there. No
+ * gradient: it is meant for custom gradients such as batch norm's.
+ *
+ * @example
+ * const sq = centredChannelSums(x, tf.mean(x, [0, 1, 2])); // [C] sums of squared deviations, or undefined
+ */
+export function centredChannelSums(x: tf.Tensor, mean: tf.Tensor, dy?: tf.Tensor): tf.Tensor | undefined {
+  if (!simdBackend() || x.dtype !== 'float32' || x.rank < 2 || mean.size !== x.shape[x.rank - 1] || (dy && !tf.util.arraysEqual(dy.shape, x.shape)))
+    return undefined;
+  return tf.engine().runKernel(CENTRED_SUMS, dy ? { x, mean, dy } : { x, mean }) as tf.Tensor;
+}
+
+/**
+ * x · a + b, plus dy · k when given, with a, b, k per channel ([C], the last axis of x): batch
+ * norm's normalisation and its input gradient as one pass on every thread. Returns undefined
+ * where it cannot run (see {@link centredChannelSums}). No gradient.
+ *
+ * @example
+ * const y = channelAffine(x, scale, shift) ?? tf.add(tf.mul(x, scale), shift);
+ */
+export function channelAffine(x: tf.Tensor, a: tf.Tensor, b: tf.Tensor, dy?: tf.Tensor, k?: tf.Tensor): tf.Tensor | undefined {
+  const c = x.shape[x.rank - 1];
+  const perChannel = [a, b, ...(dy ? [k] : [])].every((t) => t?.dtype === 'float32' && t.size === c);
+  if (!simdBackend() || x.dtype !== 'float32' || x.rank < 1 || !perChannel || (dy && !tf.util.arraysEqual(dy.shape, x.shape))) return undefined;
+  return tf.engine().runKernel(CHANNEL_AFFINE, dy ? { x, a, b, dy, k: k! } : { x, a, b }) as tf.Tensor;
+}
+
+function noSimd(name: string): Error {
+  return new Error(
+    `${name}: the SIMD kernels do not run over this wasm backend's memory; call it through centredChannelSums/channelAffine, which check first.`,
+  );
+}
+
+const centredSumsKernel: tf.KernelFunc = ({ inputs, backend }) => {
+  const { x, mean, dy } = inputs as { x: tf.TensorInfo; mean: tf.TensorInfo; dy?: tf.TensorInfo };
+  const b = backend as unknown as HeapBackend;
+  const c = x.shape.at(-1)!;
+  const rows = tf.util.sizeFromShape(x.shape) / c;
+  const width = dy ? 2 * c : c;
+  const blocks = Math.ceil(rows / SUM_BLOCK);
+  const partial = b.makeOutput([blocks, width], 'float32');
+  const ok = runSimd('column_block_centred_sums', b.wasm, [pointer(b, partial), pointer(b, x), pointer(b, mean), dy ? pointer(b, dy) : 0, rows, c]);
+  const out = ok ? viaSimd(b, dy ? [2, c] : [c], 'column_sum', (o) => [o, pointer(b, partial), blocks, width, 1]) : undefined;
+  b.disposeData(partial.dataId);
+  if (!out) throw noSimd(CENTRED_SUMS);
+  return out;
+};
+
+const channelAffineKernel: tf.KernelFunc = ({ inputs, backend }) => {
+  const { x, a, b: shift, dy, k } = inputs as Record<'x' | 'a' | 'b', tf.TensorInfo> & { dy?: tf.TensorInfo; k?: tf.TensorInfo };
+  const b = backend as unknown as HeapBackend;
+  const c = x.shape.at(-1)!;
+  const rows = c > 0 ? tf.util.sizeFromShape(x.shape) / c : 0;
+  const p = (t?: tf.TensorInfo) => (t ? pointer(b, t) : 0);
+  const out = viaSimd(b, x.shape, 'channel_affine', (o) => [o, p(x), p(a), p(shift), p(dy), p(k), rows, c]);
+  if (!out) throw noSimd(CHANNEL_AFFINE);
+  return out;
+};
+
 let registered = false;
 
 /** Registers the composed training kernels for the wasm backend (idempotent). */
@@ -716,6 +800,8 @@ export function registerWasmTrainingKernels(): void {
   wrapNative('_FusedMatMul', (native) => makeContiguousMatMul(native, false));
   wrapNative('Identity', (native) => makeSharingIdentity(native, false));
   wrapNative('Cast', (native) => makeSharingIdentity(native, true));
+  tf.registerKernel({ kernelName: CENTRED_SUMS, backendName: 'wasm', kernelFunc: centredSumsKernel });
+  tf.registerKernel({ kernelName: CHANNEL_AFFINE, backendName: 'wasm', kernelFunc: channelAffineKernel });
   if (!have.has('UnsortedSegmentSum')) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum });
   }

@@ -26,6 +26,8 @@ const KERNELS = [
   'middle_sum',
   'conv_filter_grad',
   'fill_rows',
+  'column_block_centred_sums',
+  'channel_affine',
 ] as const;
 export type SimdKernel = (typeof KERNELS)[number];
 
@@ -161,6 +163,11 @@ export async function startSimdKernels(owner: object, memory: WebAssembly.Memory
 export function stopSimdKernels(): void {
   simd?.helpers?.stop();
   simd = undefined;
+}
+
+/** Whether the SIMD kernels run over the memory of `owner` (a wasm backend's emscripten module). */
+export function simdRunsOver(owner: object | undefined): boolean {
+  return !!simd && simd.owner === owner;
 }
 
 /** Threads the SIMD kernels split their work over (this one included); 0 when they are not running. */

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { centredChannelSums, channelAffine } from '@ssl/core';
 
 /**
  * Batch normalisation whose training step is one op with a hand-written gradient.
@@ -9,6 +10,9 @@ import * as tf from '@tensorflow/tfjs';
  * pass keeps only its input x (which the preceding convolution keeps anyway) and the per-channel
  * mean and 1/σ; the backward pass recomputes x̂ and applies the standard formula
  * dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂)), dγ = Σ dy · x̂, dβ = Σ dy.
+ * On the wasm backend with our SIMD kernels (@ssl/core's centredChannelSums and channelAffine) each
+ * direction takes two fused passes over the activations (forward: Σ (x − mean)², then x·a + b;
+ * backward: Σ dy and Σ dy·(x − mean), then dy·k1 + x·k2 + k3) instead of about a dozen.
  * Same math as tfjs's; weights, config and serialisation are those of `tf.layers.batchNormalization`
  * (the class name is unchanged, so saved models load as the standard layer).
  */
@@ -33,10 +37,13 @@ function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsi
   const op = tf.customGrad((...args: unknown[]) => {
     const [xi, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const mean = tf.mean(xi, axes);
-    const centred = tf.sub(xi, mean);
-    const variance = tf.mean(tf.square(centred), axes);
+    const m = xi.size / (xi.shape[xi.rank - 1] ?? 1);
+    // On wasm, our fused kernels: one pass for Σ (x − mean)², one for y = x·a + (β − mean·a).
+    const squares = centredChannelSums(xi, mean);
+    const variance = squares ? tf.div(squares, m) : tf.mean(tf.square(tf.sub(xi, mean)), axes);
     const rstd = tf.rsqrt(tf.add(variance, epsilon));
-    const y = tf.add(tf.mul(centred, tf.mul(rstd, g)), b);
+    const a = tf.mul(rstd, g);
+    const y = channelAffine(xi, a, tf.sub(b, tf.mul(mean, a))) ?? tf.add(tf.mul(tf.sub(xi, mean), a), b);
     stats = { mean: tf.keep(mean), variance: tf.keep(variance) };
     save([xi, mean, rstd, g]);
     return {
@@ -45,21 +52,30 @@ function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsi
         const d = Array.isArray(dy) ? dy[0]! : dy;
         const [sx, sMean, sRstd, sGamma] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
         const m = sx.size / (sx.shape[sx.rank - 1] ?? 1);
-        // Every activation-sized temporary lives inside a tidy of its own, so at most three
-        // exist at once (the formula written out directly holds seven until the gradient returns).
-        const dBeta = tf.sum(d, axes);
-        const dGamma = tf.tidy(() => tf.sum(tf.mul(d, tf.mul(tf.sub(sx, sMean), sRstd)), axes));
+        // On wasm, one fused pass gives Σ dy and Σ dy · (x − mean); elsewhere every
+        // activation-sized temporary lives inside a tidy of its own, so at most three exist at
+        // once (the formula written out directly holds seven until the gradient returns).
+        const sums = centredChannelSums(sx, sMean, d);
+        const [dBeta, dGamma] = sums
+          ? tf.tidy(() => {
+              const [s1, s2] = tf.unstack(sums);
+              return [s1!, tf.mul(s2!, sRstd)];
+            })
+          : [tf.sum(d, axes), tf.tidy(() => tf.sum(tf.mul(d, tf.mul(tf.sub(sx, sMean), sRstd)), axes))];
+        sums?.dispose();
         // dx = γ/σ · (dy − dβ/m − x̂ · dγ/m) = dy·k1 + x·k2 + k3, per channel:
         // k1 = γ/σ, k2 = −γ/σ² · dγ/m, k3 = −k1 · dβ/m − k2 · mean.
         const dx = tf.tidy(() => {
           const k1 = tf.mul(sRstd, sGamma);
-          const k2 = tf.neg(tf.mul(tf.mul(k1, sRstd), tf.div(dGamma, m)));
-          const k3 = tf.neg(tf.add(tf.mul(k1, tf.div(dBeta, m)), tf.mul(k2, sMean)));
+          const k2 = tf.neg(tf.mul(tf.mul(k1, sRstd), tf.div(dGamma!, m)));
+          const k3 = tf.neg(tf.add(tf.mul(k1, tf.div(dBeta!, m)), tf.mul(k2, sMean)));
+          const fused = channelAffine(sx, k2, k3, d, k1);
+          if (fused) return fused;
           const a = tf.mul(d, k1);
           const b = tf.tidy(() => tf.add(tf.mul(sx, k2), k3));
           return tf.add(a, b);
         });
-        return [dx, dGamma, dBeta];
+        return [dx, dGamma!, dBeta!];
       },
     };
   });

@@ -27,7 +27,9 @@ describe('SIMD kernels module', () => {
           .map((e) => e.name)
           .sort(),
       ).toEqual([
+        'channel_affine',
         'channel_binary',
+        'column_block_centred_sums',
         'column_block_sums',
         'column_sum',
         'conv_filter_grad',

@@ -27,8 +27,8 @@ describe('wasm threads (XNNPACK pool)', () => {
     expect(two.lines).toEqual(['backend: wasm (forced), 2 threads']);
     // Conv forward (fused, strided), input and filter gradients (through max-pool too), AᵀB,
     // a first layer's filter gradient, a sum over N, H, W, and batch norm's per-channel
-    // broadcasts and mean.
-    expect(two.hashes).toHaveLength(10);
+    // broadcasts and mean, and its fused centred sums and affine pass.
+    expect(two.hashes).toHaveLength(12);
     for (const d of two.relDiff) expect(d).toBeLessThan(1e-4);
     expect(two.hashes).toEqual(one.hashes);
     expect(again.hashes).toEqual(two.hashes);

@@ -148,6 +148,79 @@ void column_block_sums(float* partial, const float* x, int rows, int c, int part
   }
 }
 
+// Batch norm's centred sums, per block of SUM_BLOCK rows of x [rows, c] (column_sum adds the
+// blocks up), for the part's blocks. Without dy: partial[block, j] = sum of (x - mean[j])^2.
+// With dy [rows, c]: partial[block, j] = sum of dy, partial[block, c + j] = sum of
+// dy * (x - mean[j]). Eight channels at a time, summed over the block's rows in registers.
+EXPORT(column_block_centred_sums)
+void column_block_centred_sums(float* partial, const float* x, const float* mean, const float* dy, int rows, int c,
+                               int part, int parts) {
+  const int blocks = (rows + SUM_BLOCK - 1) / SUM_BLOCK;
+  const int b0 = split(blocks, part, parts), b1 = split(blocks, part + 1, parts);
+  const int width = dy ? 2 * c : c;
+  const int cv = c & ~7;
+  for (int b = b0; b < b1; b++) {
+    const int r0 = b * SUM_BLOCK, r1 = r0 + SUM_BLOCK < rows ? r0 + SUM_BLOCK : rows;
+    float* out = partial + (long)b * width;
+    for (int j = 0; j < cv; j += 8) {
+      const v128_t m0 = wasm_v128_load(mean + j), m1 = wasm_v128_load(mean + j + 4);
+      v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, t0 = s0, t1 = s0;
+      const float* p = x + (long)r0 * c + j;
+      if (dy) {
+        const float* g = dy + (long)r0 * c + j;
+        for (int r = r0; r < r1; r++, p += c, g += c) {
+          const v128_t g0 = wasm_v128_load(g), g1 = wasm_v128_load(g + 4);
+          s0 = wasm_f32x4_add(s0, g0);
+          s1 = wasm_f32x4_add(s1, g1);
+          t0 = wasm_f32x4_add(t0, wasm_f32x4_mul(g0, wasm_f32x4_sub(wasm_v128_load(p), m0)));
+          t1 = wasm_f32x4_add(t1, wasm_f32x4_mul(g1, wasm_f32x4_sub(wasm_v128_load(p + 4), m1)));
+        }
+        wasm_v128_store(out + c + j, t0), wasm_v128_store(out + c + j + 4, t1);
+      } else {
+        for (int r = r0; r < r1; r++, p += c) {
+          const v128_t d0 = wasm_f32x4_sub(wasm_v128_load(p), m0), d1 = wasm_f32x4_sub(wasm_v128_load(p + 4), m1);
+          s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(d0, d0));
+          s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(d1, d1));
+        }
+      }
+      wasm_v128_store(out + j, s0), wasm_v128_store(out + j + 4, s1);
+    }
+    for (int j = cv; j < c; j++) {
+      float s = 0, t = 0;
+      for (int r = r0; r < r1; r++) {
+        const float d = x[(long)r * c + j] - mean[j];
+        if (dy) s += dy[(long)r * c + j], t += dy[(long)r * c + j] * d;
+        else s += d * d;
+      }
+      out[j] = s;
+      if (dy) out[c + j] = t;
+    }
+  }
+}
+
+// out[r, j] = x[r, j] * a[j] + b[j], plus dy[r, j] * k[j] when dy is given, for the part's rows
+// of `rows`: batch norm's forward pass and its input gradient, each in one pass.
+EXPORT(channel_affine)
+void channel_affine(float* out, const float* x, const float* a, const float* b, const float* dy, const float* k, int rows,
+                    int c, int part, int parts) {
+  const int r0 = split(rows, part, parts), r1 = split(rows, part + 1, parts);
+  for (int r = r0; r < r1; r++) {
+    const long o = (long)r * c;
+    int j = 0;
+    if (dy) {
+      for (; j + 4 <= c; j += 4) {
+        const v128_t v = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(x + o + j), wasm_v128_load(a + j)), wasm_v128_load(b + j));
+        wasm_v128_store(out + o + j, wasm_f32x4_add(v, wasm_f32x4_mul(wasm_v128_load(dy + o + j), wasm_v128_load(k + j))));
+      }
+      for (; j < c; j++) out[o + j] = x[o + j] * a[j] + b[j] + dy[o + j] * k[j];
+    } else {
+      for (; j + 4 <= c; j += 4)
+        wasm_v128_store(out + o + j, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(x + o + j), wasm_v128_load(a + j)), wasm_v128_load(b + j)));
+      for (; j < c; j++) out[o + j] = x[o + j] * a[j] + b[j];
+    }
+  }
+}
+
 // out[j] = scale * sum over blocks of partial[block, j], block by block; the part's channels.
 EXPORT(column_sum)
 void column_sum(float* out, const float* partial, int blocks, int c, float scale, int part, int parts) {
