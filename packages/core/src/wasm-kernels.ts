@@ -638,6 +638,20 @@ function makeStep(native: tf.KernelFunc): tf.KernelFunc {
 }
 
 /**
+ * Exp of a float tensor as one SIMD pass shared by every thread (the wasm kernel calls the C
+ * library's expf value by value): a polynomial within 2 ulp, NaN and ±inf kept, 0 below e^-87.3.
+ */
+function makeExp(native: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const n = tf.util.sizeFromShape(x.shape);
+    if (x.dtype !== 'float32' || n < SHARE_MIN_SIZE) return native(args);
+    const b = args.backend as unknown as HeapBackend;
+    return viaSimd(b, x.shape, 'exp_values', (o) => [o, pointer(b, x), n]) ?? native(args);
+  };
+}
+
+/**
  * Tile of a tensor whose repeated axes all have size 1 and lie side by side (a broadcast: the
  * gradients of Sum and Mean below, batch norm's statistics) as one SIMD copy pass over every
  * thread. The wasm kernel walks the output element by element. Other tilings keep it. Exact.
@@ -793,6 +807,7 @@ export function registerWasmTrainingKernels(): void {
   wrapNative('MaxPoolGrad', makeMaxPoolGrad);
   for (const [name, op] of Object.entries(BINARY_OPS)) wrapNative(name, (native) => makeBinary(native, op));
   wrapNative('Step', makeStep);
+  wrapNative('Exp', makeExp);
   wrapNative('Sum', (native) => makeAxesReduce(native, false));
   wrapNative('Mean', (native) => makeAxesReduce(native, true));
   wrapNative('GatherV2', makeRowGather);

@@ -28,6 +28,7 @@ const KERNELS = [
   'fill_rows',
   'column_block_centred_sums',
   'channel_affine',
+  'exp_values',
 ] as const;
 export type SimdKernel = (typeof KERNELS)[number];
 

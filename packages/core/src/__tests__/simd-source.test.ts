@@ -33,6 +33,7 @@ describe('SIMD kernels module', () => {
         'column_block_sums',
         'column_sum',
         'conv_filter_grad',
+        'exp_values',
         'fill_rows',
         'maxpool_grad_2x2',
         'middle_sum',

@@ -203,6 +203,26 @@ describe('wasm training kernels match the cpu backend', () => {
     expect(await ops('wasm')).toEqual(await ops('cpu'));
   });
 
+  it('Exp (our polynomial) is within 2 ulp of the cpu backend, with overflow, underflow, ±inf and NaN', async () => {
+    const n = 20_003; // above the size shared out; the last 3 values take the tail path
+    const r = new Rng(33);
+    const x = Float32Array.from({ length: n }, () => r.uniform(-95, 95));
+    const special = [NaN, Infinity, -Infinity, 0, -0, 1, 88.72, 88.73, 89, -87.3, -87.4, -100, 1e-8, -1e-8];
+    special.forEach((v, i) => (x[i] = v));
+    x.set([NaN, 88.7, -1.5], n - 3);
+    const exp = (backend: string) => on(backend, () => tf.tidy(() => tf.exp(tf.tensor1d(x)).dataSync().slice()));
+    const wasm = await exp('wasm');
+    const cpu = await exp('cpu');
+    const ulp = (v: number) => 2 ** (Math.floor(Math.log2(Math.abs(v))) - 23);
+    wasm.forEach((v, i) => {
+      const want = cpu[i]!;
+      if (Number.isNaN(want) || !Number.isFinite(want)) expect(v, `exp(${x[i]})`).toBe(want);
+      // Below the smallest normal float we give 0 where the cpu backend keeps a denormal.
+      else if (Math.abs(want) < 2 ** -126) expect(v, `exp(${x[i]})`).toBeLessThan(2 ** -126);
+      else expect(Math.abs(v - want), `exp(${x[i]}) = ${want}, got ${v}`).toBeLessThanOrEqual(2 * ulp(want));
+    });
+  });
+
   it('Sum and Mean over middle axes (global average pooling), Tile broadcasts, and the gradients of Sum and Mean match the cpu backend', async () => {
     const x = randomArray(3 * 5 * 6 * 10, 33);
     const run = (backend: string) =>

@@ -362,6 +362,49 @@ void step(float* out, const float* x, int n, float alpha, int part, int parts) {
   for (; i < i1; i++) out[i] = x[i] != x[i] ? x[i] : x[i] > 0 ? 1.0f : alpha;
 }
 
+// e^v for 4 lanes: v = n ln 2 + r with |r| <= ln 2 / 2, e^r by a degree-7 polynomial (Cephes'
+// expf coefficients; within 2 ulp of the true value), 2^n put straight into the exponent bits
+// (as 2^(n-1) * 2 for n > 0, so that n = 128 stays representable). Overflow gives +inf, values
+// below e^-87.34 (about 1e-38, the smallest normal float) give 0, NaN stays NaN.
+static inline v128_t exp4(v128_t v) {
+  const v128_t hi = wasm_f32x4_splat(88.72283905206835f), lo = wasm_f32x4_splat(-87.3365478515625f);
+  const v128_t x = wasm_f32x4_max(wasm_f32x4_min(v, hi), lo);
+  const v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
+  v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.3981999507e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(8.3334519073e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(4.1665795894e-2f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.6666665459e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(5.0000001201e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), wasm_f32x4_splat(1.0f));
+  const v128_t ni = wasm_i32x4_trunc_sat_f32x4(n);
+  const v128_t positive = wasm_i32x4_gt(ni, wasm_i32x4_splat(0));
+  // positive lanes are all ones (-1): n - 1 there.
+  const v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_add(ni, positive), wasm_i32x4_splat(127)), 23);
+  v128_t y = wasm_f32x4_mul(wasm_f32x4_mul(p, scale), wasm_v128_bitselect(wasm_f32x4_splat(2.0f), wasm_f32x4_splat(1.0f), positive));
+  y = wasm_v128_bitselect(wasm_f32x4_splat(__builtin_inff()), y, wasm_f32x4_gt(v, hi));
+  y = wasm_v128_bitselect(wasm_f32x4_splat(0.0f), y, wasm_f32x4_lt(v, lo));
+  return wasm_v128_bitselect(v, y, wasm_f32x4_ne(v, v));
+}
+
+// out[i] = e^x[i] for the part's range of n (see exp4).
+EXPORT(exp_values)
+void exp_values(float* out, const float* x, int n, int part, int parts) {
+  const int i0 = split4(n, part, parts), i1 = split4(n, part + 1, parts);
+  int i = i0;
+  for (; i + 4 <= i1; i += 4) wasm_v128_store(out + i, exp4(wasm_v128_load(x + i)));
+  const int m = i1 - i;
+  if (m > 0) {
+    // The last 1 to 3 values, through one vector.
+    const v128_t e = exp4(wasm_f32x4_make(x[i], m > 1 ? x[i + 1] : 0.0f, m > 2 ? x[i + 2] : 0.0f, 0.0f));
+    out[i] = wasm_f32x4_extract_lane(e, 0);
+    if (m > 1) out[i + 1] = wasm_f32x4_extract_lane(e, 1);
+    if (m > 2) out[i + 2] = wasm_f32x4_extract_lane(e, 2);
+  }
+}
+
 // out[i, j] = scale * sum over r < rows of x[i, r, j]: a reduction over the middle axes (global
 // average pooling); the part's images [i0, i1), each summed in row order.
 EXPORT(middle_sum)
