@@ -1,7 +1,8 @@
 // Trains in a browser Web Worker with the built @ssl packages, on tfjs's threaded wasm build, in
 // headless Chromium (Debian's `chromium`, driven by playwright-core). The packages are bundled
 // with esbuild, Node's built-ins mapped to an empty stub (the recipe of docs/guide/demo.md).
-// Checks: served cross-origin isolated, 2 threads run and give the weights 1 thread gives; served
+// Checks: served cross-origin isolated, 2 threads run (XNNPACK's and our SIMD kernels' helper
+// workers) and give the weights 1 thread gives; served
 // without isolation, asking for 2 threads runs on 1, with the same weights; no tensor leaks.
 // Run after `npm run build`: node tools/browser/worker-test.mjs
 // `--bench [--rounds N]` instead times the bench's standard SimCLR step (batches of 256 images,
@@ -143,10 +144,12 @@ async function runChecks() {
   check(one.pageIsolated && two.isolated, 'the page and its worker are cross-origin isolated when served with COOP and COEP');
   check(one.backend === 'wasm' && one.threads === 1, `1 thread asked: wasm on 1 thread (got ${one.backend}, ${one.threads})`);
   check(two.backend === 'wasm' && two.threads === 2, `2 threads asked, isolated: wasm on 2 threads (got ${two.backend}, ${two.threads})`);
+  check(one.simd === 1 && two.simd === 2, `our SIMD kernels run on the backend's threads: 1 and 2, with a helper Web Worker (got ${one.simd}, ${two.simd})`);
   check(one.steps === 4 && Number.isFinite(one.loss), `4 SimCLR steps with a finite loss (${one.steps}, ${one.loss})`);
   check(two.hash === one.hash && two.loss === one.loss, 'the weights after training are the same on 1 and 2 threads');
   check(!plain.isolated && plain.threads === 1, `not isolated: 2 threads asked runs on 1 (got ${plain.threads})`);
   check(plain.hash === one.hash, 'not isolated: the same weights as the isolated runs');
+  check(plain.simd === 1, `not isolated: our SIMD kernels on the one thread (got ${plain.simd})`);
   for (const [name, r] of [
     ['1 thread', one],
     ['2 threads', two],

@@ -1,9 +1,10 @@
 // A Web Worker that trains SimCLR through the built @ssl packages on the wasm backend with the
-// thread count it is sent, then posts what ran, its speed and a hash of the weights. The test
+// thread count it is sent, then posts what ran (with the threads our SIMD kernels use), its speed
+// and a hash of the weights. The test
 // sends a small run (256 images, batches of 64, a narrow ConvNet); `--bench` the bench's standard
 // step (batches of 256, the default ConvNet). Bundled by worker-test.mjs.
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, train } from '@ssl/core';
+import { initBackend, simdThreads, train } from '@ssl/core';
 import { simclrTask } from '@ssl/contrastive';
 import { ImageDataset } from '@ssl/data';
 import { createConvNet } from '@ssl/encoders';
@@ -38,6 +39,7 @@ self.onmessage = async (ev: MessageEvent<Job>) => {
     post({
       backend: backend.name,
       threads: backend.threads,
+      simd: simdThreads(),
       isolated: (self as unknown as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
       steps: result.steps,
       imagesPerSec: result.inputsPerSec,

@@ -5,13 +5,14 @@
  * element loops (the per-channel broadcasts of batch norm), the max-pool gradient, the column
  * sums of batch-norm statistics. `simd/kernels.c` implements those in WebAssembly SIMD as a small
  * module that imports the backend's own memory, so it reads and writes tensors where they lie.
- * With the threaded build that memory is shared, and helper worker threads (Node.js) instantiate
- * the same module over it: `runSimd` cuts a kernel's work into chunks (8 per thread), which this
+ * With the threaded build that memory is shared, and helper threads (Node.js worker_threads, or
+ * Web Workers when training runs in a cross-origin isolated Web Worker) instantiate the same
+ * module over it: `runSimd` cuts a kernel's work into chunks (8 per thread), which this
  * thread and the helpers claim one at a time until none is left (a thread slowed by a busy core
  * leaves its share to the others), and returns when all are done (synchronously, as tfjs kernels
  * are). Each chunk writes a disjoint range of the output in an order that does not depend on the
- * number of chunks, so results are identical on any thread count. On one thread (or in a
- * browser) every kernel runs as one chunk.
+ * number of chunks, so results are identical on any thread count. On one thread (or on a page's
+ * main thread, which may not wait) the chunks run one after the other on the calling thread.
  */
 import { SIMD_PLAIN_WASM, SIMD_SHARED_WASM } from './simd/kernels-wasm';
 
@@ -72,33 +73,90 @@ function claim(ctl: Int32Array, seq: number, next: number, chunks: number): numb
 }
 
 /**
- * The helpers' loop: instantiate the shared module, then wait for a job and run the chunks it can
- * claim, counting each one done. A job's parameters are read after a claim: the job cannot change
- * before the claimed chunk is counted.
+ * The helpers' loop: instantiate the shared module, say so, then wait for a job and run the chunks
+ * it can claim, counting each one done. A job's parameters are read after a claim: the job cannot
+ * change before the claimed chunk is counted. Returns when told to stop.
  */
-const HELPER_SOURCE = `
-const { workerData } = require('node:worker_threads');
-const { module, memory, control, names } = workerData;
-const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
-const fns = names.map((n) => exports[n]);
-const ctl = new Int32Array(control);
-const args = new Float64Array(control, ${ARGS_BYTE_OFFSET}, ${ARGS});
-const claim = ${claim.toString()};
-let seen = 0;
-for (;;) {
-  Atomics.wait(ctl, ${SEQ}, seen);
-  seen = Atomics.load(ctl, ${SEQ});
-  if (seen < 0) break;
-  for (let c = claim(ctl, seen, ${NEXT}, ${CHUNKS}); c >= 0; c = claim(ctl, seen, ${NEXT}, ${CHUNKS})) {
-    try {
-      fns[ctl[${KERNEL}]](...args.subarray(0, ctl[${NARGS}]), c, ctl[${CHUNKS}]);
-    } catch (e) {
-      Atomics.add(ctl, ${FAILED}, 1);
+const HELPER_LOOP = `
+function run({ module, memory, control, names }, ready) {
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  const fns = names.map((n) => exports[n]);
+  const ctl = new Int32Array(control);
+  const args = new Float64Array(control, ${ARGS_BYTE_OFFSET}, ${ARGS});
+  const claim = ${claim.toString()};
+  ready();
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(ctl, ${SEQ}, seen);
+    seen = Atomics.load(ctl, ${SEQ});
+    if (seen < 0) return;
+    for (let c = claim(ctl, seen, ${NEXT}, ${CHUNKS}); c >= 0; c = claim(ctl, seen, ${NEXT}, ${CHUNKS})) {
+      try {
+        fns[ctl[${KERNEL}]](...args.subarray(0, ctl[${NARGS}]), c, ctl[${CHUNKS}]);
+      } catch (e) {
+        Atomics.add(ctl, ${FAILED}, 1);
+      }
+      if (Atomics.add(ctl, ${DONE}, 1) + 1 === ctl[${CHUNKS}]) Atomics.notify(ctl, ${DONE});
     }
-    if (Atomics.add(ctl, ${DONE}, 1) + 1 === ctl[${CHUNKS}]) Atomics.notify(ctl, ${DONE});
   }
 }
 `;
+/** A Node.js worker_threads helper: its job comes as workerData. */
+const NODE_HELPER = `${HELPER_LOOP}\nrun(require('node:worker_threads').workerData, () => {});`;
+/** A browser Web Worker helper: its job comes as the first message; it answers 'ready' or why not. */
+const WEB_HELPER = `${HELPER_LOOP}
+self.onmessage = (e) => {
+  try {
+    run(e.data, () => self.postMessage('ready'));
+  } catch (err) {
+    self.postMessage(String(err && err.message ? err.message : err));
+  }
+  self.close();
+};`;
+/** How long a browser helper may take to start before the kernels run on the calling thread. */
+const WEB_START_MS = 20_000;
+
+type Job = { module: WebAssembly.Module; memory: WebAssembly.Memory; control: SharedArrayBuffer; names: readonly string[] };
+
+/** Starts `count` helpers in Node.js (worker_threads); rejects if one cannot start. */
+async function startNodeHelpers(count: number, job: Job): Promise<void> {
+  const { Worker } = await import('node:worker_threads');
+  const workers = Array.from({ length: count }, () => new Worker(NODE_HELPER, { eval: true, workerData: job }));
+  await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => (w.once('online', resolve), w.once('error', reject)))));
+  // A helper that dies later claims no more chunks: the others (this thread included) do them.
+  for (const w of workers) {
+    w.on('error', () => undefined);
+    w.unref();
+  }
+}
+
+/** Starts `count` helpers as Web Workers (from a Blob URL); rejects if one cannot start. */
+async function startWebHelpers(count: number, job: Job): Promise<void> {
+  const url = URL.createObjectURL(new Blob([WEB_HELPER], { type: 'text/javascript' }));
+  const workers: Worker[] = [];
+  try {
+    for (let i = 0; i < count; i++) workers.push(new Worker(url));
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`a helper did not start in ${WEB_START_MS / 1000} s`)), WEB_START_MS);
+            w.onmessage = (e: MessageEvent) => (clearTimeout(timer), e.data === 'ready' ? resolve() : reject(new Error(String(e.data))));
+            w.onerror = (e: ErrorEvent) => (
+              clearTimeout(timer),
+              reject(new Error(e.message || 'a helper failed to load (a Content-Security-Policy without worker-src blob:?)'))
+            );
+            w.postMessage(job);
+          }),
+      ),
+    );
+  } catch (e) {
+    for (const w of workers) w.terminate();
+    throw e;
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
@@ -106,8 +164,8 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
 
 /**
  * Instantiates the SIMD kernels over the wasm backend's `memory` (`owner`: the backend's emscripten
- * module, which kernels name when they run) and, in Node.js with a shared memory and `threads` > 1,
- * starts `threads − 1` helper threads. Replaces an earlier start. Where it cannot start (no
+ * module, which kernels name when they run) and, with a shared memory and `threads` > 1, in Node.js
+ * or a Web Worker, starts `threads − 1` helper threads. Replaces an earlier start. Where it cannot start (no
  * WebAssembly SIMD), kernels fall back to tfjs's.
  */
 export async function startSimdKernels(owner: object, memory: WebAssembly.Memory, threads: number, log?: (line: string) => void): Promise<void> {
@@ -125,20 +183,17 @@ export async function startSimdKernels(owner: object, memory: WebAssembly.Memory
   const fns = new Map(KERNELS.map((k) => [k, instance.exports[k] as Fn]));
   const count = Math.floor(threads) - 1;
   const isNode = typeof process !== 'undefined' && !!process.versions?.node;
-  if (!shared || count < 1 || !isNode) {
+  // The calling thread waits with Atomics.wait, which a page's main thread may not do: helpers
+  // run for Node.js and for Web Workers only.
+  const inWebWorker = !isNode && typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined' && typeof Worker !== 'undefined';
+  if (!shared || count < 1 || !(isNode || inWebWorker)) {
     simd = { owner, fns };
     return;
   }
   const control = new SharedArrayBuffer(ARGS_BYTE_OFFSET + ARGS * 8);
   try {
-    const { Worker } = await import('node:worker_threads');
-    const workers = Array.from({ length: count }, () => new Worker(HELPER_SOURCE, { eval: true, workerData: { module, memory, control, names: KERNELS } }));
-    await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => (w.once('online', resolve), w.once('error', reject)))));
-    // A helper that dies later claims no more chunks: the others (this thread included) do them.
-    for (const w of workers) {
-      w.on('error', () => undefined);
-      w.unref();
-    }
+    const job = { module, memory, control, names: KERNELS };
+    await (isNode ? startNodeHelpers(count, job) : startWebHelpers(count, job));
   } catch (e) {
     log?.(`SIMD helper threads unavailable (${e instanceof Error ? e.message : String(e)}); its kernels run on this thread`);
     simd = { owner, fns };
