@@ -7,9 +7,9 @@
 //   node tools/bench/kernel-times.mjs [--threads N] [--steps N] [--top N]
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { Optimizer, applyForTraining, initBackend } from '@ssl/core';
+import { initBackend } from '@ssl/core';
 import { createConvNet } from '@ssl/encoders';
-import { ntXentLoss } from '@ssl/contrastive';
+import { simclrStep } from './simclr-step.mjs';
 
 const { values } = parseArgs({
   options: { threads: { type: 'string', default: '1' }, steps: { type: 'string', default: '5' }, top: { type: 'string', default: '30' } },
@@ -24,31 +24,9 @@ for (const [name, v] of Object.entries({ threads, steps, top })) {
 const info = await initBackend({ backend: 'wasm', threads });
 const HALF = 256;
 const encoder = createConvNet({ inputShape: [28, 28, 1], seed: 0 });
-const head = tf.sequential({
-  layers: [
-    tf.layers.dense({ inputShape: [128], units: 128, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }),
-    tf.layers.dense({ units: 64, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
-  ],
-});
-const vars = [...encoder.trainableWeights, ...head.trainableWeights].map((w) => w.read());
-const opt = new Optimizer({ kind: 'adam', momentum: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 }, vars);
 const views = tf.randomUniform([2 * HALF, 28, 28, 1], 0, 1, 'float32', 3);
-const step = () => {
-  const loss = tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(() => {
-      const [z1, z2] = tf.split(head.apply(applyForTraining(encoder, views)), 2, 0);
-      return ntXentLoss(z1, z2, 0.5);
-    }, vars);
-    opt.apply(
-      vars.map((v) => grads[v.name]),
-      1e-3,
-    );
-    return value;
-  });
-  loss.dataSync();
-  loss.dispose();
-};
-for (let i = 0; i < 3; i++) step();
+const { step } = simclrStep(encoder, views, [128, 64]);
+for (let i = 0; i < 3; i++) await step();
 
 // Self time per kernel: each call's wall time minus that of the kernels it calls.
 const totals = new Map();
@@ -79,7 +57,7 @@ for (const k of tf.getKernelsForBackend('wasm')) {
 }
 timing = true;
 const t0 = performance.now();
-for (let i = 0; i < steps; i++) step();
+for (let i = 0; i < steps; i++) await step();
 const stepMs = (performance.now() - t0) / steps;
 timing = false;
 const rows = [...totals].map(([key, e]) => ({ key, ms: e.ms / steps, calls: e.calls / steps })).sort((a, b) => b.ms - a.ms);

@@ -3,37 +3,17 @@
 // node tools/bench/resnet-probe.mjs HALF SIZE WIDTH STEPS [PROFILE]   e.g. 128 32 1 1
 // HEAPWRAP=2 prints every kernel that grows the heap.
 import * as tf from '@tensorflow/tfjs';
-import { Optimizer, applyForTraining, initBackend, resetWasmHeapPeak, wasmHeapStats } from '@ssl/core';
+import { initBackend, resetWasmHeapPeak, wasmHeapStats } from '@ssl/core';
 import { createResNet18Small } from '@ssl/encoders';
-import { ntXentLoss } from '@ssl/contrastive';
+import { simclrStep } from './simclr-step.mjs';
 const [half = 64, size = 32, width = 1, steps = 2, profile = 0] = process.argv.slice(2).map(Number);
 await initBackend({ backend: 'wasm' });
 if (process.env.HEAPWRAP) (await import('./heapwrap.mjs')).wrapAll();
 const wasm = tf.backend().wasm;
 const heap = () => wasm.HEAPU8.buffer.byteLength;
 const encoder = createResNet18Small({ inputShape: [size, size, 3], width, seed: 0 });
-const fd = encoder.outputs[0].shape[1];
-const head = tf.sequential({ layers: [tf.layers.dense({ inputShape: [fd], units: 512, activation: 'relu' }), tf.layers.dense({ units: 128 })] });
-const vars = [...encoder.trainableWeights, ...head.trainableWeights].map((w) => w.read());
-const opt = new Optimizer({ kind: 'adam', momentum: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 }, vars);
 const views = tf.randomUniform([2 * half, size, size, 3], 0, 1, 'float32', 3);
-const step = async () => {
-  const loss = tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(() => {
-      const z = head.apply(applyForTraining(encoder, views));
-      const [z1, z2] = tf.split(z, 2, 0);
-      return ntXentLoss(z1, z2, 0.5);
-    }, vars);
-    opt.apply(
-      vars.map((v) => grads[v.name]),
-      1e-3,
-    );
-    return value;
-  });
-  const l = (await loss.data())[0];
-  loss.dispose();
-  return l;
-};
+const { step } = simclrStep(encoder, views, [512, 128]);
 console.log(`start heap ${(heap() / 2 ** 20).toFixed(0)} MB, tensors ${tf.memory().numTensors}`);
 for (let i = 0; i < steps; i++) {
   const t0 = performance.now();

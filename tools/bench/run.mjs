@@ -19,9 +19,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
-import { BACKENDS, Optimizer, applyForTraining, initBackend, resetWasmHeapPeak, wasmHeapStats } from '@ssl/core';
+import { BACKENDS, initBackend, resetWasmHeapPeak, wasmHeapStats } from '@ssl/core';
 import { createConvNet, createResNet18Small } from '@ssl/encoders';
-import { ntXentLoss } from '@ssl/contrastive';
+import { simclrStep } from './simclr-step.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -78,31 +78,8 @@ function profileTable(prof) {
 async function benchBackend(name, steps, warmup, leakSteps, threads) {
   const info = await initBackend({ backend: name, ...(threads ? { threads } : {}) });
   const encoder = createConvNet({ inputShape: [28, 28, 1], seed: 0 });
-  const head = tf.sequential({
-    layers: [
-      tf.layers.dense({ inputShape: [128], units: 128, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }),
-      tf.layers.dense({ units: 64, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
-    ],
-  });
-  const vars = [...encoder.trainableWeights, ...head.trainableWeights].map((w) => w.read());
-  const opt = new Optimizer({ kind: 'adam', momentum: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 }, vars);
   const views = tf.randomUniform([2 * HALF, 28, 28, 1], 0, 1, 'float32', 3);
-  const trainStep = async () => {
-    const loss = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => {
-        const z = head.apply(applyForTraining(encoder, views));
-        const [z1, z2] = tf.split(z, 2, 0);
-        return ntXentLoss(z1, z2, 0.5);
-      }, vars);
-      opt.apply(
-        vars.map((v) => grads[v.name]),
-        1e-3,
-      );
-      return value;
-    });
-    await loss.data();
-    loss.dispose();
-  };
+  const { step: trainStep, dispose: disposeStep } = simclrStep(encoder, views, [128, 64]);
   const inferStep = async () => {
     const f = tf.tidy(() => encoder.apply(views, { training: false }));
     await f.data();
@@ -148,47 +125,23 @@ async function benchBackend(name, steps, warmup, leakSteps, threads) {
     });
   }
   tf.dispose([views, a, b]);
-  opt.dispose();
+  disposeStep();
   encoder.dispose();
-  head.dispose();
   return result;
 }
 
 async function benchResNet(threads, half, steps) {
   const info = await initBackend({ backend: 'wasm', threads });
   const encoder = createResNet18Small({ inputShape: [32, 32, 3], seed: 0 });
-  const head = tf.sequential({
-    layers: [
-      tf.layers.dense({ inputShape: [512], units: 512, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }),
-      tf.layers.dense({ units: 128, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
-    ],
-  });
-  const vars = [...encoder.trainableWeights, ...head.trainableWeights].map((w) => w.read());
-  const opt = new Optimizer({ kind: 'adam', momentum: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 }, vars);
   const views = tf.randomUniform([2 * half, 32, 32, 3], 0, 1, 'float32', 3);
-  const step = async () => {
-    const loss = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => {
-        const [z1, z2] = tf.split(head.apply(applyForTraining(encoder, views)), 2, 0);
-        return ntXentLoss(z1, z2, 0.5);
-      }, vars);
-      opt.apply(
-        vars.map((v) => grads[v.name]),
-        1e-3,
-      );
-      return value;
-    });
-    await loss.data();
-    loss.dispose();
-  };
+  const { step, dispose: disposeStep } = simclrStep(encoder, views, [512, 128]);
   resetWasmHeapPeak();
   const sec = await timeIt(step, steps, 1);
   const heap = wasmHeapStats();
   const profile = values.profile ? profileTable(await tf.profile(step)) : undefined;
   tf.dispose(views);
-  opt.dispose();
+  disposeStep();
   encoder.dispose();
-  head.dispose();
   return {
     backend: 'wasm',
     model: 'resnet18',

@@ -32,10 +32,11 @@ const FILTER_GRAD_PARTIAL_FLOATS = 1 << 23;
  * (up to 16, fewer for large filters, never depending on the thread count), each summed into its
  * own partial filter by whichever thread claims it, the partials then added up in block order. A
  * thread thus reads each image once; splitting the filter instead made every thread read all of
- * x and dy, and memory, not arithmetic, set the pace. `args`: x, dy and the dimensions.
+ * x and dy, and memory, not arithmetic, set the pace. `dims`: the kernel's size arguments.
  */
-function filterGradBySimd(b: HeapBackend, filterShape: number[], args: number[]): tf.TensorInfo | undefined {
-  const batch = args[2]!;
+function filterGradBySimd(b: HeapBackend, x: tf.TensorInfo, dy: tf.TensorInfo, filterShape: number[], dims: number[]): tf.TensorInfo | undefined {
+  const batch = x.shape[0]!;
+  const args = [pointer(b, x), pointer(b, dy), ...dims];
   const size = tf.util.sizeFromShape(filterShape);
   const blocks = Math.max(1, Math.min(FILTER_GRAD_BLOCKS, batch, Math.floor(FILTER_GRAD_PARTIAL_FLOATS / size)));
   // With fewer blocks than two per thread, each block's filter is cut further.
@@ -69,7 +70,7 @@ const conv2DBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   if (co % 8 === 0 && x.dtype === 'float32' && dy.dtype === 'float32') {
     const { batchSize, inHeight, inWidth, outHeight, outWidth, strideHeight, strideWidth, padInfo } = info;
     const dims = [batchSize, inHeight, inWidth, ci, outHeight, outWidth, co, kh, kw, strideHeight, strideWidth, padInfo.top, padInfo.left];
-    const dw = filterGradBySimd(b, filterShape, [pointer(b, x), pointer(b, dy), ...dims]);
+    const dw = filterGradBySimd(b, x, dy, filterShape, dims);
     if (dw) return dw;
   }
   const k = kh * kw * ci;
@@ -625,29 +626,19 @@ function makeBinary(native: tf.KernelFunc, op: number): tf.KernelFunc {
   };
 }
 
-/** tfjs's Step (ReLU's gradient mask) on float tensors as one SIMD pass shared by every thread. */
-function makeStep(native: tf.KernelFunc): tf.KernelFunc {
-  return (args) => {
-    const { x } = args.inputs as { x: tf.TensorInfo };
-    const n = tf.util.sizeFromShape(x.shape);
-    if (x.dtype !== 'float32' || n < SHARE_MIN_SIZE) return native(args);
-    const b = args.backend as unknown as HeapBackend;
-    const { alpha } = args.attrs as unknown as { alpha?: number };
-    return viaSimd(b, x.shape, 'step', (o) => [o, pointer(b, x), n, alpha ?? 0]) ?? native(args);
-  };
-}
-
 /**
- * Exp of a float tensor as one SIMD pass shared by every thread (the wasm kernel calls the C
- * library's expf value by value): a polynomial within 2 ulp, NaN and ±inf kept, 0 below e^-87.3.
+ * An element-wise op on a float tensor as one SIMD pass shared by every thread: `step` (tfjs's
+ * Step, ReLU's gradient mask; its alpha from the attributes) or `exp_values` (Exp, which the wasm
+ * kernel computes with the C library's expf value by value; ours is a polynomial within 2 ulp,
+ * NaN and ±inf kept, 0 below e^-87.3). Small tensors and other dtypes keep the native kernel.
  */
-function makeExp(native: tf.KernelFunc): tf.KernelFunc {
+function makeUnary(native: tf.KernelFunc, kernel: 'step' | 'exp_values', extra: (attrs: { alpha?: number }) => number[] = () => []): tf.KernelFunc {
   return (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const n = tf.util.sizeFromShape(x.shape);
     if (x.dtype !== 'float32' || n < SHARE_MIN_SIZE) return native(args);
     const b = args.backend as unknown as HeapBackend;
-    return viaSimd(b, x.shape, 'exp_values', (o) => [o, pointer(b, x), n]) ?? native(args);
+    return viaSimd(b, x.shape, kernel, (o) => [o, pointer(b, x), n, ...extra(args.attrs as { alpha?: number })]) ?? native(args);
   };
 }
 
@@ -715,11 +706,9 @@ function wrapNative(name: string, make: (native: tf.KernelFunc) => tf.KernelFunc
 const CENTRED_SUMS = 'SslCentredChannelSums';
 const CHANNEL_AFFINE = 'SslChannelAffine';
 
-/** The wasm backend, where our SIMD kernels run over its memory; else undefined. */
-function simdBackend(): HeapBackend | undefined {
-  if (tf.getBackend() !== 'wasm') return undefined;
-  const b = tf.backend() as unknown as HeapBackend;
-  return simdRunsOver(b.wasm) ? b : undefined;
+/** Whether the active backend is wasm with our SIMD kernels over its memory. */
+function simdOnActiveBackend(): boolean {
+  return tf.getBackend() === 'wasm' && simdRunsOver((tf.backend() as unknown as HeapBackend).wasm);
 }
 
 /**
@@ -733,7 +722,7 @@ function simdBackend(): HeapBackend | undefined {
  * const sq = centredChannelSums(x, tf.mean(x, [0, 1, 2])); // [C] sums of squared deviations, or undefined
  */
 export function centredChannelSums(x: tf.Tensor, mean: tf.Tensor, dy?: tf.Tensor): tf.Tensor | undefined {
-  if (!simdBackend() || x.dtype !== 'float32' || x.rank < 2 || mean.size !== x.shape[x.rank - 1] || (dy && !tf.util.arraysEqual(dy.shape, x.shape)))
+  if (!simdOnActiveBackend() || x.dtype !== 'float32' || x.rank < 2 || mean.size !== x.shape[x.rank - 1] || (dy && !tf.util.arraysEqual(dy.shape, x.shape)))
     return undefined;
   return tf.engine().runKernel(CENTRED_SUMS, dy ? { x, mean, dy } : { x, mean }) as tf.Tensor;
 }
@@ -749,7 +738,7 @@ export function centredChannelSums(x: tf.Tensor, mean: tf.Tensor, dy?: tf.Tensor
 export function channelAffine(x: tf.Tensor, a: tf.Tensor, b: tf.Tensor, dy?: tf.Tensor, k?: tf.Tensor): tf.Tensor | undefined {
   const c = x.shape[x.rank - 1];
   const perChannel = [a, b, ...(dy ? [k] : [])].every((t) => t?.dtype === 'float32' && t.size === c);
-  if (!simdBackend() || x.dtype !== 'float32' || x.rank < 1 || !perChannel || (dy && !tf.util.arraysEqual(dy.shape, x.shape))) return undefined;
+  if (!simdOnActiveBackend() || x.dtype !== 'float32' || x.rank < 1 || !perChannel || (dy && !tf.util.arraysEqual(dy.shape, x.shape))) return undefined;
   return tf.engine().runKernel(CHANNEL_AFFINE, dy ? { x, a, b, dy, k: k! } : { x, a, b }) as tf.Tensor;
 }
 
@@ -806,8 +795,8 @@ export function registerWasmTrainingKernels(): void {
   wrapNative('Conv2DBackpropInput', makeConv2DBackpropInput);
   wrapNative('MaxPoolGrad', makeMaxPoolGrad);
   for (const [name, op] of Object.entries(BINARY_OPS)) wrapNative(name, (native) => makeBinary(native, op));
-  wrapNative('Step', makeStep);
-  wrapNative('Exp', makeExp);
+  wrapNative('Step', (native) => makeUnary(native, 'step', (attrs) => [attrs.alpha ?? 0]));
+  wrapNative('Exp', (native) => makeUnary(native, 'exp_values'));
   wrapNative('Sum', (native) => makeAxesReduce(native, false));
   wrapNative('Mean', (native) => makeAxesReduce(native, true));
   wrapNative('GatherV2', makeRowGather);

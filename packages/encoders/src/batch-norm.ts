@@ -56,26 +56,30 @@ function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsi
         // activation-sized temporary lives inside a tidy of its own, so at most three exist at
         // once (the formula written out directly holds seven until the gradient returns).
         const sums = centredChannelSums(sx, sMean, d);
-        const [dBeta, dGamma] = sums
-          ? tf.tidy(() => {
-              const [s1, s2] = tf.unstack(sums);
-              return [s1!, tf.mul(s2!, sRstd)];
-            })
-          : [tf.sum(d, axes), tf.tidy(() => tf.sum(tf.mul(d, tf.mul(tf.sub(sx, sMean), sRstd)), axes))];
-        sums?.dispose();
+        let dBeta: tf.Tensor;
+        let dGamma: tf.Tensor;
+        if (sums) {
+          const [s1, s2] = tf.unstack(sums) as [tf.Tensor, tf.Tensor];
+          dBeta = s1;
+          dGamma = tf.mul(s2, sRstd);
+          tf.dispose([sums, s2]);
+        } else {
+          dBeta = tf.sum(d, axes);
+          dGamma = tf.tidy(() => tf.sum(tf.mul(d, tf.mul(tf.sub(sx, sMean), sRstd)), axes));
+        }
         // dx = γ/σ · (dy − dβ/m − x̂ · dγ/m) = dy·k1 + x·k2 + k3, per channel:
         // k1 = γ/σ, k2 = −γ/σ² · dγ/m, k3 = −k1 · dβ/m − k2 · mean.
         const dx = tf.tidy(() => {
           const k1 = tf.mul(sRstd, sGamma);
-          const k2 = tf.neg(tf.mul(tf.mul(k1, sRstd), tf.div(dGamma!, m)));
-          const k3 = tf.neg(tf.add(tf.mul(k1, tf.div(dBeta!, m)), tf.mul(k2, sMean)));
+          const k2 = tf.neg(tf.mul(tf.mul(k1, sRstd), tf.div(dGamma, m)));
+          const k3 = tf.neg(tf.add(tf.mul(k1, tf.div(dBeta, m)), tf.mul(k2, sMean)));
           const fused = channelAffine(sx, k2, k3, d, k1);
           if (fused) return fused;
           const a = tf.mul(d, k1);
           const b = tf.tidy(() => tf.add(tf.mul(sx, k2), k3));
           return tf.add(a, b);
         });
-        return [dx, dGamma!, dBeta!];
+        return [dx, dGamma, dBeta];
       },
     };
   });
